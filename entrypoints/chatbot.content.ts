@@ -1,0 +1,5 @@
+export default defineContentScript({
+  matches: ['https://chatgpt.com/*'],
+  runAt: 'document_start',
+  main() {},
+});

@@ -1,0 +1,3 @@
+import { render } from 'preact';
+
+render(<main>Guardlens</main>, document.getElementById('app')!);

@@ -1,0 +1,45 @@
+import preact from '@preact/preset-vite';
+import { defineConfig } from 'wxt';
+
+/**
+ * Public half of the key that pins the Chrome extension id to
+ * pmmobbhmpddpcfiehnfikpngpoikbilp (see README). The private half is not needed
+ * to load the unpacked build; the Chrome Web Store signs its own packages.
+ */
+const CHROME_KEY =
+  'MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAt0DbqdiBkgCasX8FBe26UjhKKSdK31go67ArpVE+zvObbOOBkIWrCH2INO5AYWf6lfMRHscnJ/T9CUecWX7aeXCcJVMIiYMIQYx/AOStjqtLBf3dQ4vZ/gFoRKYB7QnTxnVyZQqWUBOuymFCogd6uG50nqq56QUkkR8RsoPWDV0n/VJS9gBGENHL3IcU7Tp+0rmMv4dSbzxD3fCWPXnSCU10LVwlWDETj+I3VHqauL6WMRnEdmXss67jNtoRO0UK4+O5b2ZhkNQavVsFxt/D4r6L77UhMP6sY1h6OrEaprV9WryQ6YqlPXs0YM8dysssZG68jSdp4qdxKmU4kZa3fQIDAQAB';
+
+export const GECKO_ID = 'guardlens@guardlens.dev';
+
+export default defineConfig({
+  modules: ['@wxt-dev/webextension-polyfill'],
+  srcDir: '.',
+  outDir: '.output',
+  vite: () => ({
+    plugins: [preact()],
+    build: { sourcemap: false },
+  }),
+  manifest: ({ browser }) => ({
+    name: 'Guardlens',
+    description:
+      'Checks what you read and what you send to chatbots with a Llama Guard model you choose, and shows what was flagged.',
+    permissions: ['storage', 'unlimitedStorage', 'contextMenus', 'alarms', 'tabs'],
+    host_permissions: ['http://localhost/*', 'http://127.0.0.1/*'],
+    optional_host_permissions: ['https://*/*', 'http://*/*'],
+    ...(browser === 'firefox'
+      ? {
+          browser_specific_settings: {
+            gecko: {
+              id: GECKO_ID,
+              strict_min_version: '115.0',
+              data_collection_permissions: { required: ['websiteContent'], optional: [] },
+            },
+          },
+        }
+      : {
+          key: CHROME_KEY,
+          minimum_chrome_version: '116',
+          storage: { managed_schema: 'managed_schema.json' },
+        }),
+  }),
+});
