@@ -10,6 +10,7 @@ export default defineConfig({
           name: 'unit',
           include: [
             'lib/**/*.test.ts',
+            'utils/**/*.test.ts',
             'components/**/*.test.{ts,tsx}',
             'entrypoints/**/*.test.ts',
             'test/unit/**/*.test.ts',
