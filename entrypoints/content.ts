@@ -1,5 +1,0 @@
-export default defineContentScript({
-  matches: ['<all_urls>'],
-  runAt: 'document_idle',
-  main() {},
-});
