@@ -1,0 +1,237 @@
+import {
+  APIConnectionError,
+  APIConnectionTimeoutError,
+  APIError,
+  APIUserAbortError,
+  OpenAIError,
+} from 'openai';
+import { describe, expect, it } from 'vitest';
+import {
+  formatClock,
+  GUARD_ERROR_KINDS,
+  GuardError,
+  GuardOutputError,
+  guardErrorFromJSON,
+  isOllamaLike,
+  MAX_OUTPUT_IN_ERROR,
+  retryAtFromHeaders,
+  scrubSecrets,
+  toGuardError,
+} from './errors';
+
+const KEY = 'sk-or-v1-0123456789abcdef0123456789abcdef';
+const ctx = {
+  baseUrl: 'https://openrouter.ai/api/v1',
+  model: 'meta-llama/llama-guard-4-12b',
+  preset: 'openrouter',
+};
+
+function apiError(status: number, body: unknown, headers: Record<string, string> = {}): APIError {
+  const text = body === undefined ? '' : JSON.stringify(body);
+  const json = text ? JSON.parse(text) : undefined;
+  return APIError.generate(status, json, json ? undefined : text, new Headers(headers));
+}
+
+describe('GuardError', () => {
+  it('has a kind, a hint, retryable and plain JSON', () => {
+    const e = new GuardError('server', 'boom', { status: 503 });
+    expect(e).toBeInstanceOf(Error);
+    expect(e.kind).toBe('server');
+    expect(e.retryable).toBe(true);
+    expect(e.hint).toMatch(/try again/);
+    const json = e.toJSON();
+    expect(json).toEqual({
+      name: 'GuardError',
+      kind: 'server',
+      message: 'boom',
+      hint: e.hint,
+      status: 503,
+      retryable: true,
+    });
+    expect(JSON.parse(JSON.stringify(e))).toEqual(json);
+  });
+
+  it('defaults retryable by kind', () => {
+    const retryable = GUARD_ERROR_KINDS.filter((k) => new GuardError(k, 'x').retryable);
+    expect(retryable.sort()).toEqual(['rate-limited', 'server', 'timeout', 'unreachable']);
+  });
+
+  it('round-trips through JSON', () => {
+    const e = new GuardError('rate-limited', 'slow down', { retryAt: 1_700_000_000_000, status: 429 });
+    const back = guardErrorFromJSON(JSON.parse(JSON.stringify(e)));
+    expect(back).toBeInstanceOf(GuardError);
+    expect(back.toJSON()).toEqual(e.toJSON());
+    const o = new GuardOutputError('hello there', 'prose');
+    const back2 = guardErrorFromJSON(o.toJSON());
+    expect(back2).toBeInstanceOf(GuardOutputError);
+    expect(back2.toJSON()).toEqual(o.toJSON());
+  });
+
+  it('GuardOutputError truncates the output and is bad-output', () => {
+    const long = 'x'.repeat(5000);
+    const e = new GuardOutputError(long, 'prose');
+    expect(e).toBeInstanceOf(GuardError);
+    expect(e.kind).toBe('bad-output');
+    expect(e.retryable).toBe(false);
+    expect(e.output.length).toBeLessThanOrEqual(MAX_OUTPUT_IN_ERROR + 1);
+    expect(e.message.length).toBeLessThan(400);
+    expect(e.toJSON().output).toBe(e.output);
+  });
+});
+
+describe('scrubSecrets', () => {
+  it('removes the key and credential-shaped strings', () => {
+    expect(scrubSecrets(`bad key ${KEY}!`, KEY)).toBe('bad key [redacted]!');
+    expect(scrubSecrets('Authorization: Bearer abc.def-123')).toBe('Authorization: Bearer [redacted]');
+    expect(scrubSecrets('Incorrect API key provided: sk-proj-abcdefghijkl')).not.toMatch(/abcdefghijkl/);
+    expect(scrubSecrets('key gsk_ABCDEFGHIJKLMNOP')).toBe('key [redacted]');
+    expect(scrubSecrets('https://x.test/v1?api_key=secret&a=1')).toBe(
+      'https://x.test/v1?api_key=[redacted]&a=1',
+    );
+    expect(scrubSecrets('https://me:pw@x.test/v1')).toBe('https://[redacted]@x.test/v1');
+    expect(scrubSecrets('nothing here')).toBe('nothing here');
+  });
+});
+
+describe('retryAtFromHeaders / formatClock', () => {
+  const now = 1_700_000_000_000;
+  it('reads seconds, milliseconds and HTTP dates', () => {
+    expect(retryAtFromHeaders(new Headers({ 'retry-after': '7' }), now)).toBe(now + 7000);
+    expect(retryAtFromHeaders(new Headers({ 'retry-after-ms': '250' }), now)).toBe(now + 250);
+    const date = new Date(now + 120_000).toUTCString();
+    expect(retryAtFromHeaders(new Headers({ 'retry-after': date }), now)).toBe(now + 120_000);
+    expect(retryAtFromHeaders(new Headers({ 'retry-after': 'soon' }), now)).toBeUndefined();
+    expect(retryAtFromHeaders(new Headers(), now)).toBeUndefined();
+    expect(retryAtFromHeaders(undefined, now)).toBeUndefined();
+  });
+  it('formats HH:MM, with seconds when close', () => {
+    const d = new Date(2030, 0, 2, 9, 5, 7).getTime();
+    expect(formatClock(d, d - 3_600_000)).toBe('09:05');
+    expect(formatClock(d, d - 10_000)).toBe('09:05:07');
+  });
+});
+
+describe('toGuardError', () => {
+  it('maps statuses to kinds', () => {
+    const cases: [number, unknown, string][] = [
+      [401, { error: { message: 'No auth credentials found', code: 401 } }, 'auth'],
+      [402, { error: { message: 'Insufficient credits' } }, 'forbidden'],
+      [403, { error: { message: 'Forbidden' } }, 'forbidden'],
+      [404, { error: { message: 'No endpoints found', type: 'not_found' } }, 'model-not-found'],
+      [413, undefined, 'too-large'],
+      [400, { error: { message: "This model's maximum context length is 8192 tokens" } }, 'too-large'],
+      [422, { error: { message: 'inputs tokens + max_new_tokens must be <= 8193' } }, 'too-large'],
+      [
+        400,
+        { error: { message: 'The model `foo` does not exist', code: 'model_not_found' } },
+        'model-not-found',
+      ],
+      [400, { error: { message: 'messages: invalid content type' } }, 'config'],
+      [422, { error: { message: 'prompt must be a string' } }, 'config'],
+      [408, undefined, 'timeout'],
+      [429, { error: { message: 'Rate limit reached' } }, 'rate-limited'],
+      [500, { error: { message: 'internal' } }, 'server'],
+      [502, undefined, 'server'],
+      [503, undefined, 'server'],
+      [418, undefined, 'bad-response'],
+    ];
+    for (const [status, body, kind] of cases) {
+      const e = toGuardError(apiError(status, body), ctx);
+      expect(e.kind, `status ${status}`).toBe(kind);
+      expect(e.status).toBe(status);
+      expect(e.hint.length).toBeGreaterThan(10);
+    }
+  });
+
+  it('names the model and provider when the model is not found', () => {
+    const e = toGuardError(apiError(404, { error: { message: 'model not found' } }), ctx);
+    expect(e.hint).toContain('meta-llama/llama-guard-4-12b');
+    expect(e.hint).toContain('OpenRouter');
+    expect(e.message).toContain('model not found');
+  });
+
+  it('rate-limited carries retryAt and a wait-until hint', () => {
+    const before = Date.now();
+    const e = toGuardError(apiError(429, { error: { message: 'slow' } }, { 'retry-after': '120' }), ctx);
+    expect(e.kind).toBe('rate-limited');
+    expect(e.retryable).toBe(true);
+    expect(e.retryAt).toBeGreaterThanOrEqual(before + 120_000);
+    expect(e.hint).toMatch(/wait until \d\d:\d\d/);
+    expect(e.toJSON().retryAt).toBe(e.retryAt);
+    const noHeader = toGuardError(apiError(429, undefined), ctx);
+    expect(noHeader.retryAt).toBeUndefined();
+  });
+
+  it('maps connection errors, timeouts and aborts', () => {
+    const refused = Object.assign(new TypeError('fetch failed'), {
+      cause: Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { code: 'ECONNREFUSED' }),
+    });
+    const conn = new APIConnectionError({ message: 'Connection error.', cause: refused });
+    const e = toGuardError(conn, { baseUrl: 'http://127.0.0.1:1/v1', model: 'm' });
+    expect(e.kind).toBe('unreachable');
+    expect(e.retryable).toBe(true);
+    expect(e.message).toContain('ECONNREFUSED');
+    expect(toGuardError(new APIConnectionTimeoutError(), { ...ctx, timeoutMs: 1500 }).message).toContain(
+      '1.5 s',
+    );
+    expect(toGuardError(new APIConnectionTimeoutError(), ctx).kind).toBe('timeout');
+    const aborted = toGuardError(new APIUserAbortError(), ctx);
+    expect(aborted.kind).toBe('timeout');
+    expect(aborted.cancelled).toBe(true);
+    expect(aborted.retryable).toBe(false);
+    expect(toGuardError(new DOMException('x', 'TimeoutError'), ctx).cancelled).toBeUndefined();
+    expect(toGuardError(new TypeError('Failed to fetch'), ctx).kind).toBe('unreachable');
+    expect(toGuardError(new SyntaxError('Unexpected token < in JSON'), ctx).kind).toBe('bad-response');
+    expect(toGuardError(new OpenAIError('Missing credentials'), ctx).kind).toBe('config');
+    expect(toGuardError('weird', ctx).kind).toBe('bad-response');
+  });
+
+  it('passes GuardErrors through', () => {
+    const g = new GuardError('config', 'no');
+    expect(toGuardError(g, ctx)).toBe(g);
+  });
+
+  it('reports CORS with the OLLAMA_ORIGINS hint for Ollama-like endpoints', () => {
+    const ollama = { baseUrl: 'http://localhost:11434/v1', model: 'llama-guard3:1b', preset: 'ollama' };
+    const blocked = toGuardError(new TypeError('Failed to fetch'), ollama);
+    expect(blocked.kind).toBe('cors');
+    expect(blocked.hint).toContain('OLLAMA_ORIGINS');
+    expect(blocked.hint).toContain('chrome-extension://*,moz-extension://*');
+    const byPort = toGuardError(new APIConnectionError({ cause: new TypeError('Failed to fetch') }), {
+      baseUrl: 'http://127.0.0.1:11434/v1',
+      model: 'x',
+    });
+    expect(byPort.kind).toBe('cors');
+    const forbidden = toGuardError(apiError(403, undefined), ollama);
+    expect(forbidden.kind).toBe('cors');
+    expect(forbidden.hint).toContain('OLLAMA_ORIGINS');
+    // With a body, a 403 is a real permission problem, even on Ollama.
+    expect(toGuardError(apiError(403, { error: { message: 'nope' } }), ollama).kind).toBe('forbidden');
+    // An empty 403 elsewhere is not CORS.
+    expect(toGuardError(apiError(403, undefined), ctx).kind).toBe('forbidden');
+    // In Node a refused connection is told apart: Ollama is simply not running.
+    const refused = new APIConnectionError({
+      cause: Object.assign(new TypeError('fetch failed'), { cause: { code: 'ECONNREFUSED' } }),
+    });
+    const notRunning = toGuardError(refused, ollama);
+    expect(notRunning.kind).toBe('unreachable');
+    expect(notRunning.hint).toMatch(/ollama serve/);
+  });
+
+  it('never leaks the API key', () => {
+    const body = { error: { message: `Incorrect API key provided: ${KEY}. Bearer ${KEY}` } };
+    const e = toGuardError(apiError(401, body), { ...ctx, apiKey: KEY });
+    const all = JSON.stringify(e.toJSON()) + e.message + e.hint + String(e.stack);
+    expect(all).not.toContain(KEY);
+    expect(all).not.toContain('0123456789abcdef');
+    const e2 = toGuardError(new Error(`failed with ${KEY}`), { ...ctx, apiKey: KEY });
+    expect(e2.message).not.toContain(KEY);
+  });
+
+  it('isOllamaLike', () => {
+    expect(isOllamaLike({ baseUrl: 'http://localhost:11434/v1' })).toBe(true);
+    expect(isOllamaLike({ baseUrl: 'https://x.test/v1', preset: 'ollama' })).toBe(true);
+    expect(isOllamaLike({ baseUrl: 'https://x.test/v1' })).toBe(false);
+    expect(isOllamaLike({ baseUrl: 'not a url' })).toBe(false);
+  });
+});
