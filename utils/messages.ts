@@ -6,6 +6,10 @@
  * (`isOwnSender`). Nothing sent to a content script ever carries the API key or settings a page should not see.
  */
 import { defineExtensionMessaging } from '@webext-core/messaging';
+import type { TabState } from '@/lib/engine/types';
+import type { GuardErrorData } from '@/lib/guard/errors';
+import type { Verdict } from '@/lib/guard/types';
+import type { Settings } from '@/lib/settings/schema';
 
 export type Action = 'blur' | 'hide' | 'label' | 'ignore';
 
@@ -38,6 +42,28 @@ export interface PageVerdict {
   action: Action;
 }
 
+/** The answer to "Test connection": a real request to the endpoint. */
+export type EndpointTestResult =
+  | { ok: true; verdict: Verdict; latencyMs: number; promptTokens: number; completionTokens: number }
+  | { ok: false; error: GuardErrorData };
+
+/** What the popup shows for one tab. */
+export interface TabView {
+  tabId: number;
+  configured: boolean;
+  inactiveReason?: PageConfig['reason'];
+  state?: TabState;
+  /** Flagged categories with the model card's names, in code order. */
+  categories: { code: string; name: string; description: string; count: number }[];
+  endpoint: {
+    provider: string;
+    model: string;
+    guardModel: string;
+    lastLatencyMs?: number;
+    lastError?: GuardErrorData;
+  };
+}
+
 export interface ProtocolMap {
   // content script → background
   'page:hello'(data: { url: string }): PageConfig;
@@ -46,7 +72,9 @@ export interface ProtocolMap {
   'page:verdicts'(data: { url: string; verdicts: PageVerdict[] }): void;
   'page:rescan'(): void;
   // extension pages → background
-  'tab:state'(data: { tabId: number }): unknown;
+  'tab:state'(data: { tabId: number }): TabView;
+  /** Classifies a harmless sentence with the given (unsaved) settings, or the saved ones. */
+  'endpoint:test'(data: { settings?: Settings; apiKey?: string } | undefined): EndpointTestResult;
 }
 
 export const { sendMessage, onMessage } = defineExtensionMessaging<ProtocolMap>();

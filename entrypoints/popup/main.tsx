@@ -1,3 +1,5 @@
+import '@/components/styles.css';
 import { render } from 'preact';
+import { PopupApp } from './PopupApp';
 
-render(<main>Guardlens</main>, document.getElementById('app')!);
+render(<PopupApp />, document.getElementById('app')!);
