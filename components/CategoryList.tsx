@@ -14,7 +14,10 @@ export function CategoryList({ items }: { items: CategoryCount[] }) {
         <li key={category.code} class="gl-cat" title={category.description}>
           <span class="gl-code">{category.code}</span>
           <span>{category.name}</span>
-          <span aria-label={`${count} items`}>× {count}</span>
+          <span>
+            × {count}
+            <span class="gl-sr-only"> {count === 1 ? 'item' : 'items'}</span>
+          </span>
         </li>
       ))}
     </ul>

@@ -106,7 +106,7 @@ export async function collectBlocks(
   for (let node = walker.nextNode(); node; node = walker.nextNode()) {
     if (options.signal?.aborted) return [];
     const value = node.nodeValue;
-    if (value && value.trim() && !skippedAncestor(node)) {
+    if (value?.trim() && !skippedAncestor(node)) {
       const block = node.parentElement?.closest(BLOCK_SELECTOR);
       if (block && !options.seen?.has(block)) {
         const parts = texts.get(block);
