@@ -1,0 +1,348 @@
+/**
+ * The one place Guardlens calls a Llama Guard endpoint: builds the prompt (chat messages, or the official raw
+ * prompt), sends it through the `openai` SDK with `temperature: 0` and a small `max_tokens`, and parses the
+ * answer into a Verdict. Every failure comes out as a GuardError.
+ */
+import OpenAI from 'openai';
+import { estimateCostUsd, getPreset, isPresetId, type PresetId, validateBaseUrl } from '../providers/presets';
+import { GuardError, type GuardErrorContext, toGuardError } from './errors';
+import { parseVerdict } from './parse';
+import { buildChatMessages, buildRawPrompt } from './prompt';
+import { getGuardModel, isGuardModelId } from './registry';
+import type { ConversationTurn, GuardModel, GuardModelId, PromptOptions, Verdict } from './types';
+
+export interface EndpointConfig {
+  baseUrl: string;
+  apiKey?: string;
+  /** The provider's model id, e.g. `meta-llama/llama-guard-4-12b`. */
+  model: string;
+  /** Which Llama Guard generation that model is. */
+  guardModel: GuardModelId;
+  mode: 'chat' | 'raw';
+  presetId?: PresetId;
+  /** Raw mode: start the prompt with the begin-of-text token (default: the preset's setting, else true). */
+  sendBos?: boolean;
+  /** Per attempt (default 30 s). */
+  timeoutMs?: number;
+  /** Retries for 429/5xx/connection failures, done by the SDK (default 2). */
+  maxRetries?: number;
+  /** Default 20. */
+  maxTokens?: number;
+  headers?: Record<string, string>;
+  /** Custom or excluded categories: raw mode only, for templates that accept them. */
+  prompt?: PromptOptions;
+  fetch?: typeof fetch;
+}
+
+export interface ClassifyUsage {
+  promptTokens: number;
+  completionTokens: number;
+}
+
+export interface ClassifyResult {
+  verdict: Verdict;
+  /** The model's answer, as received. */
+  output: string;
+  latencyMs: number;
+  usage: ClassifyUsage;
+  costUsd?: number;
+  /** The model that answered (as the endpoint names it). */
+  model: string;
+  mode: 'chat' | 'raw';
+}
+
+export interface GuardClient {
+  classify(turns: ConversationTurn[], opts?: { signal?: AbortSignal }): Promise<ClassifyResult>;
+}
+
+export const DEFAULT_TIMEOUT_MS = 30_000;
+export const DEFAULT_MAX_RETRIES = 2;
+export const DEFAULT_MAX_TOKENS = 20;
+/**
+ * The SDK waits as long as a Retry-After header asks before retrying. Longer waits than this are not retried
+ * by the SDK: the caller gets a 'rate-limited' error with `retryAt` and schedules the retry itself.
+ */
+export const MAX_RETRY_AFTER_WAIT_MS = 30_000;
+
+/** Sent as the SDK's key when the endpoint needs none; the Authorization header is then left out entirely. */
+const NO_KEY_PLACEHOLDER = 'guardlens-no-key';
+
+function configError(message: string, hint?: string): GuardError {
+  return new GuardError('config', message, hint ? { hint } : {});
+}
+
+function waitFromHeaders(headers: Headers): number | undefined {
+  const ms = headers.get('retry-after-ms');
+  if (ms !== null && Number.isFinite(Number.parseFloat(ms))) return Number.parseFloat(ms);
+  const ra = headers.get('retry-after');
+  if (ra === null || ra.trim() === '') return undefined;
+  const secs = Number.parseFloat(ra);
+  if (/^\s*\d+(\.\d+)?\s*$/.test(ra) && Number.isFinite(secs)) return secs * 1000;
+  const date = Date.parse(ra);
+  return Number.isFinite(date) ? date - Date.now() : undefined;
+}
+
+/**
+ * Wraps fetch so that (1) a Retry-After longer than MAX_RETRY_AFTER_WAIT_MS is not slept on by the SDK, and
+ * (2) error bodies some servers send without the `{"error": …}` envelope (`{"message": …}`, `{"detail": …}`)
+ * keep their message.
+ */
+function wrapFetch(inner: typeof fetch): typeof fetch {
+  const wrapped = async (input: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
+    const res = await inner(input, init);
+    if (res.ok) return res;
+    let headers: Headers | undefined;
+    let body: BodyInit | null = res.body;
+    const wait = waitFromHeaders(res.headers);
+    if (wait !== undefined && wait > MAX_RETRY_AFTER_WAIT_MS && !res.headers.has('x-should-retry')) {
+      headers = new Headers(res.headers);
+      headers.set('x-should-retry', 'false');
+    }
+    if ((res.headers.get('content-type') ?? '').includes('json')) {
+      const text = await res.text();
+      body = text;
+      try {
+        const json = JSON.parse(text) as Record<string, unknown>;
+        if (json && typeof json === 'object' && !('error' in json)) {
+          const message = typeof json.message === 'string' ? json.message : json.detail;
+          if (typeof message === 'string') {
+            body = JSON.stringify({ error: { message, type: json.type, code: json.code } });
+          }
+        }
+      } catch {
+        // Not JSON after all: the SDK reports the text as it is.
+      }
+    }
+    if (!headers && body === res.body) return res;
+    return new Response(body, {
+      status: res.status,
+      statusText: res.statusText,
+      headers: headers ?? res.headers,
+    });
+  };
+  return wrapped as typeof fetch;
+}
+
+function countImages(turns: readonly ConversationTurn[]): number {
+  return turns.reduce((n, t) => n + (t.images?.length ?? 0), 0);
+}
+
+function hasPromptOptions(p: PromptOptions | undefined): boolean {
+  return !!p && ((p.excluded?.length ?? 0) > 0 || Object.keys(p.categories ?? {}).length > 0);
+}
+
+function checkEndpoint(config: EndpointConfig): GuardModel {
+  if (!config || typeof config !== 'object') throw configError('No endpoint is configured.');
+  const url = validateBaseUrl(config.baseUrl);
+  if (!url.ok) throw configError(url.error, 'Fix the base URL in Guardlens settings.');
+  if (typeof config.model !== 'string' || !config.model.trim()) {
+    throw configError("The endpoint's model id is empty.", 'Choose the model in Guardlens settings.');
+  }
+  if (!isGuardModelId(config.guardModel)) {
+    throw configError(`"${String(config.guardModel)}" is not a Llama Guard generation Guardlens knows.`);
+  }
+  if (config.mode !== 'chat' && config.mode !== 'raw') {
+    throw configError(`Mode must be "chat" or "raw", not "${String(config.mode)}".`);
+  }
+  if (config.presetId !== undefined && !isPresetId(config.presetId)) {
+    throw configError(`"${String(config.presetId)}" is not a provider preset.`);
+  }
+  const preset = config.presetId ? getPreset(config.presetId) : undefined;
+  if (preset?.keyRequired && !config.apiKey?.trim()) {
+    throw configError(
+      `${preset.label} needs an API key.`,
+      `Add your ${preset.label} API key in Guardlens settings.`,
+    );
+  }
+  if (config.mode === 'raw' && preset && !preset.raw) {
+    throw configError(
+      `${preset.label} does not take raw prompts: it applies its own template to /completions.`,
+      'Use chat mode with this provider.',
+    );
+  }
+  for (const [name, value] of [
+    ['timeoutMs', config.timeoutMs],
+    ['maxTokens', config.maxTokens],
+  ] as const) {
+    if (value !== undefined && !(Number.isFinite(value) && value >= 1)) {
+      throw configError(`${name} must be a positive number.`);
+    }
+  }
+  if (config.maxRetries !== undefined && !(Number.isInteger(config.maxRetries) && config.maxRetries >= 0)) {
+    throw configError('maxRetries must be a whole number, 0 or more.');
+  }
+  return getGuardModel(config.guardModel);
+}
+
+function checkRequest(config: EndpointConfig, model: GuardModel, turns: ConversationTurn[]): void {
+  if (!Array.isArray(turns) || turns.length === 0) throw configError('There is nothing to classify.');
+  const images = countImages(turns);
+  if (images > 0) {
+    if (model.maxImages === 0) {
+      throw configError(
+        `${model.label} does not take images.`,
+        'Use Llama Guard 4 or Llama Guard 3 11B Vision.',
+      );
+    }
+    if (images > model.maxImages) {
+      throw configError(
+        `${model.label} takes at most ${model.maxImages} image${model.maxImages === 1 ? '' : 's'} per check, got ${images}.`,
+      );
+    }
+    if (config.mode === 'raw') {
+      throw configError(
+        'Images can only be sent in chat mode.',
+        'Switch the endpoint to chat mode for images.',
+      );
+    }
+    const preset = config.presetId ? getPreset(config.presetId) : undefined;
+    if (preset && !preset.images) throw configError(`${preset.label} does not take images.`);
+  }
+  const p = config.prompt;
+  if (hasPromptOptions(p)) {
+    if (config.mode !== 'raw') {
+      throw configError(
+        'Custom or excluded categories need raw mode: a provider\u2019s chat template always sends its own list.',
+        'Switch the endpoint to raw mode, or clear the category changes.',
+      );
+    }
+    if ((p?.excluded?.length ?? 0) > 0 && !model.excludedCategories) {
+      throw configError(`${model.label}'s template does not accept excluded categories.`);
+    }
+    if (Object.keys(p?.categories ?? {}).length > 0 && !model.customCategories) {
+      throw configError(`${model.label}'s template does not accept custom categories.`);
+    }
+  }
+}
+
+function buildError(err: unknown): GuardError {
+  if (err instanceof GuardError) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  return configError(`Could not build the prompt: ${message}`);
+}
+
+function readUsage(usage: unknown): ClassifyUsage {
+  const u = (usage ?? {}) as { prompt_tokens?: unknown; completion_tokens?: unknown };
+  const n = (x: unknown) => (typeof x === 'number' && Number.isFinite(x) && x >= 0 ? x : 0);
+  return { promptTokens: n(u.prompt_tokens), completionTokens: n(u.completion_tokens) };
+}
+
+function badResponse(message: string): GuardError {
+  return new GuardError('bad-response', message, {
+    hint: 'The endpoint did not answer like an OpenAI-compatible API; check the base URL and the mode.',
+  });
+}
+
+/** Picks the answer text out of a chat or text completion, or throws 'bad-response'. */
+function readOutput(res: unknown, mode: 'chat' | 'raw'): string {
+  if (!res || typeof res !== 'object')
+    badResponseThrow('The endpoint answered with something that is not JSON.');
+  const choices = (res as { choices?: unknown }).choices;
+  if (!Array.isArray(choices) || choices.length === 0)
+    badResponseThrow('The endpoint answered without any choices.');
+  const first = (choices as unknown[])[0] as Record<string, unknown> | undefined;
+  const text =
+    mode === 'chat'
+      ? (first?.message as { content?: unknown } | undefined)?.content
+      : (first?.text ?? (first?.message as { content?: unknown } | undefined)?.content);
+  if (typeof text !== 'string')
+    badResponseThrow('The endpoint answered without any text in its first choice.');
+  return text as string;
+}
+
+function badResponseThrow(message: string): never {
+  throw badResponse(message);
+}
+
+export function createGuardClient(config: EndpointConfig): GuardClient {
+  const guard = checkEndpoint(config);
+  const preset = config.presetId ? getPreset(config.presetId) : undefined;
+  const apiKey = config.apiKey?.trim() || undefined;
+  const timeoutMs = Math.round(config.timeoutMs ?? DEFAULT_TIMEOUT_MS);
+  const maxTokens = Math.round(config.maxTokens ?? DEFAULT_MAX_TOKENS);
+  const sendBos = config.sendBos ?? preset?.sendBos ?? true;
+  const baseUrl = config.baseUrl.trim().replace(/\/+$/, '');
+  const ctx: GuardErrorContext = {
+    baseUrl,
+    model: config.model,
+    ...(config.presetId ? { preset: config.presetId } : {}),
+    ...(apiKey ? { apiKey } : {}),
+    timeoutMs,
+  };
+  const headers: Record<string, string | null> = { ...(preset?.headers ?? {}), ...(config.headers ?? {}) };
+  // Without a key, send no Authorization header at all (the SDK insists on a key, so it gets a placeholder).
+  if (!apiKey) headers.Authorization = null;
+
+  const sdk = new OpenAI({
+    baseURL: baseUrl,
+    apiKey: apiKey ?? NO_KEY_PLACEHOLDER,
+    // Never pick up the person's OpenAI settings from the environment and send them to another endpoint.
+    organization: null,
+    project: null,
+    adminAPIKey: null,
+    webhookSecret: null,
+    dangerouslyAllowBrowser: true,
+    timeout: timeoutMs,
+    maxRetries: config.maxRetries ?? DEFAULT_MAX_RETRIES,
+    defaultHeaders: headers,
+    fetch: wrapFetch(config.fetch ?? ((input, init) => globalThis.fetch(input, init))),
+    logLevel: 'off',
+  });
+
+  return {
+    async classify(turns, opts = {}) {
+      checkRequest(config, guard, turns);
+      const started = performance.now();
+      const requestOptions = opts.signal ? { signal: opts.signal } : {};
+      let raw: unknown;
+      if (config.mode === 'chat') {
+        let messages: ReturnType<typeof buildChatMessages>;
+        try {
+          messages = buildChatMessages(guard, turns);
+        } catch (err) {
+          throw buildError(err);
+        }
+        try {
+          raw = await sdk.chat.completions.create(
+            { model: config.model, messages, temperature: 0, max_tokens: maxTokens, stream: false },
+            requestOptions,
+          );
+        } catch (err) {
+          throw toGuardError(err, ctx);
+        }
+      } else {
+        let prompt: string;
+        try {
+          prompt = buildRawPrompt(guard, turns, { ...(config.prompt ?? {}), bos: sendBos });
+        } catch (err) {
+          throw buildError(err);
+        }
+        try {
+          raw = await sdk.completions.create(
+            { model: config.model, prompt, temperature: 0, max_tokens: maxTokens, stream: false },
+            requestOptions,
+          );
+        } catch (err) {
+          throw toGuardError(err, ctx);
+        }
+      }
+      const latencyMs = Math.round(performance.now() - started);
+      const output = readOutput(raw, config.mode);
+      const custom = config.mode === 'raw' ? config.prompt?.categories : undefined;
+      const verdict = parseVerdict(output, guard, custom ? { custom } : {});
+      const usage = readUsage((raw as { usage?: unknown }).usage);
+      const answered = (raw as { model?: unknown }).model;
+      const result: ClassifyResult = {
+        verdict,
+        output,
+        latencyMs,
+        usage,
+        model: typeof answered === 'string' && answered ? answered : config.model,
+        mode: config.mode,
+      };
+      const cost = estimateCostUsd(preset, guard.id, usage);
+      if (cost !== undefined) result.costUsd = cost;
+      return result;
+    },
+  };
+}
