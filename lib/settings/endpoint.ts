@@ -1,0 +1,46 @@
+/**
+ * Turns the person's settings (and the API key) into the guard client's endpoint configuration. Pure, so the
+ * background, the options page's "Test connection" and tests share one mapping.
+ */
+import type { EndpointConfig } from '../guard/client';
+import { getGuardModel } from '../guard/registry';
+import { getPreset } from '../providers/presets';
+import type { CustomCategory, Settings } from './schema';
+
+/** The line a custom category adds to the prompt, in the templates' style: `Name.` or `Name. Description.` */
+export function customCategoryText(category: CustomCategory): string {
+  const sentence = (s: string) => {
+    const t = s.replace(/\s+/g, ' ').trim();
+    return t && !/[.!?]$/.test(t) ? `${t}.` : t;
+  };
+  return [sentence(category.name), sentence(category.description)].filter(Boolean).join(' ');
+}
+
+export function endpointConfigFromSettings(settings: Settings, apiKey: string): EndpointConfig {
+  const preset = getPreset(settings.provider);
+  const config: EndpointConfig = {
+    baseUrl: settings.baseUrl || preset.baseUrl,
+    model: settings.model,
+    guardModel: settings.guardModel,
+    mode: settings.requestMode,
+    presetId: settings.provider,
+    sendBos: settings.sendBos,
+  };
+  if (apiKey) config.apiKey = apiKey;
+  if (settings.customCategories.length > 0) {
+    // Custom categories are added to the generation's own table (the template replaces the whole table).
+    const builtIn = getGuardModel(settings.guardModel).categories.map((c) => [c.code, c.promptName] as const);
+    const custom = settings.customCategories.map((c) => [c.code, customCategoryText(c)] as const);
+    config.prompt = { categories: Object.fromEntries([...builtIn, ...custom]) };
+  }
+  return config;
+}
+
+/** Why the extension cannot scan yet, or null when the endpoint settings are complete. */
+export function missingEndpointSetting(settings: Settings, apiKey: string): string | null {
+  const preset = getPreset(settings.provider);
+  if (!(settings.baseUrl || preset.baseUrl)) return 'No endpoint URL is set.';
+  if (!settings.model) return 'No model is chosen for this provider.';
+  if (preset.keyRequired && !apiKey) return `${preset.label} needs an API key.`;
+  return null;
+}
