@@ -24,12 +24,8 @@ interface Run {
 async function cli(argv: string[], stdin = '', env: Record<string, string | undefined> = {}): Promise<Run> {
   let stdout = '';
   let stderr = '';
-  let stdinRead = false;
   const io: CliIO = {
-    stdin: async () => {
-      stdinRead = true;
-      return stdin;
-    },
+    stdin: async () => stdin,
     stdout: (s) => {
       stdout += s;
     },
@@ -39,7 +35,6 @@ async function cli(argv: string[], stdin = '', env: Record<string, string | unde
     env,
   };
   const code = await runCli(argv, io);
-  void stdinRead;
   return { code, stdout, stderr };
 }
 
