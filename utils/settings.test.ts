@@ -1,0 +1,300 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { fakeBrowser } from 'wxt/testing/fake-browser';
+import { getPreset } from '@/lib/providers/presets';
+import { POLICY_LOCK_REASON } from '@/lib/settings/policy';
+import { DEFAULT_SETTINGS, normalizeSettings, SettingsValidationError } from '@/lib/settings/schema';
+import {
+  defineSettingsItem,
+  type EffectiveState,
+  getApiKey,
+  loadEffectiveSettings,
+  readManagedPolicy,
+  SETTINGS_VERSION,
+  saveApiKey,
+  saveSettings,
+  watchEffectiveSettings,
+} from './settings';
+
+const local = fakeBrowser.storage.local;
+const managed = fakeBrowser.storage.managed;
+
+/** Lets storage events and the reloads they start settle. */
+async function settle(): Promise<void> {
+  for (let i = 0; i < 10; i++) await new Promise((resolve) => setTimeout(resolve, 0));
+}
+
+beforeEach(() => {
+  fakeBrowser.reset();
+});
+
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
+describe('loadEffectiveSettings', () => {
+  it('gives the defaults and an empty key on a fresh install', async () => {
+    const state = await loadEffectiveSettings();
+    expect(state.settings).toEqual(DEFAULT_SETTINGS);
+    expect(state.apiKey).toBe('');
+    expect(state.managedKeys.size).toBe(0);
+    expect(state.locked.size).toBe(0);
+    expect(state.problems).toEqual([]);
+  });
+
+  it('accepts the partial settings tests and older versions write', async () => {
+    await local.set({
+      settings: {
+        provider: 'custom',
+        baseUrl: 'http://127.0.0.1:1234/v1',
+        model: 'x',
+        guardModel: 'llama-guard-3-8b',
+        requestMode: 'raw',
+      },
+      apiKey: 'sk-local',
+    });
+    const state = await loadEffectiveSettings();
+    expect(state.problems).toEqual([]);
+    expect(state.settings).toEqual({
+      ...DEFAULT_SETTINGS,
+      provider: 'custom',
+      baseUrl: 'http://127.0.0.1:1234/v1',
+      model: 'x',
+      guardModel: 'llama-guard-3-8b',
+      requestMode: 'raw',
+    });
+    expect(state.apiKey).toBe('sk-local');
+    expect(await getApiKey()).toBe('sk-local');
+  });
+
+  it('falls back field by field on garbage and lists the problems', async () => {
+    await local.set({
+      settings: { concurrency: 'lots', excludedSites: 5, failMode: 'closed', bogus: 1 },
+      apiKey: 42,
+    });
+    const state = await loadEffectiveSettings();
+    expect(state.settings).toEqual({ ...DEFAULT_SETTINGS, failMode: 'closed' });
+    expect(state.apiKey).toBe('');
+    expect(state.problems).toHaveLength(4);
+    expect(state.problems.join('\n')).toMatch(/"concurrency" must be a whole number/);
+    expect(state.problems.join('\n')).toMatch(/stored API key is not usable/);
+  });
+
+  it('survives a settings value that is not an object at all', async () => {
+    await local.set({ settings: 'garbage' });
+    const state = await loadEffectiveSettings();
+    expect(state.settings).toEqual(DEFAULT_SETTINGS);
+    expect(state.problems).toEqual([expect.stringMatching(/must be an object/)]);
+  });
+});
+
+describe('managed policy', () => {
+  it('treats a rejecting managed.get (Firefox without a policy) as no policy', async () => {
+    vi.spyOn(managed, 'get').mockRejectedValue(new Error('Managed storage manifest not found'));
+    expect(await readManagedPolicy()).toEqual({ policy: {}, problems: [] });
+    const state = await loadEffectiveSettings();
+    expect(state.settings).toEqual(DEFAULT_SETTINGS);
+    expect(state.problems).toEqual([]);
+  });
+
+  it('treats a missing managed area as no policy', async () => {
+    const storage = fakeBrowser.storage as { managed?: unknown };
+    const saved = storage.managed;
+    storage.managed = undefined;
+    try {
+      expect(await readManagedPolicy()).toEqual({ policy: {}, problems: [] });
+      expect((await loadEffectiveSettings()).settings).toEqual(DEFAULT_SETTINGS);
+    } finally {
+      storage.managed = saved;
+    }
+  });
+
+  it('overrides local values without a click, and lets the person change them when unlocked', async () => {
+    await local.set({ settings: { failMode: 'open', concurrency: 2 } });
+    await managed.set({
+      provider: 'custom',
+      baseUrl: 'https://gateway.example.org/v1',
+      model: 'guard',
+      failMode: 'closed',
+      apiKey: 'sk-org',
+    });
+    const state = await loadEffectiveSettings();
+    expect(state.settings).toMatchObject({
+      provider: 'custom',
+      baseUrl: 'https://gateway.example.org/v1',
+      model: 'guard',
+      failMode: 'closed',
+      concurrency: 2,
+    });
+    expect(state.apiKey).toBe('sk-org');
+    expect([...state.managedKeys].sort()).toEqual(['apiKey', 'baseUrl', 'failMode', 'model', 'provider']);
+    expect(state.locked.size).toBe(0);
+
+    // Unlocked: the person may change a managed value, and the change sticks.
+    const { saved, refused } = await saveSettings({ failMode: 'open' });
+    expect(refused).toEqual([]);
+    expect(saved.failMode).toBe('open');
+    expect((await loadEffectiveSettings()).settings.failMode).toBe('open');
+
+    // A value the administrator changes applies again; one they left alone keeps the person's choice.
+    await managed.set({ baseUrl: 'https://gateway2.example.org/v1' });
+    const again = await loadEffectiveSettings();
+    expect(again.settings.baseUrl).toBe('https://gateway2.example.org/v1');
+    expect(again.settings.failMode).toBe('open');
+
+    // A value removed from the policy and set again later applies again.
+    await managed.remove('failMode');
+    expect((await loadEffectiveSettings()).settings.failMode).toBe('open');
+    await managed.set({ failMode: 'closed' });
+    expect((await loadEffectiveSettings()).settings.failMode).toBe('closed');
+  });
+
+  it('refuses locked keys, lists them and saves the rest', async () => {
+    await local.set({ apiKey: 'sk-mine' });
+    await managed.set({ provider: 'groq', promptGuard: 'off', apiKey: 'sk-org', lockSettings: true });
+    const state = await loadEffectiveSettings();
+    expect(state.settings.provider).toBe('groq');
+    expect(state.settings.baseUrl).toBe(getPreset('groq').baseUrl);
+    expect([...state.locked].sort()).toEqual(['apiKey', 'baseUrl', 'promptGuard', 'provider']);
+    expect(POLICY_LOCK_REASON).toMatch(/organisation/);
+
+    const result = await saveSettings({
+      promptGuard: 'warn',
+      baseUrl: 'https://evil.example/v1',
+      concurrency: 8,
+    });
+    expect(result.refused.sort()).toEqual(['baseUrl', 'promptGuard']);
+    expect(result.saved.promptGuard).toBe('off');
+    expect(result.saved.baseUrl).toBe(getPreset('groq').baseUrl);
+    expect(result.saved.concurrency).toBe(8);
+
+    expect(await saveApiKey('sk-other')).toEqual({ saved: false, refused: ['apiKey'] });
+    expect(await getApiKey()).toBe('sk-org');
+    // The person's own key is kept for when the policy goes away.
+    expect((await local.get('apiKey')).apiKey).toBe('sk-mine');
+    await managed.clear();
+    expect(await getApiKey()).toBe('sk-mine');
+    expect((await loadEffectiveSettings()).settings.promptGuard).toBe('block');
+  });
+
+  it('reports bad policy values and applies the good ones', async () => {
+    await managed.set({ failMode: 'sideways', promptGuard: 'warn', colour: 'red' });
+    const state = await loadEffectiveSettings();
+    expect(state.settings.promptGuard).toBe('warn');
+    expect(state.settings.failMode).toBe('open');
+    expect(state.problems).toHaveLength(2);
+  });
+});
+
+describe('saveSettings and saveApiKey', () => {
+  it('saves a patch over the stored settings', async () => {
+    await local.set({ settings: { concurrency: 3 } });
+    const { saved, refused } = await saveSettings({ excludedSites: ['*.Bank.example'], scanImages: false });
+    expect(refused).toEqual([]);
+    expect(saved).toEqual({
+      ...DEFAULT_SETTINGS,
+      concurrency: 3,
+      excludedSites: ['*.bank.example'],
+      scanImages: false,
+    });
+    const stored = (await local.get('settings')).settings;
+    expect(normalizeSettings(stored).settings).toEqual(saved);
+  });
+
+  it('brings the preset base URL and model with a new provider', async () => {
+    const { saved } = await saveSettings({ provider: 'together', guardModel: 'llama-guard-3-11b-vision' });
+    expect(saved.baseUrl).toBe(getPreset('together').baseUrl);
+    expect(saved.model).toBe(getPreset('together').models['llama-guard-3-11b-vision']);
+  });
+
+  it('throws a SettingsValidationError for bad values and saves nothing', async () => {
+    await expect(saveSettings({ concurrency: 0, failMode: 'closed' })).rejects.toBeInstanceOf(
+      SettingsValidationError,
+    );
+    await expect(saveSettings({ provider: 'groq', requestMode: 'raw' })).rejects.toThrow(/raw prompts/);
+    await expect(saveSettings({ apiKey: 'x' } as never)).rejects.toThrow(/API key is not part/);
+    expect((await local.get('settings')).settings).toBeUndefined();
+  });
+
+  it('stores the API key in storage.local only and never logs it', async () => {
+    const spies = (['log', 'info', 'warn', 'error', 'debug'] as const).map((m) =>
+      vi.spyOn(console, m).mockImplementation(() => undefined),
+    );
+    expect(await saveApiKey('  sk-secret-123  ')).toEqual({ saved: true, refused: [] });
+    expect(await getApiKey()).toBe('sk-secret-123');
+    expect((await local.get('apiKey')).apiKey).toBe('sk-secret-123');
+    expect(await fakeBrowser.storage.sync.get()).toEqual({});
+    expect(await fakeBrowser.storage.session.get()).toEqual({});
+    expect(JSON.stringify(await local.get('settings'))).not.toContain('sk-secret');
+    await expect(saveApiKey('bad key')).rejects.toBeInstanceOf(SettingsValidationError);
+    for (const spy of spies) {
+      for (const call of spy.mock.calls) expect(JSON.stringify(call)).not.toContain('sk-secret');
+    }
+  });
+});
+
+describe('migrations', () => {
+  it('is at version 1', () => {
+    expect(SETTINGS_VERSION).toBe(1);
+  });
+
+  it('runs a concrete v2 migration on a stored v1 value', async () => {
+    // A v2 that replaces a boolean `guardPrompts` (a shape this test gives v1) with `promptGuard`, and moves
+    // excluded sites from a comma-separated string to a list.
+    await local.set({
+      settings: { guardPrompts: false, excludedSites: 'bank.example, *.corp.example', concurrency: 6 },
+      settings$: { v: 1 },
+    });
+    const migrateToV2 = (old: unknown) => {
+      const { guardPrompts, excludedSites, ...rest } = old as Record<string, unknown>;
+      return {
+        ...rest,
+        promptGuard: guardPrompts === false ? 'off' : 'block',
+        excludedSites:
+          typeof excludedSites === 'string'
+            ? excludedSites.split(',').map((site) => site.trim())
+            : excludedSites,
+      };
+    };
+    const item = defineSettingsItem(2, { 2: migrateToV2 });
+    const value = await item.getValue();
+    expect(await item.getMeta()).toEqual({ v: 2 });
+    const { settings, problems } = normalizeSettings(value);
+    expect(problems).toEqual([]);
+    expect(settings).toMatchObject({
+      promptGuard: 'off',
+      excludedSites: ['bank.example', '*.corp.example'],
+      concurrency: 6,
+    });
+  });
+});
+
+describe('watchEffectiveSettings', () => {
+  it('fires on local and managed changes until stopped', async () => {
+    const seen: EffectiveState[] = [];
+    const stop = watchEffectiveSettings((state) => seen.push(state));
+
+    await saveSettings({ concurrency: 7 });
+    await settle();
+    expect(seen.at(-1)?.settings.concurrency).toBe(7);
+
+    await managed.set({ promptGuard: 'warn', lockSettings: true });
+    await settle();
+    expect(seen.at(-1)?.settings.promptGuard).toBe('warn');
+    expect(seen.at(-1)?.locked.has('promptGuard')).toBe(true);
+
+    await saveApiKey('sk-new');
+    await settle();
+    expect(seen.at(-1)?.apiKey).toBe('sk-new');
+
+    const count = seen.length;
+    // A write that changes nothing effective is not reported twice.
+    await local.set({ settings: { ...seen.at(-1)!.settings } });
+    await settle();
+    expect(seen.length).toBe(count);
+
+    stop();
+    await saveSettings({ concurrency: 9 });
+    await settle();
+    expect(seen.length).toBe(count);
+  });
+});
