@@ -167,7 +167,13 @@ describe('managed policy', () => {
     expect(result.saved.baseUrl).toBe(getPreset('groq').baseUrl);
     expect(result.saved.concurrency).toBe(8);
 
+    // A form that sends every setting back, locked ones unchanged, gets no refusals for those.
+    const whole = await saveSettings({ ...result.saved, historyEnabled: false });
+    expect(whole.refused).toEqual([]);
+    expect(whole.saved.historyEnabled).toBe(false);
+
     expect(await saveApiKey('sk-other')).toEqual({ saved: false, refused: ['apiKey'] });
+    expect(await saveApiKey('sk-org')).toEqual({ saved: false, refused: [] });
     expect(await getApiKey()).toBe('sk-org');
     // The person's own key is kept for when the policy goes away.
     expect((await local.get('apiKey')).apiKey).toBe('sk-mine');

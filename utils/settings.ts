@@ -25,12 +25,14 @@ import {
 } from '@/lib/settings/policy';
 import {
   checkApiKey,
+  checkSettingsField,
   checkSettingsPatch,
   completePatch,
   DEFAULT_SETTINGS,
   isSettingsKey,
   normalizeSettings,
   type Settings,
+  type SettingsKey,
   SettingsValidationError,
 } from '@/lib/settings/schema';
 
@@ -167,8 +169,15 @@ export function loadEffectiveSettings(): Promise<EffectiveState> {
   return serialized(computeEffective);
 }
 
+/** True when `value` is, once checked and canonicalised, what `settings` already holds for `key`. */
+function sameSetting(key: SettingsKey, value: unknown, settings: Settings): boolean {
+  const checked = checkSettingsField(key, value);
+  return checked.ok && JSON.stringify(checked.value) === JSON.stringify(settings[key]);
+}
+
 /**
- * Saves some settings. Locked keys are refused and listed in `refused`; everything else is saved. Invalid
+ * Saves some settings. Locked keys are refused and listed in `refused` (unless the patch repeats their current
+ * value, which changes nothing); everything else is saved. Invalid
  * values (or unknown keys) throw a `SettingsValidationError` and nothing is saved. A new provider or generation
  * brings its preset's base URL and model id when the patch does not set them (`completePatch`).
  */
@@ -179,8 +188,12 @@ export function saveSettings(patch: Partial<Settings>): Promise<{ saved: Setting
     const allowed: Record<string, unknown> = {};
     for (const [key, value] of Object.entries(patch ?? {})) {
       if (value === undefined) continue;
-      if (isSettingsKey(key) && state.locked.has(key)) refused.push(key);
-      else allowed[key] = value;
+      if (isSettingsKey(key) && state.locked.has(key)) {
+        // Sending a locked key back unchanged (a form that saves everything) is not an attempt to change it.
+        if (!sameSetting(key, value, state.settings)) refused.push(key);
+        continue;
+      }
+      allowed[key] = value;
     }
     const checked = checkSettingsPatch(allowed, 'it was not saved');
     if (checked.problems.length > 0) throw new SettingsValidationError(checked.problems);
@@ -201,12 +214,18 @@ export function saveSettings(patch: Partial<Settings>): Promise<{ saved: Setting
   });
 }
 
-/** Saves the API key (in `storage.local` only). Refused when the policy locks it; invalid keys throw. */
+/**
+ * Saves the API key (in `storage.local` only). Refused when the policy locks it (nothing is saved, and nothing
+ * is refused, when the key given is the policy's own); invalid keys throw.
+ */
 export function saveApiKey(key: string): Promise<{ saved: boolean; refused: string[] }> {
   return serialized(async () => {
     const state = await computeEffective();
-    if (state.locked.has('apiKey')) return { saved: false, refused: ['apiKey'] };
     const checked = checkApiKey(key);
+    if (state.locked.has('apiKey')) {
+      const unchanged = checked.ok && checked.key === state.apiKey;
+      return { saved: false, refused: unchanged ? [] : ['apiKey'] };
+    }
     if (!checked.ok) throw new SettingsValidationError([checked.error]);
     await apiKeyItem.setValue(checked.key);
     return { saved: true, refused: [] };
