@@ -77,6 +77,28 @@ describe('public/managed_schema.json', () => {
   });
 });
 
+describe('docs/managed-policy.md', () => {
+  it('has examples for Chrome and Firefox that parse without problems', () => {
+    const doc = readFileSync(new URL('../../docs/managed-policy.md', import.meta.url), 'utf8');
+    const blocks = [...doc.matchAll(/```json\n([\s\S]*?)```/g)].map((m) => JSON.parse(m[1]!));
+    const chrome = blocks
+      .map((b) => b['3rdparty']?.extensions?.pmmobbhmpddpcfiehnfikpngpoikbilp)
+      .filter(Boolean);
+    const firefox = blocks
+      .map((b) => b.policies?.['3rdparty']?.Extensions?.['guardlens@guardlens.dev'])
+      .filter(Boolean);
+    expect(chrome).toHaveLength(1);
+    expect(firefox).toHaveLength(1);
+    for (const raw of [...chrome, ...firefox]) {
+      const { policy, problems } = parseManagedPolicy(raw);
+      expect(problems).toEqual([]);
+      expect(Object.keys(policy).sort()).toEqual(Object.keys(raw).sort());
+    }
+    // The full example uses every key.
+    expect(Object.keys(chrome[0]).sort()).toEqual([...POLICY_KEYS].sort());
+  });
+});
+
 describe('parseManagedPolicy', () => {
   it('treats a missing policy as empty', () => {
     expect(parseManagedPolicy(undefined)).toEqual({ policy: {}, problems: [] });
