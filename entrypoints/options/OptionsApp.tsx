@@ -3,7 +3,7 @@ import { GUARD_MODELS, listGuardModels } from '@/lib/guard/registry';
 import type { GuardModelId } from '@/lib/guard/types';
 import { getPreset, isPresetId, listPresets, validateBaseUrl } from '@/lib/providers/presets';
 import { POLICY_LOCK_REASON } from '@/lib/settings/policy';
-import type { Settings } from '@/lib/settings/schema';
+import { type Settings, SettingsValidationError } from '@/lib/settings/schema';
 import { type EndpointTestResult, sendMessage } from '@/utils/messages';
 import { type EffectiveState, loadEffectiveSettings, saveApiKey, saveSettings } from '@/utils/settings';
 
@@ -84,8 +84,16 @@ export function OptionsApp() {
       setMessage({ ok: false, text: permissionError });
       return;
     }
-    const result = await saveSettings(draft);
-    const keyResult = locked('apiKey') ? { refused: [] } : await saveApiKey(apiKey);
+    let result: Awaited<ReturnType<typeof saveSettings>>;
+    let keyResult: { refused: string[] };
+    try {
+      result = await saveSettings(draft);
+      keyResult = locked('apiKey') ? { refused: [] } : await saveApiKey(apiKey);
+    } catch (e) {
+      const problems = e instanceof SettingsValidationError ? e.problems : [String(e)];
+      setMessage({ ok: false, text: `Not saved: ${problems.join(' ')}` });
+      return;
+    }
     const refused = [...result.refused, ...keyResult.refused];
     const reloaded = await loadEffectiveSettings();
     setState(reloaded);

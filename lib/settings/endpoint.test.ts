@@ -47,6 +47,20 @@ describe('endpointConfigFromSettings', () => {
   });
 });
 
+it('leaves custom categories out where the mode or the template does not take them', () => {
+  const custom = [{ code: 'S14', name: 'Gambling', description: '' }];
+  const chat = endpointConfigFromSettings(
+    { ...DEFAULT_SETTINGS, guardModel: 'llama-guard-3-1b', customCategories: custom },
+    'k',
+  );
+  expect(chat.prompt).toBeUndefined();
+  const lg2 = endpointConfigFromSettings(
+    { ...DEFAULT_SETTINGS, guardModel: 'llama-guard-2-8b', requestMode: 'raw', customCategories: custom },
+    'k',
+  );
+  expect(lg2.prompt).toBeUndefined();
+});
+
 describe('customCategoryText', () => {
   it('writes sentences in the templates style', () => {
     expect(customCategoryText({ code: 'X1', name: 'Gambling', description: '' })).toBe('Gambling.');

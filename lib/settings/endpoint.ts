@@ -27,13 +27,22 @@ export function endpointConfigFromSettings(settings: Settings, apiKey: string): 
     sendBos: settings.sendBos,
   };
   if (apiKey) config.apiKey = apiKey;
-  if (settings.customCategories.length > 0) {
+  const model = getGuardModel(settings.guardModel);
+  if (settings.customCategories.length > 0 && customCategoriesApply(settings)) {
     // Custom categories are added to the generation's own table (the template replaces the whole table).
-    const builtIn = getGuardModel(settings.guardModel).categories.map((c) => [c.code, c.promptName] as const);
+    const builtIn = model.categories.map((c) => [c.code, c.promptName] as const);
     const custom = settings.customCategories.map((c) => [c.code, customCategoryText(c)] as const);
     config.prompt = { categories: Object.fromEntries([...builtIn, ...custom]) };
   }
   return config;
+}
+
+/**
+ * Custom categories reach the model only in raw mode and only for generations whose template accepts a
+ * category table (the options page says so next to them); elsewhere the generation's own table is used.
+ */
+export function customCategoriesApply(settings: Settings): boolean {
+  return settings.requestMode === 'raw' && getGuardModel(settings.guardModel).customCategories;
 }
 
 /** Why the extension cannot scan yet, or null when the endpoint settings are complete. */
