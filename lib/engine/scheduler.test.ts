@@ -1,0 +1,714 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { ConversationTurn, Verdict } from '../guard/types';
+import { MemoryVerdictStore, VerdictCache } from './cache';
+import { settingsFingerprint } from './keys';
+import { type EngineOptions, ScanEngine } from './scheduler';
+import { estimateTokens } from './tokens';
+import {
+  type Classify,
+  type ClassifyResult,
+  EngineError,
+  type ItemInput,
+  MemoryStateStore,
+  type StateStore,
+  type TabState,
+  type WorkItem,
+} from './types';
+
+const FP = settingsFingerprint({ model: 'llama-guard-4-12b', mode: 'chat' });
+const COST = 0.001;
+const URL_A = 'https://news.example/a';
+
+/** A model that flags any text containing `BAD:<code>`. */
+function verdictOf(text: string): Verdict {
+  const codes = [...new Set([...text.matchAll(/BAD:(S\d+)/g)].map((m) => m[1]!))];
+  return { safe: codes.length === 0, categories: codes, unknownCategories: [] };
+}
+
+const guardError = (kind: string, retryable: boolean, extra: Record<string, unknown> = {}) =>
+  Object.assign(new Error(`${kind} failure`), { name: 'GuardError', kind, retryable, ...extra });
+
+/** A scriptable endpoint: records every request, can hold answers back or fail. */
+function endpoint() {
+  const calls: string[] = [];
+  const failures: unknown[] = [];
+  const held: Array<() => void> = [];
+  let holding = false;
+  let hangFrom = Number.POSITIVE_INFINITY;
+  const classify = vi.fn<Classify>(async (turns: ConversationTurn[], signal?: AbortSignal) => {
+    const text = turns.map((t) => t.text).join('\n');
+    const n = calls.push(text);
+    if (holding || n >= hangFrom) {
+      await new Promise<void>((resolve, reject) => {
+        if (n < hangFrom) held.push(resolve);
+        signal?.addEventListener('abort', () => reject(guardError('timeout', false, { cancelled: true })));
+      });
+    }
+    const failure = failures.shift();
+    if (failure) throw failure;
+    const result: ClassifyResult = {
+      verdict: verdictOf(text),
+      usage: { promptTokens: 100, completionTokens: 2 },
+      costUsd: COST,
+      latencyMs: 5,
+    };
+    return result;
+  });
+  return {
+    classify,
+    calls,
+    failures,
+    hold() {
+      holding = true;
+    },
+    /** Lets the held requests answer, and those after them too. */
+    release() {
+      holding = false;
+      for (const r of held.splice(0)) r();
+    },
+    /** Lets one held request answer; later ones stay held. */
+    releaseOne() {
+      held.shift()?.();
+    },
+    /** Request number n and later never answer (a background that is about to be stopped). */
+    hangFrom(n: number) {
+      hangFrom = n;
+    },
+  };
+}
+
+const drain = async (rounds = 12) => {
+  for (let i = 0; i < rounds; i++) await new Promise((r) => setImmediate(r));
+};
+
+interface Harness {
+  engine: ScanEngine;
+  ep: ReturnType<typeof endpoint>;
+  verdicts: Array<{ item: WorkItem; verdict: Verdict }>;
+  tabStates: Map<number, TabState | null>;
+  stateStore: StateStore;
+  verdictStore: MemoryVerdictStore;
+}
+
+function harness(
+  opts: Partial<EngineOptions> & { stateStore?: StateStore; verdictStore?: MemoryVerdictStore } = {},
+) {
+  const ep = endpoint();
+  const stateStore = opts.stateStore ?? new MemoryStateStore();
+  const verdictStore = opts.verdictStore ?? new MemoryVerdictStore();
+  const engine = new ScanEngine({
+    classify: ep.classify,
+    fingerprint: FP,
+    cache: new VerdictCache(verdictStore),
+    stateStore,
+    ...opts,
+  });
+  const h: Harness = { engine, ep, verdicts: [], tabStates: new Map(), stateStore, verdictStore };
+  engine.onVerdict((item, verdict) => h.verdicts.push({ item, verdict }));
+  engine.onTabState((tabId, state) => h.tabStates.set(tabId, state));
+  return h;
+}
+
+/** Paragraphs of one size (in estimated tokens), flagged or not. */
+const para = (i: number, bad?: string) =>
+  `Paragraph ${i} talks about gardens and the weather today. ${bad ? `BAD:${bad}` : 'NOT:S0'}`;
+
+function blocks(n: number, bad: Record<number, string> = {}, priority: 'viewport' | 'page' = 'page') {
+  return Array.from({ length: n }, (_, i) => ({ ref: `r${i}`, text: para(i, bad[i]), priority }));
+}
+
+/** A budget that packs exactly `perChunk` of the blocks above. */
+function budgetFor(perChunk: number): number {
+  const size = estimateTokens(para(0));
+  if (estimateTokens(para(15, 'S10')) !== size) throw new Error('test paragraphs differ in size');
+  return perChunk * size + (perChunk - 1);
+}
+
+beforeEach(() => {
+  vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'], now: new Date(2026, 0, 15, 10, 0, 0) });
+});
+
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe('ScanEngine: chunks, bisection and tab state', () => {
+  it('packs a page into chunks and flags exactly the offending blocks', async () => {
+    const h = harness({ chunkTokens: budgetFor(16) });
+    await h.engine.restore();
+    const res = await h.engine.submitBlocks(1, 0, URL_A, blocks(16, { 3: 'S1', 12: 'S10' }));
+    expect(res).toEqual({ queued: 16, cached: 0, merged: 0, skipped: 0 });
+    await drain();
+
+    expect(h.verdicts).toHaveLength(16);
+    expect(new Set(h.verdicts.map((v) => v.item.ref)).size).toBe(16);
+    const flagged = h.verdicts.filter((v) => !v.verdict.safe).map((v) => v.item.ref);
+    expect(flagged.sort()).toEqual(['r12', 'r3']);
+    expect(h.ep.calls).toHaveLength(1 + 12);
+    expect(h.ep.calls[0]).toContain(para(0));
+    expect(h.ep.calls[0]).toContain(para(15));
+
+    const state = h.tabStates.get(1)!;
+    expect(state).toMatchObject({ url: URL_A, scanned: 16, pending: 0, errors: 0 });
+    expect(state.flagged).toEqual([
+      { ref: 'r3', kind: 'text', categories: ['S1'], snippet: para(3, 'S1') },
+      { ref: 'r12', kind: 'text', categories: ['S10'], snippet: para(12, 'S10') },
+    ]);
+    expect(state.categoryCounts).toEqual({ S1: 1, S10: 1 });
+    expect(state.tokens).toBe(13 * 102);
+    expect(state.costUsd).toBeCloseTo(13 * COST);
+    expect(h.engine.status().today).toMatchObject({ requests: 13, promptTokens: 1300, completionTokens: 26 });
+  });
+
+  it('costs one request per chunk for a safe page', async () => {
+    const h = harness({ chunkTokens: budgetFor(4) });
+    await h.engine.submitBlocks(1, 0, URL_A, blocks(16));
+    await drain();
+    expect(h.ep.calls).toHaveLength(4);
+    expect(h.verdicts.every((v) => v.verdict.safe)).toBe(true);
+  });
+
+  it('splits an oversized block into parts that share its ref', async () => {
+    const h = harness({ chunkTokens: 40 });
+    const long = Array.from({ length: 12 }, (_, i) => para(i, i === 7 ? 'S2' : undefined)).join(' ');
+    const res = await h.engine.submitBlocks(1, 0, URL_A, [{ ref: 'big', text: long, priority: 'viewport' }]);
+    expect(res.queued).toBeGreaterThan(3);
+    await drain();
+    expect(h.verdicts.every((v) => v.item.ref === 'big')).toBe(true);
+    expect(h.verdicts.filter((v) => !v.verdict.safe)).toHaveLength(1);
+    const state = h.engine.tabState(1)!;
+    expect(state.flagged).toHaveLength(1);
+    expect(state.flagged[0]).toMatchObject({ ref: 'big', categories: ['S2'] });
+    expect(state.scanned).toBe(res.queued);
+  });
+
+  it('skips empty blocks and refuses bad input with typed errors', async () => {
+    const h = harness();
+    expect(await h.engine.submitBlocks(1, 0, URL_A, [{ ref: 'e', text: '  \n ', priority: 'page' }])).toEqual(
+      {
+        queued: 0,
+        cached: 0,
+        merged: 0,
+        skipped: 1,
+      },
+    );
+    const bad = [
+      h.engine.submitBlocks(1, 0, URL_A, [{ ref: '', text: 'x', priority: 'page' }]),
+      h.engine.submitBlocks(1.5, 0, URL_A, [{ ref: 'a', text: 'x', priority: 'page' }]),
+      h.engine.submitBlocks(1, 0, URL_A, [{ ref: 'a', text: 'x', priority: 'soon' as 'page' }]),
+      h.engine.submit([
+        { kind: 'image', tabId: 1, frameId: 0, url: URL_A, ref: 'i', text: '', priority: 'image' },
+      ]),
+      h.engine.checkPrompt({ tabId: 1, url: URL_A, text: '   ' }),
+    ];
+    for (const p of bad)
+      await expect(p).rejects.toMatchObject({ name: 'EngineError', kind: 'invalid-input' });
+    const textOnly = harness({ maxImages: 0 });
+    await expect(
+      textOnly.engine.submit([
+        {
+          kind: 'image',
+          tabId: 1,
+          frameId: 0,
+          url: URL_A,
+          ref: 'i',
+          text: '',
+          imageUrl: 'https://i/x.png',
+          priority: 'image',
+        },
+      ]),
+    ).rejects.toThrow(/does not take images/);
+    expect(h.ep.calls).toHaveLength(0);
+  });
+});
+
+describe('ScanEngine: never the same content twice', () => {
+  it('answers from the cache, on another page and after a reload', async () => {
+    const h = harness({ chunkTokens: budgetFor(8) });
+    await h.engine.restore();
+    await h.engine.submitBlocks(1, 0, URL_A, blocks(8, { 2: 'S5' }));
+    await drain();
+    const sent = h.ep.calls.length;
+
+    const other = await h.engine.submitBlocks(2, 0, 'https://other.example/', blocks(8, { 2: 'S5' }));
+    expect(other).toEqual({ queued: 0, cached: 8, merged: 0, skipped: 0 });
+    h.engine.navigated(1, URL_A); // a reload
+    const reload = await h.engine.submitBlocks(1, 0, URL_A, blocks(8, { 2: 'S5' }));
+    expect(reload.cached).toBe(8);
+    await drain();
+    expect(h.ep.calls).toHaveLength(sent);
+    expect(h.engine.tabState(2)).toMatchObject({ scanned: 8, tokens: 0, costUsd: 0 });
+    expect(h.engine.tabState(2)!.flagged.map((f) => f.ref)).toEqual(['r2']);
+    expect(h.engine.tabState(1)).toMatchObject({ scanned: 8, tokens: 0 });
+
+    // A fresh engine over the same IndexedDB-like store (a browser restart) still sends nothing.
+    const again = harness({ verdictStore: h.verdictStore, chunkTokens: budgetFor(8) });
+    await again.engine.restore();
+    expect((await again.engine.submitBlocks(5, 0, URL_A, blocks(8, { 2: 'S5' }))).cached).toBe(8);
+    expect(again.ep.calls).toHaveLength(0);
+  });
+
+  it('merges identical items in flight: one request, every waiter gets the verdict', async () => {
+    const h = harness({ chunkTokens: budgetFor(4) });
+    h.ep.hold();
+    await h.engine.submitBlocks(1, 0, URL_A, blocks(4, { 1: 'S1' }));
+    await drain();
+    expect(h.ep.calls).toHaveLength(1);
+    const merged = await h.engine.submitBlocks(2, 0, 'https://b.example/', blocks(4, { 1: 'S1' }));
+    expect(merged).toEqual({ queued: 0, cached: 0, merged: 4, skipped: 0 });
+    // The same tab resubmitting its blocks adds nothing either.
+    expect((await h.engine.submitBlocks(1, 0, URL_A, blocks(4, { 1: 'S1' }))).merged).toBe(4);
+    h.ep.release();
+    await drain();
+    expect(h.ep.calls).toHaveLength(1 + 4); // the chunk, then its bisection
+    expect(h.verdicts.filter((v) => v.item.tabId === 1)).toHaveLength(4);
+    expect(h.verdicts.filter((v) => v.item.tabId === 2)).toHaveLength(4);
+    expect(h.engine.tabState(2)!.flagged.map((f) => f.ref)).toEqual(['r1']);
+    expect(h.engine.tabState(1)!.scanned).toBe(4);
+  });
+
+  it('resolves identical concurrent prompt checks with one request', async () => {
+    const h = harness();
+    h.ep.hold();
+    const a = h.engine.checkPrompt({ tabId: 1, url: URL_A, text: 'how do I BAD:S2 things' });
+    const b = h.engine.checkPrompt({ tabId: 2, url: URL_A, text: 'how do I  BAD:S2 things' });
+    await vi.waitFor(() => expect(h.engine.status().inFlight).toBe(2));
+    h.ep.release();
+    expect(await a).toEqual({ safe: false, categories: ['S2'], unknownCategories: [] });
+    expect(await b).toEqual(await a);
+    expect(h.ep.calls).toHaveLength(1);
+    expect(await h.engine.checkPrompt({ tabId: 3, url: URL_A, text: 'how do I BAD:S2 things' })).toEqual(
+      await a,
+    );
+    expect(h.ep.calls).toHaveLength(1);
+  });
+});
+
+describe('ScanEngine: scheduling', () => {
+  it('goes prompt > viewport > page > image, first in first out within a level', async () => {
+    const h = harness({ concurrency: 1, chunkTokens: budgetFor(1) });
+    h.ep.hold();
+    await h.engine.submitBlocks(9, 0, URL_A, [{ ref: 'first', text: 'first in line', priority: 'page' }]);
+    await drain();
+    const items: ItemInput[] = [
+      { kind: 'text', tabId: 1, frameId: 0, url: URL_A, ref: 'p1', text: 'page one', priority: 'page' },
+      {
+        kind: 'image',
+        tabId: 1,
+        frameId: 0,
+        url: URL_A,
+        ref: 'i1',
+        text: 'image one',
+        imageUrl: 'https://a.example/1.png',
+        priority: 'image',
+      },
+      {
+        kind: 'text',
+        tabId: 1,
+        frameId: 0,
+        url: URL_A,
+        ref: 'v1',
+        text: 'viewport one',
+        priority: 'viewport',
+      },
+      // Other tabs, so these are not packed with the ones above.
+      { kind: 'text', tabId: 2, frameId: 0, url: URL_A, ref: 'p2', text: 'page two', priority: 'page' },
+      {
+        kind: 'text',
+        tabId: 3,
+        frameId: 0,
+        url: URL_A,
+        ref: 'v2',
+        text: 'viewport two',
+        priority: 'viewport',
+      },
+    ];
+    await h.engine.submit(items);
+    const prompt = h.engine.checkPrompt({ tabId: 1, url: URL_A, text: 'prompt one' });
+    await vi.waitFor(() => expect(h.engine.status().pending).toBe(6));
+    for (let i = 0; i < 7; i++) {
+      h.ep.releaseOne();
+      await drain();
+    }
+    await prompt;
+    expect(h.ep.calls).toEqual([
+      'first in line',
+      'prompt one',
+      'viewport one',
+      'viewport two',
+      'page one',
+      'page two',
+      'image one',
+    ]);
+  });
+
+  it('keeps at most `concurrency` requests in flight', async () => {
+    const h = harness({ concurrency: 2, chunkTokens: budgetFor(1) });
+    h.ep.hold();
+    await h.engine.submitBlocks(1, 0, URL_A, blocks(6));
+    await drain();
+    expect(h.ep.calls).toHaveLength(2);
+    expect(h.engine.status()).toMatchObject({ pending: 4, inFlight: 2 });
+    h.ep.release();
+    await drain();
+    expect(h.ep.calls).toHaveLength(6);
+  });
+
+  it('drops the queued items of a closed tab, and lets a request in flight finish into the cache', async () => {
+    const h = harness({ concurrency: 1, chunkTokens: budgetFor(2) });
+    h.ep.hold();
+    await h.engine.submitBlocks(1, 0, URL_A, blocks(6));
+    await drain();
+    expect(h.ep.calls).toHaveLength(1);
+    h.engine.dropTab(1);
+    await drain();
+    expect(h.tabStates.get(1)).toBeNull();
+    expect(h.engine.tabState(1)).toBeUndefined();
+    h.ep.release();
+    await drain();
+    expect(h.ep.calls).toHaveLength(1);
+    expect(h.verdicts).toHaveLength(0);
+    expect(h.engine.status().pending).toBe(0);
+    // The chunk that was already paid for is cached for a reload.
+    expect((await h.engine.submitBlocks(1, 0, URL_A, blocks(2))).cached).toBe(2);
+  });
+
+  it('starts a navigated tab afresh and forgets the old page', async () => {
+    const h = harness({ concurrency: 1, chunkTokens: budgetFor(2) });
+    h.ep.hold();
+    await h.engine.submitBlocks(1, 0, URL_A, blocks(6, { 5: 'S1' }));
+    await drain();
+    h.engine.navigated(1, 'https://news.example/b');
+    await drain();
+    expect(h.tabStates.get(1)).toMatchObject({ url: 'https://news.example/b', scanned: 0, pending: 0 });
+    h.ep.release();
+    await drain();
+    expect(h.ep.calls).toHaveLength(1);
+    expect(h.engine.tabState(1)).toMatchObject({ scanned: 0, tokens: 0, flagged: [] });
+    h.ep.hold();
+    const check = h.engine.checkPrompt({ tabId: 1, url: 'https://news.example/b', text: 'hello' });
+    await drain();
+    h.engine.navigated(1, 'https://news.example/c');
+    await expect(check).rejects.toMatchObject({ kind: 'dropped' });
+  });
+});
+
+describe('ScanEngine: money', () => {
+  it('pauses page scanning at the daily budget, keeps checking prompts, resumes the next day', async () => {
+    const h = harness({ concurrency: 1, chunkTokens: budgetFor(1), dailyBudgetUsd: 0.0025 });
+    await h.engine.submitBlocks(1, 0, URL_A, blocks(5));
+    await drain();
+    expect(h.ep.calls).toHaveLength(3);
+    const status = h.engine.status();
+    expect(status).toMatchObject({ state: 'budget-paused', pending: 2, budgetUsd: 0.0025 });
+    expect(status.until).toBe(new Date(2026, 0, 16).getTime());
+    expect(status.today.costUsd).toBeCloseTo(0.003);
+
+    expect(await h.engine.checkPrompt({ tabId: 1, url: URL_A, text: 'a question' })).toMatchObject({
+      safe: true,
+    });
+    expect(h.ep.calls).toHaveLength(4);
+
+    await vi.advanceTimersByTimeAsync(new Date(2026, 0, 16).getTime() - Date.now());
+    await drain();
+    expect(h.ep.calls).toHaveLength(6);
+    expect(h.engine.status()).toMatchObject({ state: 'ok', pending: 0 });
+    expect(h.engine.status().today.requests).toBe(2);
+  });
+
+  it('applies the budget to prompts when told to', async () => {
+    const h = harness({ dailyBudgetUsd: 0, budgetAppliesToPrompts: true });
+    await expect(h.engine.checkPrompt({ tabId: 1, url: URL_A, text: 'a question' })).rejects.toMatchObject({
+      kind: 'budget-paused',
+    });
+    expect(h.ep.calls).toHaveLength(0);
+  });
+
+  it('uses the cost estimate when the classifier reports none', async () => {
+    const h = harness({ estimateCostUsd: (u) => (u.promptTokens + u.completionTokens) * 1e-6 });
+    h.ep.classify.mockImplementationOnce(async () => ({
+      verdict: { safe: true, categories: [], unknownCategories: [] },
+      usage: { promptTokens: 1000, completionTokens: 2 },
+      latencyMs: 1,
+    }));
+    await h.engine.checkPrompt({ tabId: 1, url: URL_A, text: 'hello' });
+    expect(h.engine.status().today.costUsd).toBeCloseTo(0.001002);
+  });
+});
+
+describe('ScanEngine: failures', () => {
+  it('waits until Retry-After, then sends each item once', async () => {
+    const h = harness({ chunkTokens: budgetFor(1) });
+    const retryAt = Date.now() + 30_000;
+    h.ep.failures.push(guardError('rate-limited', true, { status: 429, retryAt }));
+    await h.engine.submitBlocks(1, 0, URL_A, blocks(1));
+    await drain();
+    expect(h.engine.status()).toMatchObject({ state: 'rate-limited', until: retryAt, pending: 1 });
+    expect(h.engine.tabState(1)).toMatchObject({ errors: 1, pending: 1 });
+    await h.engine.submitBlocks(2, 0, URL_A, [{ ref: 'x', text: 'later block', priority: 'page' }]);
+    await vi.advanceTimersByTimeAsync(29_000);
+    await drain();
+    expect(h.ep.calls).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(1_000);
+    await drain();
+    expect(h.ep.calls).toHaveLength(3);
+    expect(h.verdicts).toHaveLength(2);
+    expect(h.engine.status()).toMatchObject({ state: 'ok', pending: 0 });
+    expect(h.engine.status().today.requests).toBe(2);
+  });
+
+  it('makes a waiting prompt check fail at once when the rate limit is long', async () => {
+    const h = harness();
+    h.ep.failures.push(guardError('rate-limited', true, { retryAt: Date.now() + 120_000 }));
+    await expect(h.engine.checkPrompt({ tabId: 1, url: URL_A, text: 'hi' })).rejects.toMatchObject({
+      kind: 'rate-limited',
+      retryAt: Date.now() + 120_000,
+    });
+    await expect(h.engine.checkPrompt({ tabId: 1, url: URL_A, text: 'other' })).rejects.toBeInstanceOf(
+      EngineError,
+    );
+  });
+
+  it('opens the circuit after consecutive failures, probes once, closes on success', async () => {
+    const h = harness({
+      concurrency: 1,
+      chunkTokens: budgetFor(1),
+      breaker: { failureThreshold: 3, baseBackoffMs: 10_000 },
+    });
+    for (let i = 0; i < 4; i++) h.ep.failures.push(guardError('server', true, { status: 503 }));
+    await h.engine.submitBlocks(1, 0, URL_A, blocks(3));
+    await drain();
+    expect(h.ep.calls).toHaveLength(3);
+    let status = h.engine.status();
+    expect(status.state).toBe('circuit-open');
+    expect(status.reason).toMatch(/3 failed requests in a row, last: server/);
+    expect(status.until).toBe(Date.now() + 10_000);
+    expect(status.pending).toBe(3);
+    await expect(h.engine.checkPrompt({ tabId: 1, url: URL_A, text: 'q' })).rejects.toMatchObject({
+      kind: 'circuit-open',
+    });
+
+    await vi.advanceTimersByTimeAsync(10_000); // half-open: one probe, which fails
+    await drain();
+    expect(h.ep.calls).toHaveLength(4);
+    status = h.engine.status();
+    expect(status.state).toBe('circuit-open');
+    expect(status.until).toBe(Date.now() + 20_000); // the backoff grew
+
+    await vi.advanceTimersByTimeAsync(19_999);
+    await drain();
+    expect(h.ep.calls).toHaveLength(4);
+    await vi.advanceTimersByTimeAsync(1);
+    await drain();
+    expect(h.ep.calls).toHaveLength(7); // the probe succeeded, the rest followed
+    expect(h.engine.status()).toMatchObject({ state: 'ok', pending: 0 });
+    expect(h.verdicts.map((v) => v.item.ref).sort()).toEqual(['r0', 'r1', 'r2']);
+    expect(h.engine.status().today.requests).toBe(3);
+    expect(h.engine.tabState(1)!.errors).toBe(4);
+  });
+
+  it('rejects a waiting prompt check with the endpoint error instead of hanging', async () => {
+    const h = harness();
+    const err = guardError('auth', false, { status: 401 });
+    h.ep.failures.push(err);
+    await expect(h.engine.checkPrompt({ tabId: 1, url: URL_A, text: 'hi' })).rejects.toBe(err);
+    expect(h.engine.status().pending).toBe(0);
+  });
+
+  it('isolates a block the model cannot answer for, and gives up on it with an error', async () => {
+    const h = harness({ chunkTokens: budgetFor(4), maxItemAttempts: 2 });
+    const errors: WorkItem[] = [];
+    h.engine.onItemError((item) => errors.push(item));
+    h.ep.classify.mockImplementation(async (turns) => {
+      const text = turns.map((t) => t.text).join('\n');
+      h.ep.calls.push(text);
+      if (text.includes('Paragraph 2 ')) throw guardError('bad-output', false);
+      return { verdict: verdictOf(text), usage: { promptTokens: 10, completionTokens: 1 }, latencyMs: 1 };
+    });
+    await h.engine.submitBlocks(1, 0, URL_A, blocks(4));
+    await drain(30);
+    await vi.advanceTimersByTimeAsync(60_000);
+    await drain(30);
+    expect(errors.map((e) => e.ref)).toEqual(['r2']);
+    expect(h.verdicts.map((v) => v.item.ref).sort()).toEqual(['r0', 'r1', 'r3']);
+    expect(h.verdicts.every((v) => v.verdict.safe)).toBe(true);
+    expect(h.engine.tabState(1)).toMatchObject({ scanned: 3, pending: 0 });
+    expect(h.engine.tabState(1)!.lastError).toMatch(/bad-output/);
+  });
+
+  it('stops while offline and resumes when back', async () => {
+    const h = harness();
+    h.engine.setOnline(false);
+    await h.engine.submitBlocks(1, 0, URL_A, blocks(2));
+    await expect(h.engine.checkPrompt({ tabId: 1, url: URL_A, text: 'q' })).rejects.toMatchObject({
+      kind: 'offline',
+    });
+    await drain();
+    expect(h.engine.status()).toMatchObject({ state: 'offline', pending: 2 });
+    expect(h.ep.calls).toHaveLength(0);
+    h.engine.setOnline(true);
+    await drain();
+    expect(h.verdicts).toHaveLength(2);
+  });
+
+  it('cancels a prompt check through its signal', async () => {
+    const h = harness();
+    h.ep.hold();
+    const ctrl = new AbortController();
+    const check = h.engine.checkPrompt({ tabId: 1, url: URL_A, text: 'q' }, ctrl.signal);
+    await vi.waitFor(() => expect(h.ep.calls).toHaveLength(1));
+    ctrl.abort();
+    await expect(check).rejects.toMatchObject({ kind: 'aborted' });
+    h.ep.release();
+    await drain();
+    expect(h.engine.status()).toMatchObject({ pending: 0, inFlight: 0 });
+  });
+});
+
+describe('ScanEngine: restarts', () => {
+  it('resumes after a restart mid-scan: every item gets its verdict once, usage is counted once', async () => {
+    const stateStore = new MemoryStateStore();
+    const verdictStore = new MemoryVerdictStore();
+    const opts = { concurrency: 1, chunkTokens: budgetFor(4), stateStore, verdictStore };
+    const first = harness(opts);
+    await first.engine.restore();
+    first.ep.hangFrom(4); // chunk 1 safe (1), chunk 2 unsafe then its left half (2, 3); the 4th never answers
+    await first.engine.submitBlocks(1, 0, URL_A, blocks(16, { 6: 'S1', 13: 'S9' }));
+    await drain();
+    expect(first.ep.calls).toHaveLength(4);
+    await first.engine.flush();
+    const before = first.verdicts.map((v) => v.item.ref);
+    expect(before).toEqual(['r0', 'r1', 'r2', 'r3', 'r4', 'r5']);
+    first.engine.dispose(); // the browser stops the background: nothing more is written
+
+    const second = harness(opts);
+    const restored = await second.engine.restore();
+    expect(restored).toEqual({ resumed: 10, fromCache: 0 });
+    await drain(30);
+    const after = second.verdicts.map((v) => v.item.ref);
+    expect([...before, ...after].sort()).toEqual(Array.from({ length: 16 }, (_, i) => `r${i}`).sort());
+    expect(second.verdicts.filter((v) => !v.verdict.safe).map((v) => v.item.ref)).toEqual(['r6', 'r13']);
+    // Requests answered: 3 before the restart; after it the unsettled blocks go again.
+    const answered = 3 + second.ep.calls.length;
+    expect(second.engine.status().today.requests).toBe(answered);
+    expect(second.engine.status().today.promptTokens).toBe(answered * 100);
+    const state = second.engine.tabState(1)!;
+    expect(state).toMatchObject({ scanned: 16, pending: 0, tokens: answered * 102 });
+    expect(state.flagged.map((f) => f.ref)).toEqual(['r6', 'r13']);
+    // Nothing already settled was sent again.
+    for (const call of second.ep.calls) expect(call).not.toContain(para(0));
+  });
+
+  it('answers from the cache an item whose verdict was cached but not yet saved', async () => {
+    const verdictStore = new MemoryVerdictStore();
+    const inner = new MemoryStateStore();
+    let frozen = false;
+    const stateStore: StateStore = {
+      get: (k) => inner.get(k),
+      set: async (k, v) => {
+        if (!frozen) await inner.set(k, v);
+      },
+    };
+    const first = harness({ stateStore, verdictStore, chunkTokens: budgetFor(2) });
+    await first.engine.restore();
+    first.ep.hold();
+    await first.engine.submitBlocks(1, 0, URL_A, blocks(2));
+    await drain();
+    await first.engine.flush();
+    frozen = true; // the write after the answer is lost
+    first.ep.release();
+    await drain();
+    expect(first.verdicts).toHaveLength(2);
+    first.engine.dispose();
+
+    const second = harness({ stateStore, verdictStore, chunkTokens: budgetFor(2) });
+    frozen = false;
+    expect(await second.engine.restore()).toEqual({ resumed: 0, fromCache: 2 });
+    await drain();
+    expect(second.ep.calls).toHaveLength(0);
+    expect(second.verdicts).toHaveLength(2);
+    expect(second.engine.tabState(1)).toMatchObject({ scanned: 2, pending: 0 });
+  });
+
+  it('keeps rate limits and an open circuit across a restart', async () => {
+    const stateStore = new MemoryStateStore();
+    const first = harness({ stateStore, breaker: { failureThreshold: 1, baseBackoffMs: 60_000 } });
+    await first.engine.restore();
+    first.ep.failures.push(guardError('unreachable', true));
+    await first.engine.submitBlocks(1, 0, URL_A, blocks(1));
+    await drain();
+    await first.engine.flush();
+    first.engine.dispose();
+    const second = harness({ stateStore, breaker: { failureThreshold: 1, baseBackoffMs: 60_000 } });
+    expect(await second.engine.restore()).toMatchObject({ resumed: 1 });
+    await drain();
+    expect(second.engine.status()).toMatchObject({ state: 'circuit-open', pending: 1 });
+    expect(second.ep.calls).toHaveLength(0);
+    await vi.advanceTimersByTimeAsync(60_000);
+    await drain();
+    expect(second.verdicts).toHaveLength(1);
+  });
+
+  it('discards a saved state it cannot read, saying why', async () => {
+    const stateStore = new MemoryStateStore();
+    await stateStore.set('engine', { v: 99 });
+    const h = harness({ stateStore });
+    const res = await h.engine.restore();
+    expect(res.discarded).toMatch(/version 99/);
+    await h.engine.submitBlocks(1, 0, URL_A, blocks(1));
+    await drain();
+    await h.engine.flush();
+    expect(await stateStore.get('engine')).toMatchObject({ v: 1 });
+  });
+
+  it('coalesces writes of the saved state', async () => {
+    const stateStore = new MemoryStateStore();
+    const h = harness({ stateStore, chunkTokens: budgetFor(1), concurrency: 4 });
+    await h.engine.restore();
+    await h.engine.submitBlocks(1, 0, URL_A, blocks(40));
+    await drain(40);
+    await h.engine.flush();
+    expect(h.verdicts).toHaveLength(40);
+    expect(stateStore.writes).toBeLessThan(40);
+    const saved = (await stateStore.get('engine')) as {
+      jobs: unknown[];
+      tabs: Record<string, { state: TabState }>;
+    };
+    expect(saved.jobs).toEqual([]);
+    expect(saved.tabs['1']!.state.scanned).toBe(40);
+  });
+});
+
+describe('ScanEngine: settings', () => {
+  it('re-keys queued items and clears the cache when the fingerprint changes', async () => {
+    const h = harness({ concurrency: 1, chunkTokens: budgetFor(1) });
+    await h.engine.restore();
+    await h.engine.submitBlocks(1, 0, URL_A, blocks(1));
+    await drain();
+    h.ep.hold();
+    await h.engine.submitBlocks(1, 0, URL_A, blocks(3).slice(1));
+    await drain();
+    expect(h.ep.calls).toHaveLength(2);
+    const next = endpoint();
+    await h.engine.reconfigure({
+      classify: next.classify,
+      fingerprint: settingsFingerprint({ model: 'llama-guard-3-8b', mode: 'raw' }),
+    });
+    await drain();
+    // The held request was aborted; both queued blocks went to the new endpoint.
+    expect(next.calls).toEqual([para(1), para(2)]);
+    // The old verdict no longer counts: the same block is asked again under the new settings.
+    expect((await h.engine.submitBlocks(1, 0, URL_A, blocks(1))).queued).toBe(1);
+    await drain();
+    expect(next.calls).toHaveLength(3);
+  });
+
+  it('refuses nonsensical options with typed errors', async () => {
+    expect(() => harness({ concurrency: 0 })).toThrow(EngineError);
+    expect(() => harness({ contextWindow: 200 })).toThrow(/no room/);
+    const h = harness();
+    await expect(h.engine.reconfigure({ dailyBudgetUsd: -1 })).rejects.toMatchObject({
+      kind: 'invalid-input',
+    });
+  });
+});

@@ -1,0 +1,1306 @@
+/**
+ * The scan engine: one per endpoint, in the background. It decides what is worth a request, sends it, remembers
+ * the answer and keeps each tab's results — never sending the same content twice, surviving restarts of the
+ * background, and spending no more than it must.
+ *
+ * Public API — `new ScanEngine(options: EngineOptions)`:
+ * - `restore(): Promise<RestoreResult>` — call once at start-up, before anything else: opens the verdict cache
+ *   (clearing it if the settings fingerprint changed), reads the saved state and resumes pending items. An item
+ *   whose verdict was already recorded is neither re-sent nor re-counted; one whose verdict reached the cache
+ *   but not the saved state is answered from the cache, free.
+ * - `submit(items: ItemInput[]): Promise<SubmitResult>` — queue items; answered at once from the cache when
+ *   possible, merged with identical items already queued or in flight otherwise.
+ * - `submitBlocks(tabId, frameId, url, blocks: { ref, text, priority }[])` — the same for a batch of page text
+ *   blocks (kind 'text'), in document order.
+ * - `check(item: ItemInput, signal?): Promise<Verdict>` — one item the caller waits for (a prompt, a reply).
+ * - `checkPrompt({ tabId, frameId?, url, ref?, text }, signal?): Promise<Verdict>` — a prompt about to be sent.
+ *   Waiting callers are not left hanging: while the endpoint is failing, offline, rate limited for longer than
+ *   `promptMaxWaitMs` or (with `budgetAppliesToPrompts`) over budget, the promise rejects with an `EngineError`
+ *   or the classifier's own error. A check somebody waits for is not persisted: a restart ends it.
+ * - `dropTab(tabId)`, `navigated(tabId, url)` — forget a closed tab / start a tab afresh; its queued items are
+ *   dropped (a request already in flight finishes and is cached, since a reload will want it).
+ * - `setOnline(online)` — the background forwards the browser's online/offline events.
+ * - `reconfigure(options)` — new classifier, fingerprint, budget, limits…; a new fingerprint clears the cache
+ *   and re-keys queued items.
+ * - `status(): EngineStatus`, `tabState(tabId): TabState | undefined`, `tabIds(): number[]`.
+ * - `flush(): Promise<void>` — write the state now. `dispose()` — stop: abort requests, reject waiting checks,
+ *   write nothing more.
+ * - Events (each returns an unsubscribe function): `onVerdict((item, verdict) => …)` once per submitted item;
+ *   `onTabState((tabId, state | null) => …)` when a tab's state changes (`null`: the tab is gone);
+ *   `onStatus(status => …)`; `onItemError((item, error) => …)` when an item is given up on.
+ *
+ * Scheduling: priority prompt > viewport > page > image, first in first out within a level; at most
+ * `concurrency` requests at once. Page text of one tab and frame is packed into chunks (`chunker.ts`) and
+ * bisected when unsafe; other kinds go one per request. The queue is our own rather than p-queue's: chunks are
+ * formed at dispatch time from whatever is queued, queued items must be dropped by tab, merged by key, re-keyed
+ * and persisted, and dispatch stops as a whole for rate limits, the circuit breaker, the budget and offline —
+ * p-queue holds opaque closures, which allow none of that.
+ *
+ * Failures: a rate limit (or any error with `retryAt`) pauses everything until then. Other endpoint failures feed
+ * the circuit breaker (`breaker.ts`); the items stay queued and go again when it lets a probe through. Errors
+ * that belong to the content (`too-large`, `bad-output`, errors the engine cannot read) first isolate the items
+ * (sent alone), then give up on an item after `maxItemAttempts`, reporting an error — never a "safe".
+ *
+ * Money: tokens and cost are counted once per real response (including answers that arrive after a setting
+ * changed), never for cache hits. Once today's cost reaches `dailyBudgetUsd`, page scanning pauses until local
+ * midnight; prompt checks go on unless `budgetAppliesToPrompts`.
+ *
+ * Persistence: every change marks the state dirty; writes are coalesced (at most one in progress, the next one
+ * carries everything since) into one JSON snapshot under `stateKey` of the injected `StateStore`.
+ */
+import type { Verdict } from '../guard/types';
+import { type BreakerOptions, CircuitBreaker } from './breaker';
+import { isVerdict, type VerdictCache } from './cache';
+import { chunkBudget, DEFAULT_CHUNK_TOKENS, packBlocks, runChunk, splitText } from './chunker';
+import { contentKey, normalizeText } from './keys';
+import {
+  type DayUsage,
+  type EngineSnapshot,
+  emptyDay,
+  localDay,
+  nextLocalMidnight,
+  type PersistedJob,
+  type PersistedWaiter,
+  parseSnapshot,
+  SNAPSHOT_VERSION,
+} from './persist';
+import {
+  cloneTabState,
+  DEFAULT_SNIPPET_LENGTH,
+  newTabRecord,
+  recordTabError,
+  recordTabUsage,
+  recordTabVerdict,
+  type TabRecord,
+} from './tabs';
+import { estimateTokens } from './tokens';
+import { chunkTurns, itemTurns } from './turns';
+import {
+  asClassifierError,
+  type Classify,
+  type ClassifyResult,
+  type Clock,
+  EngineError,
+  ITEM_KINDS,
+  type ItemContent,
+  type ItemInput,
+  PRIORITIES,
+  type Priority,
+  type StateStore,
+  systemClock,
+  type TabState,
+  type Usage,
+  type WorkItem,
+} from './types';
+
+export interface EngineOptions {
+  classify: Classify;
+  /** `settingsFingerprint(...)` of the settings in force. */
+  fingerprint: string;
+  cache: VerdictCache;
+  stateStore: StateStore;
+  /** Key of the snapshot in the state store. Default 'engine'. */
+  stateKey?: string;
+  clock?: Clock;
+  /** Requests at once to this endpoint. Default 2. */
+  concurrency?: number;
+  /** Token budget of one chunk of page text. Default 2000. */
+  chunkTokens?: number;
+  /** The model's context window. Default 8192 (the smallest Llama Guard is served with). */
+  contextWindow?: number;
+  /** Tokens the policy header takes. Default 300. */
+  headerTokens?: number;
+  /** 0: the model takes no images, image items are refused. Default: no limit checked here. */
+  maxImages?: number;
+  /** Daily spending limit in USD; unset: none. */
+  dailyBudgetUsd?: number | null;
+  budgetAppliesToPrompts?: boolean;
+  /** Cost of a response when the classifier reports none (e.g. from the provider's price). Default: 0. */
+  estimateCostUsd?: (usage: Usage) => number;
+  breaker?: BreakerOptions;
+  /** Longest a waiting check waits out a rate limit before it fails. Default 20 s. */
+  promptMaxWaitMs?: number;
+  /** Refusals of one item's content before it is given up. Default 3. */
+  maxItemAttempts?: number;
+  /** Wait after a rate limit that said nothing about when to come back. Default 20 s. */
+  rateLimitWaitMs?: number;
+  snippetLength?: number;
+}
+
+export type ReconfigureOptions = Partial<Omit<EngineOptions, 'cache' | 'stateStore' | 'stateKey' | 'clock'>>;
+
+export type EngineState = 'ok' | 'rate-limited' | 'circuit-open' | 'budget-paused' | 'offline';
+
+export interface EngineStatus {
+  state: EngineState;
+  reason?: string;
+  /** Epoch ms when the state is expected to end. */
+  until?: number;
+  /** Items queued, not yet sent. */
+  pending: number;
+  /** Items in requests under way. */
+  inFlight: number;
+  today: Omit<DayUsage, 'day'>;
+  budgetUsd?: number;
+}
+
+export interface SubmitResult {
+  /** Items (block parts included) newly queued. */
+  queued: number;
+  /** Answered at once from the cache. */
+  cached: number;
+  /** Joined an identical item already queued or in flight. */
+  merged: number;
+  /** Empty blocks, or items of a tab that navigated or closed meanwhile. */
+  skipped: number;
+}
+
+export interface RestoreResult {
+  /** Items queued again. */
+  resumed: number;
+  /** Items answered from the cache instead. */
+  fromCache: number;
+  /** Why a saved state was discarded, if it was. */
+  discarded?: string;
+}
+
+export interface BlockInput {
+  ref: string;
+  text: string;
+  priority: Priority;
+}
+
+export interface PromptInput {
+  tabId: number;
+  frameId?: number;
+  url: string;
+  ref?: string;
+  text: string;
+}
+
+interface Awaiting {
+  resolve(v: Verdict): void;
+  reject(e: unknown): void;
+}
+
+interface Waiter extends PersistedWaiter {
+  /** A caller waiting on `check()`; such waiters are not persisted. */
+  awaited?: Awaiting;
+}
+
+interface Job {
+  id: string;
+  content: ItemContent;
+  tokens: number;
+  priority: Priority;
+  seq: number;
+  attempts: number;
+  solo: boolean;
+  waiters: Waiter[];
+  inflight: boolean;
+}
+
+type Listener<A extends unknown[]> = (...args: A) => void;
+
+const RANK: Record<Priority, number> = { prompt: 0, viewport: 1, page: 2, image: 3 };
+/** Errors that are about the content sent, not the endpoint. */
+const CONTENT_ERRORS = new Set(['too-large', 'bad-output', 'unknown']);
+/** Thrown inside a chunk run to stop it quietly: its unsettled items stay queued. */
+const STOP = Symbol('stop');
+/** Verdicts kept in memory for items that just finished (covers the moment before the cache has them). */
+const RECENT_VERDICTS = 2000;
+
+function badInput(message: string): never {
+  throw new EngineError('invalid-input', message);
+}
+
+function validateInput(input: ItemInput): void {
+  if (!input || typeof input !== 'object') badInput('An item must be an object.');
+  if (!ITEM_KINDS.includes(input.kind)) badInput(`Unknown item kind: ${String(input.kind)}`);
+  if (!PRIORITIES.includes(input.priority)) badInput(`Unknown priority: ${String(input.priority)}`);
+  if (!Number.isInteger(input.tabId)) badInput('An item needs an integer tabId.');
+  if (!Number.isInteger(input.frameId) || input.frameId < 0) badInput('An item needs a frameId ≥ 0.');
+  if (typeof input.url !== 'string') badInput('An item needs the URL it was found on.');
+  if (typeof input.ref !== 'string' || !input.ref) badInput('An item needs a ref.');
+  if (typeof input.text !== 'string') badInput('An item needs text (may be empty for an image).');
+  if (input.context !== undefined && typeof input.context !== 'string') badInput('context must be a string.');
+  if (input.kind === 'image') {
+    const image = input.imageData ?? input.imageUrl;
+    if (typeof image !== 'string' || !image.trim()) badInput('An image item needs imageData or imageUrl.');
+  }
+}
+
+function mergeVerdicts(verdicts: Verdict[]): Verdict {
+  const categories: string[] = [];
+  const unknownCategories: string[] = [];
+  for (const v of verdicts) {
+    for (const c of v.categories) if (!categories.includes(c)) categories.push(c);
+    for (const c of v.unknownCategories) if (!unknownCategories.includes(c)) unknownCategories.push(c);
+  }
+  return { safe: verdicts.every((v) => v.safe), categories, unknownCategories };
+}
+
+const finiteOr0 = (n: unknown) => (typeof n === 'number' && Number.isFinite(n) && n > 0 ? n : 0);
+
+export class ScanEngine {
+  private classify: Classify;
+  private fingerprint: string;
+  private readonly cache: VerdictCache;
+  private readonly stateStore: StateStore;
+  private readonly stateKey: string;
+  private readonly clock: Clock;
+  private opts: Required<
+    Pick<
+      EngineOptions,
+      | 'concurrency'
+      | 'chunkTokens'
+      | 'contextWindow'
+      | 'headerTokens'
+      | 'budgetAppliesToPrompts'
+      | 'promptMaxWaitMs'
+      | 'maxItemAttempts'
+      | 'rateLimitWaitMs'
+      | 'snippetLength'
+    >
+  > & {
+    maxImages?: number;
+    dailyBudgetUsd: number | null;
+    estimateCostUsd?: (usage: Usage) => number;
+    breaker?: BreakerOptions;
+  };
+  private blockBudget = DEFAULT_CHUNK_TOKENS;
+  private itemBudget = DEFAULT_CHUNK_TOKENS;
+
+  private readonly jobs = new Map<string, Job>();
+  private readonly tabs = new Map<number, TabRecord>();
+  private readonly recent = new Map<string, Verdict>();
+  private readonly controllers = new Set<AbortController>();
+  private breaker: CircuitBreaker;
+  private today: DayUsage;
+  private rateLimitedUntil: number | null = null;
+  private rateLimitReason: string | undefined;
+  private online = true;
+  private seq = 0;
+  private epochs = 0;
+  /** Bumped when the fingerprint changes: answers to older requests are not delivered. */
+  private gen = 0;
+  private requests = 0;
+  private disposed = false;
+
+  private restoring: Promise<RestoreResult> | null = null;
+  private restored = true;
+  private readonly afterRestore: Array<() => void> = [];
+  private rekeying = 0;
+
+  private wakeTimer: unknown = null;
+  private wakeAt: number | null = null;
+
+  private dirty = false;
+  private writeScheduled = false;
+  private writing: Promise<void> | null = null;
+  private notifyScheduled = false;
+  private readonly dirtyTabs = new Set<number>();
+  private lastStatusJson = '';
+
+  private readonly listeners = {
+    verdict: new Set<Listener<[WorkItem, Verdict]>>(),
+    tab: new Set<Listener<[number, TabState | null]>>(),
+    status: new Set<Listener<[EngineStatus]>>(),
+    itemError: new Set<Listener<[WorkItem, unknown]>>(),
+  };
+
+  constructor(options: EngineOptions) {
+    if (typeof options?.classify !== 'function') badInput('The engine needs a classifier.');
+    if (typeof options.fingerprint !== 'string' || !options.fingerprint)
+      badInput('The engine needs a fingerprint.');
+    if (!options.cache || !options.stateStore)
+      badInput('The engine needs a verdict cache and a state store.');
+    this.classify = options.classify;
+    this.fingerprint = options.fingerprint;
+    this.cache = options.cache;
+    this.stateStore = options.stateStore;
+    this.stateKey = options.stateKey ?? 'engine';
+    this.clock = options.clock ?? systemClock;
+    this.opts = {
+      concurrency: 2,
+      chunkTokens: DEFAULT_CHUNK_TOKENS,
+      contextWindow: 8192,
+      headerTokens: 300,
+      budgetAppliesToPrompts: false,
+      promptMaxWaitMs: 20_000,
+      maxItemAttempts: 3,
+      rateLimitWaitMs: 20_000,
+      snippetLength: DEFAULT_SNIPPET_LENGTH,
+      dailyBudgetUsd: null,
+    };
+    this.applyOptions(options);
+    this.breaker = new CircuitBreaker(this.opts.breaker);
+    this.today = emptyDay(localDay(this.clock.now()));
+  }
+
+  // -------------------------------------------------------------------------------------------------------------
+  // Events
+
+  onVerdict(fn: (item: WorkItem, verdict: Verdict) => void): () => void {
+    return this.listen(this.listeners.verdict, fn);
+  }
+  onTabState(fn: (tabId: number, state: TabState | null) => void): () => void {
+    return this.listen(this.listeners.tab, fn);
+  }
+  onStatus(fn: (status: EngineStatus) => void): () => void {
+    return this.listen(this.listeners.status, fn);
+  }
+  onItemError(fn: (item: WorkItem, error: unknown) => void): () => void {
+    return this.listen(this.listeners.itemError, fn);
+  }
+
+  private listen<A extends unknown[]>(set: Set<Listener<A>>, fn: Listener<A>): () => void {
+    set.add(fn);
+    return () => set.delete(fn);
+  }
+
+  private emit<A extends unknown[]>(set: Set<Listener<A>>, ...args: A): void {
+    for (const fn of set) {
+      try {
+        fn(...args);
+      } catch {
+        // A listener's failure is its own; the engine goes on.
+      }
+    }
+  }
+
+  // -------------------------------------------------------------------------------------------------------------
+  // Options
+
+  private applyOptions(o: ReconfigureOptions): void {
+    const positiveInt = (n: unknown, name: string) => {
+      if (!Number.isInteger(n) || (n as number) < 1) badInput(`${name} must be a positive integer.`);
+    };
+    if (o.concurrency !== undefined) positiveInt(o.concurrency, 'concurrency');
+    if (o.maxItemAttempts !== undefined) positiveInt(o.maxItemAttempts, 'maxItemAttempts');
+    if (o.dailyBudgetUsd !== undefined && o.dailyBudgetUsd !== null) {
+      if (!Number.isFinite(o.dailyBudgetUsd) || o.dailyBudgetUsd < 0) badInput('dailyBudgetUsd must be ≥ 0.');
+    }
+    const next = { ...this.opts };
+    for (const [k, v] of Object.entries(o)) {
+      if (v !== undefined && k !== 'classify' && k !== 'fingerprint')
+        (next as Record<string, unknown>)[k] = v;
+    }
+    const blockBudget = chunkBudget({
+      requested: next.chunkTokens,
+      contextWindow: next.contextWindow,
+      headerTokens: next.headerTokens,
+    });
+    const itemBudget = chunkBudget({
+      requested: next.contextWindow,
+      contextWindow: next.contextWindow,
+      headerTokens: next.headerTokens,
+    });
+    this.opts = next;
+    this.blockBudget = blockBudget;
+    this.itemBudget = itemBudget;
+  }
+
+  // -------------------------------------------------------------------------------------------------------------
+  // Start-up
+
+  restore(): Promise<RestoreResult> {
+    if (this.restoring) return this.restoring;
+    this.restored = false;
+    this.restoring = this.doRestore().finally(() => {
+      this.restored = true;
+      for (const fn of this.afterRestore.splice(0)) fn();
+      this.markDirty();
+      this.pump();
+    });
+    return this.restoring;
+  }
+
+  private async doRestore(): Promise<RestoreResult> {
+    await this.cache.init();
+    await this.cache.clearIfFingerprintChanged(this.fingerprint);
+    const raw = await this.stateStore.get(this.stateKey);
+    if (raw === undefined || raw === null) return { resumed: 0, fromCache: 0 };
+    let snap: EngineSnapshot;
+    try {
+      snap = parseSnapshot(raw);
+    } catch (err) {
+      return { resumed: 0, fromCache: 0, discarded: (err as Error).message };
+    }
+    this.seq = Math.max(this.seq, snap.seq);
+    for (const [id, t] of Object.entries(snap.tabs)) {
+      const tabId = Number(id);
+      this.epochs = Math.max(this.epochs, t.epoch);
+      if (!this.tabs.has(tabId))
+        this.tabs.set(tabId, { epoch: t.epoch, state: t.state, seen: new Set(t.seen) });
+    }
+    if (snap.today.day === this.today.day) this.today = { ...snap.today };
+    const now = this.clock.now();
+    if (snap.rateLimitedUntil !== null && snap.rateLimitedUntil > now) {
+      this.rateLimitedUntil = snap.rateLimitedUntil;
+      this.rateLimitReason = snap.rateLimitReason;
+    }
+    this.breaker = new CircuitBreaker(this.opts.breaker, snap.breaker);
+
+    let jobs: Job[] = snap.jobs.map((j) => ({
+      ...j,
+      waiters: j.waiters.map((w) => ({ ...w })),
+      inflight: false,
+    }));
+    if (snap.fingerprint !== this.fingerprint) jobs = await this.rekey(jobs);
+    let resumed = 0;
+    let fromCache = 0;
+    const cached = await Promise.all(jobs.map((j) => this.lookup(j.id)));
+    jobs.forEach((job, i) => {
+      job.waiters = job.waiters.filter((w) => this.tabs.get(w.tabId)?.epoch === w.epoch);
+      if (job.waiters.length === 0) return;
+      const verdict = cached[i];
+      if (verdict) {
+        fromCache += job.waiters.length;
+        this.finish(job, verdict, true);
+        return;
+      }
+      resumed += job.waiters.length;
+      this.insertJob(job);
+    });
+    for (const tabId of this.tabs.keys()) this.dirtyTabs.add(tabId);
+    return { resumed, fromCache };
+  }
+
+  /** Recomputes keys after the fingerprint changed, merging items that now share one. */
+  private async rekey(jobs: Job[]): Promise<Job[]> {
+    const fp = this.fingerprint;
+    const ids = await Promise.all(jobs.map((j) => contentKey(j.content, fp)));
+    const byId = new Map<string, Job>();
+    jobs.forEach((job, i) => {
+      const id = ids[i]!;
+      const existing = byId.get(id);
+      if (existing) this.mergeInto(existing, job);
+      else byId.set(id, { ...job, id, inflight: false });
+    });
+    return [...byId.values()];
+  }
+
+  private mergeInto(target: Job, other: Job): void {
+    for (const w of other.waiters) this.addWaiter(target, w);
+    target.seq = Math.min(target.seq, other.seq);
+    target.solo ||= other.solo;
+  }
+
+  private insertJob(job: Job): void {
+    const existing = this.jobs.get(job.id);
+    if (existing) this.mergeInto(existing, job);
+    else this.jobs.set(job.id, job);
+  }
+
+  private async ready(): Promise<void> {
+    if (this.disposed) throw new EngineError('disposed', 'The scan engine has stopped.');
+    if (this.restoring) await this.restoring;
+  }
+
+  // -------------------------------------------------------------------------------------------------------------
+  // Submitting
+
+  submitBlocks(
+    tabId: number,
+    frameId: number,
+    url: string,
+    blocks: readonly BlockInput[],
+  ): Promise<SubmitResult> {
+    if (!Array.isArray(blocks))
+      return Promise.reject(new EngineError('invalid-input', 'blocks must be an array.'));
+    return this.submit(
+      blocks.map(
+        (b) =>
+          ({
+            kind: 'text',
+            tabId,
+            frameId,
+            url,
+            ref: b?.ref,
+            text: b?.text,
+            priority: b?.priority,
+          }) as ItemInput,
+      ),
+    );
+  }
+
+  async submit(inputs: readonly ItemInput[]): Promise<SubmitResult> {
+    if (!Array.isArray(inputs)) badInput('submit expects an array of items.');
+    inputs.forEach(validateInput);
+    this.checkImages(inputs);
+    await this.ready();
+    const result: SubmitResult = { queued: 0, cached: 0, merged: 0, skipped: 0 };
+    const epochs = new Map<number, number>();
+    for (const input of inputs) epochs.set(input.tabId, this.ensureTab(input.tabId, input.url).epoch);
+    const parts = inputs.flatMap((input) => {
+      const ps = this.expand(input);
+      if (ps.length === 0) result.skipped++;
+      return ps;
+    });
+    const prepared = await this.prepare(parts);
+    for (const { part, id, verdict } of prepared) {
+      const epoch = epochs.get(part.tabId)!;
+      if (this.tabs.get(part.tabId)?.epoch !== epoch) {
+        result.skipped++;
+        continue;
+      }
+      const outcome = this.enqueue(part, id, epoch, verdict);
+      result[outcome]++;
+    }
+    this.markDirty();
+    this.pump();
+    return result;
+  }
+
+  async check(input: ItemInput, signal?: AbortSignal): Promise<Verdict> {
+    validateInput(input);
+    this.checkImages([input]);
+    if (signal?.aborted) throw new EngineError('aborted', 'The check was cancelled.');
+    await this.ready();
+    const parts = this.expand(input);
+    if (parts.length === 0) badInput('There is nothing to check: the text is empty.');
+    this.refuseIfUnavailable(input.kind);
+    const epoch = this.ensureTab(input.tabId, input.url).epoch;
+    const prepared = await this.prepare(parts);
+    if (signal?.aborted) throw new EngineError('aborted', 'The check was cancelled.');
+    if (this.tabs.get(input.tabId)?.epoch !== epoch) {
+      throw new EngineError('dropped', 'The tab closed or navigated before the check was made.');
+    }
+    const waiters: Array<{ job: Job; waiter: Waiter }> = [];
+    const promises = prepared.map(({ part, id, verdict }) => {
+      if (verdict) {
+        this.enqueue(part, id, epoch, verdict);
+        return Promise.resolve(verdict);
+      }
+      return new Promise<Verdict>((resolve, reject) => {
+        const awaited: Awaiting = { resolve, reject };
+        this.enqueue(part, id, epoch, undefined, awaited);
+        const job = this.jobs.get(id);
+        const waiter = job?.waiters.find((w) => w.awaited === awaited);
+        if (job && waiter) waiters.push({ job, waiter });
+      });
+    });
+    this.markDirty();
+    this.pump();
+    if (signal) {
+      const onAbort = () => {
+        const err = new EngineError('aborted', 'The check was cancelled.');
+        for (const { job, waiter } of waiters) this.removeWaiter(job, waiter, err);
+        this.markDirty();
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      const all = Promise.all(promises);
+      all.then(
+        () => signal.removeEventListener('abort', onAbort),
+        () => signal.removeEventListener('abort', onAbort),
+      );
+      return mergeVerdicts(await all);
+    }
+    return mergeVerdicts(await Promise.all(promises));
+  }
+
+  checkPrompt(input: PromptInput, signal?: AbortSignal): Promise<Verdict> {
+    return this.check(
+      {
+        kind: 'prompt',
+        priority: 'prompt',
+        tabId: input?.tabId,
+        frameId: input?.frameId ?? 0,
+        url: input?.url,
+        ref: input?.ref ?? 'prompt',
+        text: input?.text,
+      },
+      signal,
+    );
+  }
+
+  private checkImages(inputs: readonly ItemInput[]): void {
+    if (this.opts.maxImages === 0 && inputs.some((i) => i.kind === 'image')) {
+      badInput('The selected model does not take images.');
+    }
+  }
+
+  /** Fails a waiting check at once when it could only hang. */
+  private refuseIfUnavailable(kind: ItemInput['kind']): void {
+    const now = this.clock.now();
+    if (!this.online) throw new EngineError('offline', 'The browser is offline.');
+    if (this.breaker.state(now) === 'open') {
+      throw new EngineError('circuit-open', `The endpoint is failing: ${this.breaker.reason ?? 'errors'}.`, {
+        retryAt: this.breaker.openUntil ?? undefined,
+      });
+    }
+    if (this.rateLimitedUntil !== null && this.rateLimitedUntil - now > this.opts.promptMaxWaitMs) {
+      throw new EngineError('rate-limited', 'The endpoint is rate limiting requests.', {
+        retryAt: this.rateLimitedUntil,
+      });
+    }
+    if (this.overBudget() && (kind !== 'prompt' || this.opts.budgetAppliesToPrompts)) {
+      throw new EngineError('budget-paused', "Today's spending reached the daily budget.", {
+        retryAt: nextLocalMidnight(now),
+      });
+    }
+  }
+
+  private ensureTab(tabId: number, url: string): TabRecord {
+    let rec = this.tabs.get(tabId);
+    if (!rec) {
+      rec = newTabRecord(url, ++this.epochs);
+      this.tabs.set(tabId, rec);
+      this.dirtyTabs.add(tabId);
+    }
+    return rec;
+  }
+
+  /** Normalizes an input and splits it into parts that fit one request. */
+  private expand(input: ItemInput): ItemInput[] {
+    const text = normalizeText(input.text);
+    const base: ItemInput = { ...input, text };
+    if (input.context !== undefined) base.context = normalizeText(input.context);
+    switch (input.kind) {
+      case 'text':
+        return splitText(text, this.blockBudget).map((t) => ({ ...base, text: t }));
+      case 'prompt':
+        return splitText(text, this.itemBudget).map((t) => ({ ...base, text: t }));
+      case 'reply': {
+        if (base.context) base.context = splitText(base.context, Math.floor(this.itemBudget / 2))[0] ?? '';
+        const room = this.itemBudget - estimateTokens(base.context ?? '');
+        return splitText(text, room).map((t) => ({ ...base, text: t }));
+      }
+      case 'image': {
+        const quarter = Math.floor(this.itemBudget / 4);
+        base.text = splitText(text, quarter)[0] ?? '';
+        if (base.context) base.context = splitText(base.context, quarter)[0] ?? '';
+        return [base];
+      }
+    }
+  }
+
+  /** Keys every part and looks up the ones not already queued. */
+  private async prepare(parts: ItemInput[]) {
+    const ids = await Promise.all(parts.map((p) => contentKey(p, this.fingerprint)));
+    const verdicts = await Promise.all(ids.map((id) => (this.jobs.has(id) ? undefined : this.lookup(id))));
+    return parts.map((part, i) => ({ part, id: ids[i]!, verdict: verdicts[i] }));
+  }
+
+  private async lookup(id: string): Promise<Verdict | undefined> {
+    const recent = this.recent.get(id);
+    if (recent) return recent;
+    try {
+      return await this.cache.get(id);
+    } catch {
+      return undefined; // an unreadable cache costs a request, never a wrong answer
+    }
+  }
+
+  private enqueue(
+    part: ItemInput,
+    id: string,
+    epoch: number,
+    cached: Verdict | undefined,
+    awaited?: Awaiting,
+  ): 'queued' | 'cached' | 'merged' {
+    const waiter: Waiter = {
+      tabId: part.tabId,
+      frameId: part.frameId,
+      url: part.url,
+      ref: part.ref,
+      priority: part.priority,
+      epoch,
+    };
+    if (awaited) waiter.awaited = awaited;
+    this.dirtyTabs.add(part.tabId);
+    const verdict = cached ?? this.recent.get(id);
+    const existing = this.jobs.get(id);
+    if (verdict && !existing) {
+      this.deliver(id, contentOf(part), waiter, verdict);
+      return 'cached';
+    }
+    if (existing) {
+      this.addWaiter(existing, waiter);
+      return 'merged';
+    }
+    this.jobs.set(id, {
+      id,
+      content: contentOf(part),
+      tokens: estimateTokens(part.text) + (part.context ? estimateTokens(part.context) : 0),
+      priority: part.priority,
+      seq: ++this.seq,
+      attempts: 0,
+      solo: false,
+      waiters: [waiter],
+      inflight: false,
+    });
+    return 'queued';
+  }
+
+  private addWaiter(job: Job, waiter: Waiter): void {
+    const same = job.waiters.find(
+      (w) => w.tabId === waiter.tabId && w.ref === waiter.ref && w.epoch === waiter.epoch && !w.awaited,
+    );
+    if (same && !waiter.awaited) {
+      if (RANK[waiter.priority] < RANK[same.priority]) same.priority = waiter.priority;
+    } else {
+      job.waiters.push(waiter);
+    }
+    if (RANK[waiter.priority] < RANK[job.priority]) job.priority = waiter.priority;
+  }
+
+  private removeWaiter(job: Job, waiter: Waiter, err: unknown): void {
+    const i = job.waiters.indexOf(waiter);
+    if (i < 0) return;
+    job.waiters.splice(i, 1);
+    waiter.awaited?.reject(err);
+    this.dirtyTabs.add(waiter.tabId);
+    if (job.waiters.length === 0 && !job.inflight && this.jobs.get(job.id) === job) this.jobs.delete(job.id);
+  }
+
+  // -------------------------------------------------------------------------------------------------------------
+  // Tabs
+
+  dropTab(tabId: number): void {
+    if (!this.restored) {
+      this.afterRestore.push(() => this.dropTab(tabId));
+      return;
+    }
+    this.forgetTabItems(tabId, new EngineError('dropped', 'The tab was closed.'));
+    if (this.tabs.delete(tabId)) {
+      this.dirtyTabs.delete(tabId);
+      this.emit(this.listeners.tab, tabId, null);
+    }
+    this.markDirty();
+  }
+
+  navigated(tabId: number, url: string): void {
+    if (!this.restored) {
+      this.afterRestore.push(() => this.navigated(tabId, url));
+      return;
+    }
+    if (!Number.isInteger(tabId) || typeof url !== 'string') badInput('navigated needs a tab id and a URL.');
+    this.forgetTabItems(tabId, new EngineError('dropped', 'The tab navigated away.'));
+    this.tabs.set(tabId, newTabRecord(url, ++this.epochs));
+    this.dirtyTabs.add(tabId);
+    this.markDirty();
+  }
+
+  private forgetTabItems(tabId: number, err: EngineError): void {
+    for (const job of [...this.jobs.values()]) {
+      for (const w of job.waiters.filter((x) => x.tabId === tabId)) this.removeWaiter(job, w, err);
+    }
+  }
+
+  tabState(tabId: number): TabState | undefined {
+    const rec = this.tabs.get(tabId);
+    return rec ? this.publicTabState(tabId, rec) : undefined;
+  }
+
+  tabIds(): number[] {
+    return [...this.tabs.keys()];
+  }
+
+  private pendingFor(tabId: number, epoch: number): number {
+    let n = 0;
+    for (const job of this.jobs.values()) {
+      for (const w of job.waiters) if (w.tabId === tabId && w.epoch === epoch) n++;
+    }
+    return n;
+  }
+
+  private publicTabState(tabId: number, rec: TabRecord): TabState {
+    const state = cloneTabState(rec.state);
+    state.pending = this.pendingFor(tabId, rec.epoch);
+    return state;
+  }
+
+  // -------------------------------------------------------------------------------------------------------------
+  // Dispatch
+
+  setOnline(online: boolean): void {
+    this.online = !!online;
+    if (!this.online) {
+      this.rejectAwaited(() => new EngineError('offline', 'The browser is offline.'));
+    }
+    this.scheduleNotify();
+    this.pump();
+  }
+
+  private overBudget(): boolean {
+    const budget = this.opts.dailyBudgetUsd;
+    return budget !== null && this.today.costUsd >= budget;
+  }
+
+  private rollDay(now: number): void {
+    const day = localDay(now);
+    if (day !== this.today.day) {
+      this.today = emptyDay(day);
+      this.markDirty();
+    }
+  }
+
+  /** Which queued items may be sent now. */
+  private gate(now: number): 'none' | 'prompts' | 'all' {
+    if (!this.online || this.rekeying > 0 || !this.restored) return 'none';
+    if (this.rateLimitedUntil !== null) {
+      if (this.rateLimitedUntil > now) return 'none';
+      this.rateLimitedUntil = null;
+      this.rateLimitReason = undefined;
+      this.markDirty();
+    }
+    if (this.breaker.state(now) === 'open') return 'none';
+    if (this.overBudget()) return this.opts.budgetAppliesToPrompts ? 'none' : 'prompts';
+    return 'all';
+  }
+
+  private pump(): void {
+    if (this.disposed) return;
+    const now = this.clock.now();
+    this.rollDay(now);
+    while (this.requests < this.opts.concurrency) {
+      const gate = this.gate(now);
+      if (gate === 'none') break;
+      const lead = this.pickNext(gate === 'prompts');
+      if (!lead) break;
+      if (!this.breaker.tryAcquire(now)) break;
+      this.start(this.gather(lead));
+    }
+    this.scheduleWake(now);
+    this.scheduleNotify();
+  }
+
+  private pickNext(promptsOnly: boolean): Job | undefined {
+    let best: Job | undefined;
+    for (const job of this.jobs.values()) {
+      if (job.inflight || job.waiters.length === 0) continue;
+      if (promptsOnly && job.content.kind !== 'prompt') continue;
+      if (
+        !best ||
+        RANK[job.priority] < RANK[best.priority] ||
+        (job.priority === best.priority && job.seq < best.seq)
+      ) {
+        best = job;
+      }
+    }
+    return best;
+  }
+
+  /** The lead item and, for page text, its queued neighbours of the same tab, frame and priority. */
+  private gather(lead: Job): Job[] {
+    if (lead.content.kind !== 'text' || lead.solo) return [lead];
+    const home = lead.waiters[0]!;
+    const candidates: Job[] = [];
+    for (const job of this.jobs.values()) {
+      if (job === lead || job.inflight || job.solo || job.content.kind !== 'text') continue;
+      if (job.priority !== lead.priority) continue;
+      const w = job.waiters[0];
+      if (!w || w.tabId !== home.tabId || w.frameId !== home.frameId) continue;
+      candidates.push(job);
+    }
+    candidates.sort((a, b) => a.seq - b.seq);
+    return packBlocks([lead, ...candidates], this.blockBudget)[0]!;
+  }
+
+  private start(group: Job[]): void {
+    const gen = this.gen;
+    const probe = this.breaker.state(this.clock.now()) === 'half-open';
+    const ctrl = new AbortController();
+    this.controllers.add(ctrl);
+    this.requests++;
+    for (const job of group) job.inflight = true;
+    const home = group[0]!.waiters[0];
+    const homeTab = home ? { tabId: home.tabId, epoch: home.epoch } : undefined;
+    const ours = (job: Job) => gen === this.gen && this.jobs.get(job.id) === job;
+
+    runChunk(group, {
+      ask: async (jobs) => {
+        // Settings changed, the engine stopped, or nobody wants these blocks any more: no further requests.
+        if (gen !== this.gen || this.disposed || jobs.every((j) => j.waiters.length === 0)) throw STOP;
+        const turns =
+          jobs.length === 1 ? itemTurns(jobs[0]!.content) : chunkTurns(jobs.map((j) => j.content.text));
+        const result = await this.classify(turns, ctrl.signal);
+        this.countResponse(result, homeTab);
+        if (!result || !isVerdict(result.verdict)) {
+          throw Object.assign(new Error('The classifier returned something that is not a verdict.'), {
+            kind: 'bad-output',
+            retryable: false,
+          });
+        }
+        if (gen === this.gen) this.breaker.onSuccess();
+        return result;
+      },
+      onVerdict: (job, verdict) => {
+        if (ours(job)) this.finish(job, verdict, false);
+      },
+    })
+      .catch((err) => {
+        if (err !== STOP && !this.disposed && gen === this.gen) this.fail(group.filter(ours), err, homeTab);
+      })
+      .finally(() => {
+        if (probe) this.breaker.release();
+        this.controllers.delete(ctrl);
+        this.requests--;
+        for (const job of group) job.inflight = false;
+        // Queued items whose every waiter went away while they were in flight.
+        for (const job of group) if (ours(job) && job.waiters.length === 0) this.jobs.delete(job.id);
+        this.markDirty();
+        this.pump();
+      });
+  }
+
+  private countResponse(result: ClassifyResult, home: { tabId: number; epoch: number } | undefined): void {
+    const usage = result?.usage;
+    const promptTokens = finiteOr0(usage?.promptTokens);
+    const completionTokens = finiteOr0(usage?.completionTokens);
+    let cost = finiteOr0(result?.costUsd);
+    if (result?.costUsd === undefined && this.opts.estimateCostUsd) {
+      cost = finiteOr0(this.opts.estimateCostUsd({ promptTokens, completionTokens }));
+    }
+    this.rollDay(this.clock.now());
+    this.today.requests++;
+    this.today.promptTokens += promptTokens;
+    this.today.completionTokens += completionTokens;
+    this.today.costUsd += cost;
+    const rec = home && this.tabs.get(home.tabId);
+    if (rec && home && rec.epoch === home.epoch) {
+      recordTabUsage(rec, promptTokens + completionTokens, cost);
+      this.dirtyTabs.add(home.tabId);
+    }
+    this.markDirty();
+  }
+
+  /** Records a verdict for a job: remembered, cached, delivered to every waiter. */
+  private finish(job: Job, verdict: Verdict, fromCache: boolean): void {
+    if (this.jobs.get(job.id) === job) this.jobs.delete(job.id);
+    this.remember(job.id, verdict);
+    if (!fromCache) this.cache.set(job.id, verdict).catch(() => {});
+    for (const w of job.waiters) this.deliver(job.id, job.content, w, verdict);
+    this.markDirty();
+  }
+
+  private remember(id: string, verdict: Verdict): void {
+    this.recent.delete(id);
+    this.recent.set(id, verdict);
+    if (this.recent.size > RECENT_VERDICTS) this.recent.delete(this.recent.keys().next().value as string);
+  }
+
+  private deliver(id: string, content: ItemContent, waiter: Waiter, verdict: Verdict): void {
+    const rec = this.tabs.get(waiter.tabId);
+    if (!rec || rec.epoch !== waiter.epoch) return;
+    const item = workItem(id, content, waiter);
+    if (recordTabVerdict(rec, item, verdict, this.opts.snippetLength)) this.dirtyTabs.add(waiter.tabId);
+    const copy = {
+      ...verdict,
+      categories: [...verdict.categories],
+      unknownCategories: [...verdict.unknownCategories],
+    };
+    this.emit(this.listeners.verdict, item, copy);
+    waiter.awaited?.resolve(copy);
+  }
+
+  private fail(live: Job[], err: unknown, home: { tabId: number; epoch: number } | undefined): void {
+    const e = asClassifierError(err);
+    const now = this.clock.now();
+    const message = `${e.kind}: ${e.message}`;
+    const rec = home && this.tabs.get(home.tabId);
+    if (rec && home && rec.epoch === home.epoch) {
+      recordTabError(rec, message);
+      this.dirtyTabs.add(home.tabId);
+    }
+    if (err instanceof EngineError) {
+      // The engine could not even build the request: the item itself is bad.
+      this.breaker.release();
+      for (const job of live) this.giveUp(job, err);
+      return;
+    }
+    if (e.retryAt !== undefined || e.kind === 'rate-limited') {
+      this.breaker.release();
+      const until = Math.max(e.retryAt ?? now + this.opts.rateLimitWaitMs, now + 1);
+      this.rateLimitedUntil = Math.max(this.rateLimitedUntil ?? 0, until);
+      this.rateLimitReason = e.message;
+      if (this.rateLimitedUntil - now > this.opts.promptMaxWaitMs) {
+        const retryAt = this.rateLimitedUntil;
+        this.rejectAwaited(
+          () =>
+            new EngineError('rate-limited', 'The endpoint is rate limiting requests.', {
+              retryAt,
+              cause: err,
+            }),
+        );
+      }
+      return;
+    }
+    if (e.kind === 'too-large') this.breaker.release();
+    else this.breaker.onFailure(now, message);
+    // A caller waiting on one of these items is told now rather than left waiting for a recovery.
+    for (const job of live) {
+      for (const w of job.waiters.filter((x) => x.awaited)) this.removeWaiter(job, w, err);
+    }
+    if (!e.retryable && CONTENT_ERRORS.has(e.kind)) {
+      for (const job of live) {
+        if (this.jobs.get(job.id) !== job) continue;
+        if (live.length > 1 && !job.solo) {
+          job.solo = true; // find which one it is: each goes alone next
+        } else if (e.kind === 'too-large' || ++job.attempts >= this.opts.maxItemAttempts) {
+          this.giveUp(job, err);
+        }
+      }
+    }
+    if (this.breaker.state(now) === 'open') {
+      const retryAt = this.breaker.openUntil ?? undefined;
+      this.rejectAwaited(
+        () => new EngineError('circuit-open', `The endpoint is failing: ${message}`, { retryAt, cause: err }),
+      );
+    }
+  }
+
+  private giveUp(job: Job, err: unknown): void {
+    if (this.jobs.get(job.id) === job) this.jobs.delete(job.id);
+    const message = `${asClassifierError(err).kind}: ${asClassifierError(err).message}`;
+    for (const w of job.waiters) {
+      const rec = this.tabs.get(w.tabId);
+      if (rec && rec.epoch === w.epoch) {
+        recordTabError(rec, message);
+        this.dirtyTabs.add(w.tabId);
+      }
+      w.awaited?.reject(err);
+      this.emit(this.listeners.itemError, workItem(job.id, job.content, w), err);
+    }
+    job.waiters = [];
+    this.markDirty();
+  }
+
+  /** Rejects every caller waiting on a check, and forgets their items. */
+  private rejectAwaited(makeError: () => unknown): void {
+    for (const job of [...this.jobs.values()]) {
+      for (const w of job.waiters.filter((x) => x.awaited)) this.removeWaiter(job, w, makeError());
+    }
+    this.markDirty();
+  }
+
+  private scheduleWake(now: number): void {
+    const times: number[] = [];
+    if (this.rateLimitedUntil !== null && this.rateLimitedUntil > now) times.push(this.rateLimitedUntil);
+    const openUntil = this.breaker.openUntil;
+    if (openUntil !== null && openUntil > now) times.push(openUntil);
+    if (this.overBudget() && this.jobs.size > 0) times.push(nextLocalMidnight(now));
+    const at = times.length > 0 ? Math.min(...times) : null;
+    if (at === this.wakeAt) return;
+    if (this.wakeTimer !== null) this.clock.clearTimeout(this.wakeTimer);
+    this.wakeTimer = null;
+    this.wakeAt = at;
+    if (at !== null) {
+      this.wakeTimer = this.clock.setTimeout(() => {
+        this.wakeTimer = null;
+        this.wakeAt = null;
+        this.pump();
+      }, at - now);
+    }
+  }
+
+  // -------------------------------------------------------------------------------------------------------------
+  // Settings
+
+  async reconfigure(options: ReconfigureOptions): Promise<void> {
+    await this.ready();
+    if (options.classify !== undefined && typeof options.classify !== 'function')
+      badInput('classify must be a function.');
+    if (
+      options.fingerprint !== undefined &&
+      (typeof options.fingerprint !== 'string' || !options.fingerprint)
+    ) {
+      badInput('fingerprint must be a non-empty string.');
+    }
+    this.applyOptions(options);
+    const fpChanged = options.fingerprint !== undefined && options.fingerprint !== this.fingerprint;
+    if (options.breaker !== undefined || options.classify !== undefined || fpChanged) {
+      this.breaker = new CircuitBreaker(this.opts.breaker);
+      this.rateLimitedUntil = null;
+      this.rateLimitReason = undefined;
+    }
+    if (options.classify) this.classify = options.classify;
+    if (fpChanged) {
+      this.gen++;
+      for (const ctrl of this.controllers) ctrl.abort();
+      this.fingerprint = options.fingerprint!;
+      this.recent.clear();
+      const old = [...this.jobs.values()];
+      this.jobs.clear();
+      this.rekeying++;
+      try {
+        await this.cache.clearIfFingerprintChanged(this.fingerprint);
+        for (const job of await this.rekey(old)) this.insertJob(job);
+      } finally {
+        this.rekeying--;
+      }
+    }
+    this.markDirty();
+    this.pump();
+  }
+
+  // -------------------------------------------------------------------------------------------------------------
+  // Status
+
+  status(): EngineStatus {
+    const now = this.clock.now();
+    this.rollDay(now);
+    let pending = 0;
+    let inFlight = 0;
+    for (const job of this.jobs.values()) {
+      if (job.inflight) inFlight += job.waiters.length;
+      else pending += job.waiters.length;
+    }
+    const { day: _day, ...today } = this.today;
+    const status: EngineStatus = { state: 'ok', pending, inFlight, today };
+    if (this.opts.dailyBudgetUsd !== null) status.budgetUsd = this.opts.dailyBudgetUsd;
+    const breakerState = this.breaker.state(now);
+    if (!this.online) {
+      status.state = 'offline';
+      status.reason = 'The browser is offline.';
+    } else if (breakerState !== 'closed') {
+      status.state = 'circuit-open';
+      status.reason =
+        `${this.breaker.failures} failed request${this.breaker.failures === 1 ? '' : 's'} in a row` +
+        `${this.breaker.reason ? `, last: ${this.breaker.reason}` : ''}` +
+        (breakerState === 'half-open' ? '; trying again' : '');
+      if (this.breaker.openUntil !== null) status.until = this.breaker.openUntil;
+    } else if (this.rateLimitedUntil !== null && this.rateLimitedUntil > now) {
+      status.state = 'rate-limited';
+      status.reason = this.rateLimitReason ?? 'The endpoint is rate limiting requests.';
+      status.until = this.rateLimitedUntil;
+    } else if (this.overBudget()) {
+      status.state = 'budget-paused';
+      status.reason =
+        `Today's spending ($${this.today.costUsd.toFixed(4)}) reached the daily budget ` +
+        `($${this.opts.dailyBudgetUsd!.toFixed(2)}); page scanning resumes tomorrow` +
+        (this.opts.budgetAppliesToPrompts ? ', prompt checks too.' : '; prompt checks go on.');
+      status.until = nextLocalMidnight(now);
+    }
+    return status;
+  }
+
+  // -------------------------------------------------------------------------------------------------------------
+  // Notifications and persistence
+
+  private scheduleNotify(): void {
+    if (this.notifyScheduled || this.disposed) return;
+    this.notifyScheduled = true;
+    Promise.resolve().then(() => {
+      this.notifyScheduled = false;
+      if (this.disposed) return;
+      for (const tabId of this.dirtyTabs) {
+        const rec = this.tabs.get(tabId);
+        if (rec) this.emit(this.listeners.tab, tabId, this.publicTabState(tabId, rec));
+      }
+      this.dirtyTabs.clear();
+      const status = this.status();
+      const json = JSON.stringify(status);
+      if (json !== this.lastStatusJson) {
+        this.lastStatusJson = json;
+        this.emit(this.listeners.status, status);
+      }
+    });
+  }
+
+  private markDirty(): void {
+    this.dirty = true;
+    this.scheduleNotify();
+    if (this.writeScheduled || this.writing || this.disposed || !this.restored) return;
+    this.writeScheduled = true;
+    Promise.resolve().then(() => {
+      this.writeScheduled = false;
+      this.startWrite();
+    });
+  }
+
+  private startWrite(): void {
+    if (this.writing || this.disposed || !this.restored || !this.dirty) return;
+    this.writing = (async () => {
+      while (this.dirty && !this.disposed) {
+        this.dirty = false;
+        try {
+          await this.stateStore.set(this.stateKey, this.snapshot());
+        } catch {
+          // storage.session can refuse (quota): the next change tries again with everything.
+          this.dirty = true;
+          break;
+        }
+      }
+    })().finally(() => {
+      this.writing = null;
+    });
+  }
+
+  /** Writes the state now (and waits for any write under way). */
+  async flush(): Promise<void> {
+    if (this.restoring) await this.restoring;
+    for (let i = 0; i < 10 && !this.disposed; i++) {
+      if (this.writing) await this.writing;
+      else if (this.dirty) this.startWrite();
+      else return;
+    }
+  }
+
+  /** The persisted form: everything but callers waiting on checks. */
+  snapshot(): EngineSnapshot {
+    const jobs: PersistedJob[] = [];
+    for (const job of this.jobs.values()) {
+      const waiters = job.waiters.filter((w) => !w.awaited).map(({ awaited: _a, ...w }) => w);
+      if (waiters.length === 0) continue;
+      jobs.push({
+        id: job.id,
+        content: job.content,
+        tokens: job.tokens,
+        priority: job.priority,
+        seq: job.seq,
+        attempts: job.attempts,
+        solo: job.solo,
+        waiters,
+      });
+    }
+    const tabs: EngineSnapshot['tabs'] = {};
+    for (const [tabId, rec] of this.tabs) {
+      tabs[tabId] = { epoch: rec.epoch, state: this.publicTabState(tabId, rec), seen: [...rec.seen] };
+    }
+    const snap: EngineSnapshot = {
+      v: SNAPSHOT_VERSION,
+      fingerprint: this.fingerprint,
+      seq: this.seq,
+      jobs,
+      tabs,
+      today: { ...this.today },
+      rateLimitedUntil: this.rateLimitedUntil,
+      breaker: this.breaker.snapshot(),
+    };
+    if (this.rateLimitReason !== undefined) snap.rateLimitReason = this.rateLimitReason;
+    return snap;
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    const err = new EngineError('disposed', 'The scan engine has stopped.');
+    this.rejectAwaited(() => err);
+    this.disposed = true;
+    for (const ctrl of this.controllers) ctrl.abort();
+    if (this.wakeTimer !== null) this.clock.clearTimeout(this.wakeTimer);
+    this.wakeTimer = null;
+  }
+}
+
+function contentOf(part: ItemInput): ItemContent {
+  const c: ItemContent = { kind: part.kind, text: part.text };
+  if (part.imageUrl !== undefined) c.imageUrl = part.imageUrl;
+  if (part.imageData !== undefined) c.imageData = part.imageData;
+  if (part.context !== undefined) c.context = part.context;
+  return c;
+}
+
+function workItem(id: string, content: ItemContent, w: PersistedWaiter): WorkItem {
+  return {
+    id,
+    ...content,
+    tabId: w.tabId,
+    frameId: w.frameId,
+    url: w.url,
+    ref: w.ref,
+    priority: w.priority,
+  };
+}

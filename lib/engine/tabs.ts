@@ -1,0 +1,95 @@
+/**
+ * Per-tab bookkeeping: what one tab has been found to contain, and what it cost.
+ *
+ * Public API:
+ * - `TabRecord` — a tab's `TabState` plus its navigation `epoch` and the items already counted (`seen`).
+ * - `newTabRecord(url, epoch)`.
+ * - `recordTabVerdict(rec, item, verdict, snippetLength?): boolean` — counts a verdict once per element and
+ *   content (a resubmitted element is not counted again), merges flagged parts of one element by `ref`, and keeps
+ *   `categoryCounts` in step; true when the state changed.
+ * - `recordTabUsage(rec, tokens, costUsd)`, `recordTabError(rec, message)`.
+ * - `snippetOf(item, max)`, `cloneTabState(state)`.
+ */
+import type { Verdict } from '../guard/types';
+import { emptyTabState, type TabState, type WorkItem } from './types';
+
+export const DEFAULT_SNIPPET_LENGTH = 140;
+/** Longest `lastError` kept. */
+const MAX_ERROR_LENGTH = 300;
+
+export interface TabRecord {
+  epoch: number;
+  state: TabState;
+  /** `ref + '\n' + key prefix` of every item already counted. */
+  seen: Set<string>;
+}
+
+export function newTabRecord(url: string, epoch: number): TabRecord {
+  return { epoch, state: emptyTabState(url), seen: new Set() };
+}
+
+export function seenKey(ref: string, id: string): string {
+  return `${ref}\n${id.slice(0, 16)}`;
+}
+
+export function snippetOf(
+  item: Pick<WorkItem, 'text' | 'context' | 'imageUrl' | 'kind'>,
+  max: number,
+): string {
+  const source = item.text || item.context || (item.kind === 'image' ? (item.imageUrl ?? 'image') : '');
+  const chars = Array.from(source);
+  return chars.length > max ? `${chars.slice(0, max - 1).join('')}…` : source;
+}
+
+export function recordTabVerdict(
+  rec: TabRecord,
+  item: WorkItem,
+  verdict: Verdict,
+  snippetLength = DEFAULT_SNIPPET_LENGTH,
+): boolean {
+  const key = seenKey(item.ref, item.id);
+  if (rec.seen.has(key)) return false;
+  rec.seen.add(key);
+  const state = rec.state;
+  state.scanned++;
+  if (verdict.safe) return true;
+  const existing = state.flagged.find((f) => f.ref === item.ref);
+  if (existing) {
+    for (const c of verdict.categories) if (!existing.categories.includes(c)) existing.categories.push(c);
+  } else {
+    state.flagged.push({
+      ref: item.ref,
+      kind: item.kind,
+      categories: [...verdict.categories],
+      snippet: snippetOf(item, snippetLength),
+    });
+  }
+  state.categoryCounts = countCategories(state);
+  return true;
+}
+
+function countCategories(state: TabState): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const f of state.flagged) for (const c of f.categories) counts[c] = (counts[c] ?? 0) + 1;
+  return counts;
+}
+
+export function recordTabUsage(rec: TabRecord, tokens: number, costUsd: number): void {
+  rec.state.tokens += tokens;
+  rec.state.costUsd += costUsd;
+}
+
+export function recordTabError(rec: TabRecord, message: string): void {
+  rec.state.errors++;
+  rec.state.lastError =
+    message.length > MAX_ERROR_LENGTH ? `${message.slice(0, MAX_ERROR_LENGTH - 1)}…` : message;
+}
+
+export function cloneTabState(state: TabState): TabState {
+  const copy: TabState = {
+    ...state,
+    flagged: state.flagged.map((f) => ({ ...f, categories: [...f.categories] })),
+    categoryCounts: { ...state.categoryCounts },
+  };
+  return copy;
+}
