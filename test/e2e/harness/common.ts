@@ -1,0 +1,118 @@
+/**
+ * The browser-independent half of `GuardlensBrowser`: everything that is done through an extension page
+ * (storage, tabs) and through the network blocker. The launchers supply how to open tabs.
+ */
+import type { BlockingProxy } from './blocking-proxy';
+import { BROWSER_NOISE, withoutNoise } from './noise';
+import type {
+  BrowserName,
+  ChromiumControls,
+  FirefoxControls,
+  GuardlensBrowser,
+  PageFunction,
+  PageHandle,
+  WaitOptions,
+} from './types';
+import { waitFor } from './util';
+
+export interface BrowserParts {
+  name: BrowserName;
+  extensionOrigin: string;
+  extensionId: string;
+  proxy: BlockingProxy;
+  openPage(url: string): Promise<PageHandle>;
+  openExtensionPage(path: string): Promise<PageHandle>;
+  /** The harness's extension page on `/manifest.json`, reopened when a test closed it. */
+  evalPage(): Promise<PageHandle>;
+  /** Closes the browser and everything that belongs to it. */
+  shutdown(): Promise<void>;
+  chromium?: ChromiumControls;
+  firefox?: FirefoxControls;
+}
+
+/** Normalises a URL the way `tabs.query` reports it (`new URL(url).href`). */
+export function normaliseUrl(url: string): string {
+  try {
+    return new URL(url).href;
+  } catch {
+    return url;
+  }
+}
+
+export function createGuardlensBrowser(parts: BrowserParts): GuardlensBrowser {
+  let closing: Promise<void> | undefined;
+
+  const extensionEval = async <T>(fn: PageFunction<T>, ...args: unknown[]): Promise<T> => {
+    const page = await parts.evalPage();
+    return page.evaluate(fn, ...args);
+  };
+
+  const tabIdOf = async (url: string, options: WaitOptions = {}): Promise<number> => {
+    const wanted = normaliseUrl(url);
+    return waitFor(
+      async () => {
+        const tabs = await extensionEval(() =>
+          browser.tabs
+            .query({})
+            .then((all: Array<{ id?: number; url?: string }>) => all.map((t) => ({ id: t.id, url: t.url }))),
+        );
+        const ids = tabs
+          .filter((t) => t.url === wanted && typeof t.id === 'number')
+          .map((t) => t.id as number);
+        return ids.length > 0 ? Math.max(...ids) : undefined;
+      },
+      { message: `a tab showing ${wanted}`, ...options },
+    );
+  };
+
+  const tabState = (tabId: number) =>
+    extensionEval(
+      (key: string) =>
+        browser.storage.session.get(key).then((items: Record<string, unknown>) => items[key] ?? null),
+      `tab:${tabId}`,
+    ).then((value) => value ?? undefined);
+
+  const self: GuardlensBrowser = {
+    name: parts.name,
+    extensionOrigin: parts.extensionOrigin,
+    extensionId: parts.extensionId,
+    openPage: (url) => parts.openPage(url),
+    openExtensionPage: (path) => parts.openExtensionPage(path),
+    extensionEval,
+    async configure(settings, apiKey) {
+      const items: Record<string, unknown> = { settings };
+      if (apiKey !== undefined) items.apiKey = apiKey;
+      await extensionEval((values: Record<string, unknown>) => browser.storage.local.set(values), items);
+    },
+    tabIdOf,
+    tabState,
+    waitForTabState(tabId, predicate, options = {}) {
+      return waitFor(
+        async () => {
+          const state = await tabState(tabId);
+          return state !== undefined && predicate(state) ? { state } : undefined;
+        },
+        { message: `the state of tab ${tabId} to match`, timeoutMs: 30_000, ...options },
+      ).then((found) => found.state);
+    },
+    blocked: parts.proxy.blocked,
+    waitForBlocked: (predicate, timeoutMs) => parts.proxy.waitForBlocked(predicate, timeoutMs),
+    knownNoise: BROWSER_NOISE[parts.name],
+    unexpectedBlocked: () => withoutNoise(parts.proxy.blocked, parts.name),
+    chromium: parts.chromium,
+    firefox: parts.firefox,
+    close() {
+      closing ??= parts.shutdown();
+      return closing;
+    },
+  };
+  return self;
+}
+
+/** Splits `Control+Shift+A` into modifiers and the key. */
+export function splitChord(chord: string): { modifiers: string[]; key: string } {
+  const parts = chord.split('+');
+  // A lone "+" or a chord ending in "+" ("Control++") means the plus key itself.
+  if (chord.endsWith('+')) return { modifiers: parts.slice(0, -2).filter(Boolean), key: '+' };
+  return { modifiers: parts.slice(0, -1), key: parts[parts.length - 1]! };
+}

@@ -1,0 +1,121 @@
+/**
+ * # The Guardlens real-browser test harness
+ *
+ * End-to-end tests (`test/e2e/**\/*.e2e.ts`, Vitest project `e2e`, files run one after another) load the
+ * built extension (`npm run build` → `.output/chrome-mv3`, `.output/firefox-mv2`) into real browsers and
+ * drive them through one interface, `GuardlensBrowser`:
+ *
+ * ```ts
+ * import { launchBrowser, startStaticServer } from './harness';
+ * import { startGuardServer } from '../server/guard-server';
+ *
+ * const guard = await startGuardServer();
+ * const site = await startStaticServer();            // test/e2e/pages/ on 127.0.0.1
+ * const gl = await launchBrowser('firefox');         // or 'chromium'; one browser per file, in beforeAll
+ * await gl.configure({ provider: 'custom', baseUrl: guard.baseUrl, … }, 'test-key');
+ * const page = await gl.openPage(site.url('/smoke.html'));
+ * const state = await gl.waitForTabState(await page.tabId(), (s) => s.flagged.length > 0);
+ * expect(gl.unexpectedBlocked()).toEqual([]);
+ * await gl.close();                                  // in afterAll; also removes profile, policy, proxy
+ * ```
+ *
+ * ## Browsers
+ * - **Chromium** (`/usr/bin/chromium`, override with `GUARDLENS_CHROMIUM`) through playwright-core: a
+ *   persistent context on a temporary profile, `--load-extension`, new headless mode (`GUARDLENS_HEADED=1`
+ *   for a window). The extension id is pinned by the manifest `key`: `pmmobbhmpddpcfiehnfikpngpoikbilp`.
+ *   `gl.chromium` gives the playwright context, the service worker, DevTools protocol access
+ *   (`cdp('ServiceWorker.stopAllWorkers')`, `browserCdp('Target.getTargets')`) and `stopServiceWorker()`.
+ * - **Firefox ESR** (`/usr/bin/firefox-esr`, override with `GUARDLENS_FIREFOX`) through puppeteer-core
+ *   over WebDriver BiDi: a temporary profile, the build installed as a temporary add-on, and the internal
+ *   UUID fixed by the `extensions.webextensions.uuids` preference, so extension pages are at
+ *   `moz-extension://7c1f4a52-3d9e-4b0a-8e61-2f5d9c0b7a14/`. `gl.firefox` gives the puppeteer browser.
+ *   Navigation into extension pages needs `--remote-allow-system-access` (see `firefox.ts`).
+ *
+ * ## Extension pages and storage
+ * `extensionEval(fn, ...args)` runs a function in the harness's own extension tab (the build's
+ * `manifest.json` shown as text, so no extension code runs there). Functions are sent as source text: they
+ * cannot close over test variables, take JSON arguments, and see the extension API as `browser` (Chromium's
+ * `chrome`, whose MV3 calls return promises). `configure(settings, apiKey)` writes
+ * `storage.local.set({ settings, apiKey })`; `tabState(tabId)` reads `storage.session` key `tab:<tabId>`;
+ * `tabIdOf(url)` asks `tabs.query`. The harness tab shows up in `tabs.query` like any other tab.
+ *
+ * ## The network blocker
+ * Each browser is pointed at its own tiny HTTP proxy (`blocking-proxy.ts`). Both browsers send loopback
+ * (127.0.0.1, localhost) directly and everything else to the proxy, which records `{ host, port, url?,
+ * method, at, origin? }` in `gl.blocked` and refuses it (403; CONNECT tunnels are refused before a byte is
+ * relayed). WebRTC is kept from sending UDP around it. The browsers' own background traffic is switched off
+ * where a flag or preference allows; what remains is listed in `noise.ts` (`gl.knownNoise`) and
+ * `gl.unexpectedBlocked()` leaves it out. Firefox has none left; Chromium keeps two Google endpoints.
+ *
+ * ## Policies
+ * `launchChromium({ policy })` / `launchFirefox({ policy })` write the extension's managed-storage policy
+ * into the root-owned system policy location before launch and remove it on close (see `policy.ts`). Each
+ * launch also removes a policy file a crashed run left behind.
+ *
+ * ## Clean-up
+ * `close()` closes the browser, then removes its policy file, its profile and its proxy, even when a step
+ * fails; a launch that fails half-way cleans up what it started. Profiles are `guardlens-e2e-*` in the
+ * temporary directory, each recording its owner's pid, and later launches remove those whose owner died.
+ *
+ * ## Pages
+ * `startStaticServer()` serves `test/e2e/pages/` and registered routes or mounted directories on
+ * 127.0.0.1 at a random port (`static-server.ts`).
+ */
+import { launchChromium } from './chromium';
+import { launchFirefox } from './firefox';
+import type { BrowserName, ChromiumLaunchOptions, GuardlensBrowser, LaunchOptions } from './types';
+
+export type { BlockedRequest, BlockingProxy } from './blocking-proxy';
+export { startBlockingProxy } from './blocking-proxy';
+export {
+  CHROMIUM_EXECUTABLE,
+  CHROMIUM_EXTENSION_ID,
+  CHROMIUM_FLAGS,
+  chromiumExtensionIdFromKey,
+  launchChromium,
+} from './chromium';
+export { FIREFOX_EXECUTABLE, FIREFOX_EXTENSION_UUID, firefoxPreferences, launchFirefox } from './firefox';
+export type { NoiseRule } from './noise';
+export { BROWSER_NOISE, isBrowserNoise, withoutNoise } from './noise';
+export {
+  CHROMIUM_POLICY_FILE,
+  FIREFOX_POLICY_FILE,
+  PolicySetupError,
+} from './policy';
+export type {
+  RouteHandler,
+  RouteSpec,
+  ServedRequest,
+  StaticServer,
+  StaticServerOptions,
+} from './static-server';
+export { PAGES_DIR, startStaticServer } from './static-server';
+export type {
+  BrowserName,
+  ChromiumControls,
+  ChromiumLaunchOptions,
+  FirefoxControls,
+  GuardlensBrowser,
+  LaunchOptions,
+  PageFunction,
+  PageHandle,
+  WaitOptions,
+} from './types';
+export {
+  BuildMissingError,
+  EXTENSION_BUILD_DIRS,
+  REPO_ROOT,
+  requireBuild,
+  WaitTimeoutError,
+  waitFor,
+} from './util';
+
+export const BROWSER_NAMES: readonly BrowserName[] = ['chromium', 'firefox'];
+
+/** Launches either browser with the same options (`headless` only matters for Chromium). */
+export function launchBrowser(
+  name: BrowserName,
+  opts: ChromiumLaunchOptions | LaunchOptions = {},
+): Promise<GuardlensBrowser> {
+  return name === 'chromium' ? launchChromium(opts) : launchFirefox(opts);
+}

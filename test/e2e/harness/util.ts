@@ -1,0 +1,159 @@
+/**
+ * Small pieces both launchers share: polling, page-function serialisation, temporary profile directories
+ * and the paths of the built extension.
+ */
+import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { BrowserName, PageFunction, WaitOptions } from './types';
+
+/** The repository root (three levels above this file). */
+export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+
+export const EXTENSION_BUILD_DIRS: Readonly<Record<BrowserName, string>> = {
+  chromium: path.join(REPO_ROOT, '.output/chrome-mv3'),
+  firefox: path.join(REPO_ROOT, '.output/firefox-mv2'),
+};
+
+/** Thrown when the unpacked build a test needs is missing. */
+export class BuildMissingError extends Error {
+  constructor(browser: BrowserName, dir: string) {
+    super(
+      `The ${browser} build of Guardlens is missing (no ${path.join(dir, 'manifest.json')}). ` +
+        'Run `npm run build` first.',
+    );
+    this.name = 'BuildMissingError';
+  }
+}
+
+/** Returns the build directory for `browser`, or throws `BuildMissingError`. */
+export function requireBuild(browser: BrowserName, dir: string = EXTENSION_BUILD_DIRS[browser]): string {
+  if (!existsSync(path.join(dir, 'manifest.json'))) throw new BuildMissingError(browser, dir);
+  return dir;
+}
+
+export class WaitTimeoutError extends Error {
+  constructor(
+    message: string,
+    readonly lastError?: unknown,
+  ) {
+    super(lastError ? `${message} (last error: ${String(lastError)})` : message);
+    this.name = 'WaitTimeoutError';
+  }
+}
+
+/**
+ * Calls `probe` until it returns a truthy value and returns that value. A probe that throws counts as "not
+ * yet" (pages navigate, workers restart); the last error is reported on timeout.
+ */
+export type Falsy = undefined | null | false | 0 | '';
+
+export async function waitFor<T>(
+  probe: () => T | Falsy | Promise<T | Falsy>,
+  options: WaitOptions = {},
+): Promise<T> {
+  const { timeoutMs = 10_000, intervalMs = 100, message = 'condition' } = options;
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  for (;;) {
+    try {
+      const value = await probe();
+      if (value) return value as T;
+      lastError = undefined;
+    } catch (error) {
+      lastError = error;
+    }
+    if (Date.now() >= deadline) {
+      throw new WaitTimeoutError(`Timed out after ${timeoutMs} ms waiting for ${message}`, lastError);
+    }
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
+}
+
+/**
+ * Turns a page function and its arguments into one expression that both playwright and puppeteer evaluate
+ * through their protocol (which page CSP does not restrict). Inside, `browser` is the extension API when the
+ * page has one, and `__name` is defined for code transpiled with kept function names.
+ */
+export function pageExpression(fn: PageFunction<unknown>, args: readonly unknown[]): string {
+  const prelude =
+    'const __name = (f) => f; ' +
+    "const browser = globalThis.browser ?? (typeof chrome !== 'undefined' ? chrome : undefined);";
+  if (typeof fn === 'string') {
+    if (args.length > 0) throw new TypeError('Arguments can only be passed with a function, not a string');
+    return `(async () => { ${prelude} return (${fn}); })()`;
+  }
+  const source = fn.toString();
+  let encoded: string;
+  try {
+    encoded = JSON.stringify(args);
+  } catch (error) {
+    throw new TypeError(`Page function arguments must be JSON-serialisable: ${String(error)}`);
+  }
+  return `(async () => { ${prelude} return (${source})(...${encoded}); })()`;
+}
+
+const TEMP_PREFIX = 'guardlens-e2e-';
+const OWNER_FILE = '.guardlens-owner';
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Removes profile directories left behind by test processes that died without cleaning up (each records
+ * its owner's pid).
+ */
+export function sweepStaleTempDirs(): void {
+  const tmp = os.tmpdir();
+  let entries: string[];
+  try {
+    entries = readdirSync(tmp);
+  } catch {
+    return;
+  }
+  for (const entry of entries) {
+    if (!entry.startsWith(TEMP_PREFIX)) continue;
+    const dir = path.join(tmp, entry);
+    try {
+      if (!statSync(dir).isDirectory()) continue;
+      const owner = Number(readFileSync(path.join(dir, OWNER_FILE), 'utf8'));
+      if (Number.isInteger(owner) && owner > 0 && processAlive(owner)) continue;
+    } catch {
+      // No owner file: a directory whose launch died half-way. Fall through and remove it.
+    }
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** A fresh temporary directory owned by this process. */
+export async function makeTempDir(kind: string): Promise<string> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), `${TEMP_PREFIX}${kind}-`));
+  await writeFile(path.join(dir, OWNER_FILE), String(process.pid));
+  return dir;
+}
+
+export async function removeTempDir(dir: string): Promise<void> {
+  // Browsers can still be writing for a moment after their process exits; retry briefly.
+  await rm(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
+}
+
+/** Runs every cleanup step even when some fail; throws the first failure afterwards. */
+export async function runCleanups(steps: Array<() => Promise<unknown> | unknown>): Promise<void> {
+  let first: unknown;
+  for (const step of steps) {
+    try {
+      await step();
+    } catch (error) {
+      first ??= error;
+    }
+  }
+  if (first) throw first;
+}
