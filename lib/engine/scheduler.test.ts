@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { ConversationTurn, Verdict } from '../guard/types';
 import { MemoryVerdictStore, VerdictCache } from './cache';
@@ -710,5 +711,95 @@ describe('ScanEngine: settings', () => {
     await expect(h.engine.reconfigure({ dailyBudgetUsd: -1 })).rejects.toMatchObject({
       kind: 'invalid-input',
     });
+  });
+});
+
+describe('ScanEngine: properties', () => {
+  it('settles every block once and never sends a settled block again, whatever fails', async () => {
+    const pool = Array.from({ length: 12 }, (_, i) => para(i, i % 5 === 3 ? `S${i}` : undefined));
+    const op = fc.oneof(
+      fc.record({
+        type: fc.constant('submit' as const),
+        tab: fc.integer({ min: 1, max: 3 }),
+        refs: fc.uniqueArray(fc.integer({ min: 0, max: 11 }), { minLength: 1, maxLength: 8 }),
+        priority: fc.constantFrom('viewport' as const, 'page' as const),
+      }),
+      fc.record({
+        type: fc.constant('fail' as const),
+        kind: fc.constantFrom('rate-limited', 'server', 'unreachable', 'timeout'),
+        count: fc.integer({ min: 1, max: 3 }),
+      }),
+      fc.record({ type: fc.constant('tick' as const), ms: fc.integer({ min: 0, max: 3000 }) }),
+    );
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(op, { minLength: 1, maxLength: 12 }),
+        fc.integer({ min: 1, max: 3 }),
+        async (ops, conc) => {
+          const h = harness({
+            concurrency: conc,
+            chunkTokens: budgetFor(4),
+            breaker: { failureThreshold: 2, baseBackoffMs: 1000, maxBackoffMs: 4000 },
+          });
+          const settledAt = new Map<string, number>();
+          const answered: string[] = [];
+          const violations: string[] = [];
+          h.engine.onVerdict((item) => {
+            if (!settledAt.has(item.text)) settledAt.set(item.text, answered.length);
+          });
+          const inner = h.ep.classify.getMockImplementation()!;
+          h.ep.classify.mockImplementation(async (turns, signal) => {
+            const text = turns.map((t) => t.text).join('\n');
+            for (const [block, at] of settledAt) {
+              if (text.includes(block)) violations.push(`sent again after response ${at}: ${block}`);
+            }
+            const res = await inner(turns, signal);
+            answered.push(text);
+            return res;
+          });
+          await h.engine.restore();
+          const submitted = new Map<number, Set<number>>();
+          for (const o of ops) {
+            if (o.type === 'submit') {
+              const list = o.refs.map((i) => ({ ref: `r${i}`, text: pool[i]!, priority: o.priority }));
+              await h.engine.submitBlocks(o.tab, 0, URL_A, list);
+              const set = submitted.get(o.tab) ?? new Set();
+              for (const i of o.refs) set.add(i);
+              submitted.set(o.tab, set);
+            } else if (o.type === 'fail') {
+              for (let k = 0; k < o.count; k++) {
+                h.ep.failures.push(
+                  guardError(o.kind, true, o.kind === 'rate-limited' ? { retryAt: Date.now() + 2000 } : {}),
+                );
+              }
+            } else {
+              await vi.advanceTimersByTimeAsync(o.ms);
+            }
+            await drain(4);
+          }
+          for (let i = 0; i < 40; i++) {
+            const st = h.engine.status();
+            if (st.pending === 0 && st.inFlight === 0) break;
+            await vi.advanceTimersByTimeAsync(5000);
+            await drain(6);
+          }
+          expect(h.engine.status()).toMatchObject({ pending: 0, inFlight: 0 });
+          expect(violations).toEqual([]);
+          expect(h.engine.status().today.requests).toBe(answered.length);
+          for (const [tab, refs] of submitted) {
+            const state = h.engine.tabState(tab)!;
+            expect(state.scanned).toBe(refs.size);
+            expect(state.flagged.map((f) => f.ref).sort()).toEqual(
+              [...refs]
+                .filter((i) => i % 5 === 3)
+                .map((i) => `r${i}`)
+                .sort(),
+            );
+          }
+          h.engine.dispose();
+        },
+      ),
+      { numRuns: 40 },
+    );
   });
 });

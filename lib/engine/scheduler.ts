@@ -23,8 +23,8 @@
  * - `reconfigure(options)` — new classifier, fingerprint, budget, limits…; a new fingerprint clears the cache
  *   and re-keys queued items.
  * - `status(): EngineStatus`, `tabState(tabId): TabState | undefined`, `tabIds(): number[]`.
- * - `flush(): Promise<void>` — write the state now. `dispose()` — stop: abort requests, reject waiting checks,
- *   write nothing more.
+ * - `flush(): Promise<void>` — write the state now; `snapshot(): EngineSnapshot` — what is written.
+ * - `dispose()` — stop: abort requests, reject waiting checks, write nothing more.
  * - Events (each returns an unsubscribe function): `onVerdict((item, verdict) => …)` once per submitted item;
  *   `onTabState((tabId, state | null) => …)` when a tab's state changes (`null`: the tab is gone);
  *   `onStatus(status => …)`; `onItemError((item, error) => …)` when an item is given up on.
@@ -798,17 +798,20 @@ export class ScanEngine {
     return [...this.tabs.keys()];
   }
 
-  private pendingFor(tabId: number, epoch: number): number {
-    let n = 0;
+  /** Items still waiting for a verdict, per tab (current page only), in one pass over the queue. */
+  private pendingCounts(): Map<number, number> {
+    const counts = new Map<number, number>();
     for (const job of this.jobs.values()) {
-      for (const w of job.waiters) if (w.tabId === tabId && w.epoch === epoch) n++;
+      for (const w of job.waiters) {
+        if (this.tabs.get(w.tabId)?.epoch === w.epoch) counts.set(w.tabId, (counts.get(w.tabId) ?? 0) + 1);
+      }
     }
-    return n;
+    return counts;
   }
 
-  private publicTabState(tabId: number, rec: TabRecord): TabState {
+  private publicTabState(tabId: number, rec: TabRecord, pending = this.pendingCounts()): TabState {
     const state = cloneTabState(rec.state);
-    state.pending = this.pendingFor(tabId, rec.epoch);
+    state.pending = pending.get(tabId) ?? 0;
     return state;
   }
 
@@ -1186,9 +1189,10 @@ export class ScanEngine {
     Promise.resolve().then(() => {
       this.notifyScheduled = false;
       if (this.disposed) return;
+      const pending = this.pendingCounts();
       for (const tabId of this.dirtyTabs) {
         const rec = this.tabs.get(tabId);
-        if (rec) this.emit(this.listeners.tab, tabId, this.publicTabState(tabId, rec));
+        if (rec) this.emit(this.listeners.tab, tabId, this.publicTabState(tabId, rec, pending));
       }
       this.dirtyTabs.clear();
       const status = this.status();
@@ -1257,8 +1261,13 @@ export class ScanEngine {
       });
     }
     const tabs: EngineSnapshot['tabs'] = {};
+    const pending = this.pendingCounts();
     for (const [tabId, rec] of this.tabs) {
-      tabs[tabId] = { epoch: rec.epoch, state: this.publicTabState(tabId, rec), seen: [...rec.seen] };
+      tabs[tabId] = {
+        epoch: rec.epoch,
+        state: this.publicTabState(tabId, rec, pending),
+        seen: [...rec.seen],
+      };
     }
     const snap: EngineSnapshot = {
       v: SNAPSHOT_VERSION,
