@@ -2,8 +2,8 @@
  * The harness's Node-side parts, without a browser: the network blocker, the static server, the policy
  * files, the extension id, page-function serialisation and the noise filter.
  */
-import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, readFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import net from 'node:net';
@@ -28,7 +28,16 @@ import {
   writeFirefoxPolicy,
 } from './harness/policy';
 import { resolveInside, type StaticServer, startStaticServer } from './harness/static-server';
-import { BuildMissingError, pageExpression, REPO_ROOT, requireBuild, waitFor } from './harness/util';
+import {
+  BuildMissingError,
+  makeTempDir,
+  pageExpression,
+  processesUsingProfile,
+  REPO_ROOT,
+  requireBuild,
+  sweepStaleTempDirs,
+  waitFor,
+} from './harness/util';
 
 /** Sends one request through the proxy as a browser would (absolute URL in the request line). */
 function viaProxy(proxy: BlockingProxy, url: string, headers: Record<string, string> = {}) {
@@ -339,6 +348,32 @@ describe('scripts/ensure-browsers.sh', () => {
       ]);
     } finally {
       await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('temporary profiles', () => {
+  it('sweeps profiles whose owner died, ending processes still running on them, and keeps live ones', async () => {
+    const live = await makeTempDir('sweeptest');
+    // A profile owned by a process that has exited, with a stand-in "browser" still running on it.
+    const dead = spawnSync('true').pid!;
+    const stale = path.join(os.tmpdir(), `guardlens-e2e-sweeptest-stale${process.pid}`);
+    mkdirSync(stale, { recursive: true });
+    await writeFile(path.join(stale, '.guardlens-owner'), String(dead));
+    const holder = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)', '--', '--profile', stale], {
+      stdio: 'ignore',
+    });
+    const exited = new Promise((resolve) => holder.once('exit', (_code, signal) => resolve(signal)));
+    try {
+      await waitFor(() => processesUsingProfile(stale).includes(holder.pid!), { timeoutMs: 2000 });
+      sweepStaleTempDirs();
+      expect(await exited).toBe('SIGKILL');
+      expect(existsSync(stale)).toBe(false);
+      expect(existsSync(live)).toBe(true);
+    } finally {
+      holder.kill('SIGKILL');
+      await rm(live, { recursive: true, force: true });
+      await rm(stale, { recursive: true, force: true });
     }
   });
 });

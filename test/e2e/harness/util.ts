@@ -108,8 +108,40 @@ function processAlive(pid: number): boolean {
 }
 
 /**
+ * Browser processes still running on `profileDir`: those whose command line names it (Linux `/proc`).
+ * A browser outlives a test process killed outright when it talks over a socket rather than a pipe.
+ */
+export function processesUsingProfile(profileDir: string): number[] {
+  let pids: string[];
+  try {
+    pids = readdirSync('/proc').filter((entry) => /^\d+$/.test(entry));
+  } catch {
+    return [];
+  }
+  const found: number[] = [];
+  for (const pid of pids) {
+    try {
+      const args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+      if (
+        args.some(
+          (arg) =>
+            arg === profileDir ||
+            arg.startsWith(`${profileDir}${path.sep}`) ||
+            arg.endsWith(`=${profileDir}`),
+        )
+      ) {
+        found.push(Number(pid));
+      }
+    } catch {
+      // The process ended meanwhile.
+    }
+  }
+  return found.filter((pid) => pid !== process.pid);
+}
+
+/**
  * Removes profile directories left behind by test processes that died without cleaning up (each records
- * its owner's pid).
+ * its owner's pid), after ending the browser processes still running on them.
  */
 export function sweepStaleTempDirs(): void {
   const tmp = os.tmpdir();
@@ -123,11 +155,26 @@ export function sweepStaleTempDirs(): void {
     if (!entry.startsWith(TEMP_PREFIX)) continue;
     const dir = path.join(tmp, entry);
     try {
-      if (!statSync(dir).isDirectory()) continue;
-      const owner = Number(readFileSync(path.join(dir, OWNER_FILE), 'utf8'));
-      if (Number.isInteger(owner) && owner > 0 && processAlive(owner)) continue;
+      const info = statSync(dir);
+      if (!info.isDirectory()) continue;
+      const ownerFile = path.join(dir, OWNER_FILE);
+      if (!existsSync(ownerFile)) {
+        // A launch that died between creating the directory and naming its owner, unless it is still
+        // happening right now.
+        if (Date.now() - info.mtimeMs < 60_000) continue;
+      } else {
+        const owner = Number(readFileSync(ownerFile, 'utf8'));
+        if (Number.isInteger(owner) && owner > 0 && processAlive(owner)) continue;
+      }
     } catch {
-      // No owner file: a directory whose launch died half-way. Fall through and remove it.
+      continue;
+    }
+    for (const pid of processesUsingProfile(dir)) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // Already gone.
+      }
     }
     rmSync(dir, { recursive: true, force: true });
   }
