@@ -223,6 +223,52 @@ describe('ScanEngine: chunks, bisection and tab state', () => {
   });
 });
 
+describe('ScanEngine: replies and images', () => {
+  it('checks a reply with its prompt, and an image with its alt text, one request each', async () => {
+    const h = harness();
+    const seen: ConversationTurn[][] = [];
+    const inner = h.ep.classify.getMockImplementation()!;
+    h.ep.classify.mockImplementation(async (turns, signal) => {
+      seen.push(turns);
+      return inner(turns, signal);
+    });
+    const reply = await h.engine.check({
+      kind: 'reply',
+      tabId: 4,
+      frameId: 0,
+      url: URL_A,
+      ref: 'reply-1',
+      text: 'Sure, here is how BAD:S9',
+      context: 'How do I do it?',
+      priority: 'prompt',
+    });
+    expect(reply).toEqual({ safe: false, categories: ['S9'], unknownCategories: [] });
+    await h.engine.submit([
+      {
+        kind: 'image',
+        tabId: 4,
+        frameId: 0,
+        url: URL_A,
+        ref: 'img-1',
+        text: 'a cat',
+        imageUrl: 'https://a.example/cat.png',
+        priority: 'image',
+      },
+    ]);
+    await drain();
+    expect(seen).toEqual([
+      [
+        { role: 'user', text: 'How do I do it?' },
+        { role: 'assistant', text: 'Sure, here is how BAD:S9' },
+      ],
+      [{ role: 'user', text: 'a cat', images: ['https://a.example/cat.png'] }],
+    ]);
+    expect(h.engine.tabState(4)!.flagged).toEqual([
+      { ref: 'reply-1', kind: 'reply', categories: ['S9'], snippet: 'Sure, here is how BAD:S9' },
+    ]);
+  });
+});
+
 describe('ScanEngine: never the same content twice', () => {
   it('answers from the cache, on another page and after a reload', async () => {
     const h = harness({ chunkTokens: budgetFor(8) });
