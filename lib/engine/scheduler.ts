@@ -25,7 +25,8 @@
  * - `status(): EngineStatus`, `tabState(tabId): TabState | undefined`, `tabIds(): number[]`.
  * - `flush(): Promise<void>` — write the state now; `snapshot(): EngineSnapshot` — what is written.
  * - `dispose()` — stop: abort requests, reject waiting checks, write nothing more.
- * - Events (each returns an unsubscribe function): `onVerdict((item, verdict) => …)` once per submitted item;
+ * - Events (each returns an unsubscribe function): `onVerdict((item, verdict) => …)` when a submitted item has
+ *   its verdict (an element submitted again gets it again, from the cache, without being counted twice);
  *   `onTabState((tabId, state | null) => …)` when a tab's state changes (`null`: the tab is gone);
  *   `onStatus(status => …)`; `onItemError((item, error) => …)` when an item is given up on.
  *
