@@ -127,7 +127,7 @@ describe.each(BROWSER_NAMES)('harness: %s', (name) => {
     expect(entry.origin).toBe(gl.extensionOrigin);
   });
 
-  it('drives an ordinary page: type, press, click, screenshot, url and tab id', async () => {
+  it('drives an ordinary page: type, press, click, console, screenshot, url and tab id', async () => {
     const url = site.url('/network.html?drive=1');
     const page = await gl.openPage(url);
     try {
@@ -149,6 +149,11 @@ describe.each(BROWSER_NAMES)('harness: %s', (name) => {
       expect(await page.evaluate(() => (document.getElementById('field') as HTMLInputElement).value)).toBe(
         '',
       );
+
+      await page.evaluate(() => console.warn('guardlens-console-probe'));
+      await expect
+        .poll(() => gl.consoleLog.find((e) => e.text === 'guardlens-console-probe'))
+        .toMatchObject({ type: expect.stringMatching(/^warn/) });
 
       const png = await page.screenshot();
       expect([...png.slice(0, 4)]).toEqual([0x89, 0x50, 0x4e, 0x47]);

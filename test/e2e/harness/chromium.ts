@@ -13,6 +13,7 @@ import { removeChromiumPolicy, removeStaleChromiumPolicy, writeChromiumPolicy } 
 import type {
   ChromiumControls,
   ChromiumLaunchOptions,
+  ConsoleEntry,
   GuardlensBrowser,
   PageFunction,
   PageHandle,
@@ -158,6 +159,23 @@ export async function launchChromium(opts: ChromiumLaunchOptions = {}): Promise<
       viewport: { width: 1280, height: 800 },
     });
     cleanups.push(() => context.close());
+    const consoleLog: ConsoleEntry[] = [];
+    context.on('console', (message) => {
+      consoleLog.push({
+        type: message.type(),
+        text: message.text(),
+        url: message.location().url || message.worker()?.url() || message.page()?.url(),
+        at: Date.now(),
+      });
+    });
+    context.on('weberror', (error) => {
+      consoleLog.push({
+        type: 'pageerror',
+        text: String(error.error()),
+        url: error.page()?.url(),
+        at: Date.now(),
+      });
+    });
 
     const isExtensionWorker = (w: Worker) =>
       w.url().startsWith('chrome-extension://') && (!expectedId || new URL(w.url()).host === expectedId);
@@ -271,6 +289,7 @@ export async function launchChromium(opts: ChromiumLaunchOptions = {}): Promise<
       extensionOrigin,
       extensionId,
       proxy,
+      consoleLog,
       openPage,
       openExtensionPage,
       evalPage: getEvalPage,

@@ -7,6 +7,7 @@ import { BROWSER_NOISE, withoutNoise } from './noise';
 import type {
   BrowserName,
   ChromiumControls,
+  ConsoleEntry,
   FirefoxControls,
   GuardlensBrowser,
   PageFunction,
@@ -20,6 +21,7 @@ export interface BrowserParts {
   extensionOrigin: string;
   extensionId: string;
   proxy: BlockingProxy;
+  consoleLog: ConsoleEntry[];
   openPage(url: string): Promise<PageHandle>;
   openExtensionPage(path: string): Promise<PageHandle>;
   /** The harness's extension page on `/manifest.json`, reopened when a test closed it. */
@@ -99,6 +101,7 @@ export function createGuardlensBrowser(parts: BrowserParts): GuardlensBrowser {
     waitForBlocked: (predicate, timeoutMs) => parts.proxy.waitForBlocked(predicate, timeoutMs),
     knownNoise: BROWSER_NOISE[parts.name],
     unexpectedBlocked: () => withoutNoise(parts.proxy.blocked, parts.name),
+    consoleLog: parts.consoleLog,
     chromium: parts.chromium,
     firefox: parts.firefox,
     close() {

@@ -19,6 +19,7 @@ import { startBlockingProxy } from './blocking-proxy';
 import { createGuardlensBrowser, splitChord } from './common';
 import { removeFirefoxPolicy, removeStaleFirefoxPolicy, writeFirefoxPolicy } from './policy';
 import type {
+  ConsoleEntry,
   FirefoxControls,
   GuardlensBrowser,
   LaunchOptions,
@@ -259,7 +260,25 @@ export async function launchFirefox(opts: LaunchOptions = {}): Promise<Guardlens
     let tabIdOfRef: (url: string) => Promise<number> = async () => {
       throw new Error('The browser is not ready yet');
     };
-    const wrap = (page: Page) => new FirefoxPage(page, (url) => tabIdOfRef(url));
+    const consoleLog: ConsoleEntry[] = [];
+    const watched = new WeakSet<Page>();
+    const wrap = (page: Page) => {
+      if (!watched.has(page)) {
+        watched.add(page);
+        page.on('console', (message) => {
+          consoleLog.push({
+            type: message.type(),
+            text: message.text(),
+            url: message.location().url,
+            at: Date.now(),
+          });
+        });
+        page.on('pageerror', (error) => {
+          consoleLog.push({ type: 'pageerror', text: String(error), at: Date.now() });
+        });
+      }
+      return new FirefoxPage(page, (url) => tabIdOfRef(url));
+    };
     const openPage = async (url: string) => {
       const page = await pptr.newPage();
       const handle = wrap(page);
@@ -307,6 +326,7 @@ export async function launchFirefox(opts: LaunchOptions = {}): Promise<Guardlens
       extensionOrigin,
       extensionId: geckoId,
       proxy,
+      consoleLog,
       openPage,
       openExtensionPage,
       evalPage: getEvalPage,

@@ -94,6 +94,7 @@ export type {
   BrowserName,
   ChromiumControls,
   ChromiumLaunchOptions,
+  ConsoleEntry,
   FirefoxControls,
   GuardlensBrowser,
   LaunchOptions,

@@ -76,6 +76,16 @@ export interface FirefoxControls {
   readonly uuid: string;
 }
 
+/** One console message from a page or the extension's worker. */
+export interface ConsoleEntry {
+  /** `log`, `warning`, `error` … (`pageerror` for an uncaught exception). */
+  type: string;
+  text: string;
+  /** URL of the page or worker that logged it, when known. */
+  url?: string;
+  at: number;
+}
+
 export interface GuardlensBrowser {
   name: BrowserName;
   /** `chrome-extension://<id>` or `moz-extension://<uuid>`, without a trailing slash. */
@@ -106,6 +116,11 @@ export interface GuardlensBrowser {
   knownNoise: readonly NoiseRule[];
   /** `blocked` without the known browser noise: what the extension or a page tried to reach. */
   unexpectedBlocked(): BlockedRequest[];
+  /**
+   * Console output, oldest first (a live array): every page and the service worker in Chromium; the tabs
+   * the harness opened in Firefox (Firefox's background page is not reachable over BiDi).
+   */
+  consoleLog: ConsoleEntry[];
   /** Set for Chromium. */
   chromium?: ChromiumControls;
   /** Set for Firefox. */
