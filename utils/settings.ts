@@ -87,14 +87,56 @@ export interface EffectiveState {
   problems: string[];
 }
 
-/** Reads the managed policy. A missing area, a rejected `get()` and an empty result all mean "no policy". */
+/**
+ * How long a read of the managed area may take. Chrome was seen to leave `storage.managed.get()` unanswered when
+ * it is called while its service worker starts; a later call answers at once.
+ */
+export const MANAGED_READ_TIMEOUT_MS = 500;
+const MANAGED_RETRY_MAX_MS = 60_000;
+
+type ManagedArea = { get: () => Promise<unknown> };
+const TIMED_OUT = Symbol('timed out');
+
+/** Watchers to wake when a managed read that timed out finally gets an answer. */
+const managedLateListeners = new Set<() => void>();
+let managedRetry: ReturnType<typeof setTimeout> | undefined;
+
+function readWithTimeout(area: ManagedArea): Promise<unknown> {
+  return Promise.race([
+    area.get(),
+    new Promise((resolve) => setTimeout(() => resolve(TIMED_OUT), MANAGED_READ_TIMEOUT_MS)),
+  ]);
+}
+
+/** Asks again, with growing pauses, until the managed area answers; then every watcher re-reads the settings. */
+function retryManagedLater(area: ManagedArea, delayMs: number): void {
+  if (managedRetry !== undefined) return;
+  managedRetry = setTimeout(async () => {
+    managedRetry = undefined;
+    const raw = await readWithTimeout(area).catch(() => undefined);
+    if (raw === TIMED_OUT) {
+      retryManagedLater(area, Math.min(delayMs * 2, MANAGED_RETRY_MAX_MS));
+      return;
+    }
+    for (const listener of managedLateListeners) listener();
+  }, delayMs);
+}
+
+/**
+ * Reads the managed policy. A missing area, a rejected `get()` and an empty result all mean "no policy"; a read
+ * that does not answer in time counts as no policy for now and is retried, and watchers hear when it answers.
+ */
 export async function readManagedPolicy(): Promise<{ policy: ManagedPolicy; problems: string[] }> {
-  const area = (browser.storage as { managed?: { get?: () => Promise<unknown> } } | undefined)?.managed;
+  const area = (browser.storage as { managed?: Partial<ManagedArea> } | undefined)?.managed;
   if (!area || typeof area.get !== 'function') return { policy: {}, problems: [] };
   let raw: unknown;
   try {
-    raw = await area.get();
+    raw = await readWithTimeout(area as ManagedArea);
   } catch {
+    return { policy: {}, problems: [] };
+  }
+  if (raw === TIMED_OUT) {
+    retryManagedLater(area as ManagedArea, 1000);
     return { policy: {}, problems: [] };
   }
   return parseManagedPolicy(raw);
@@ -252,6 +294,9 @@ function stateSignature(state: EffectiveState): string {
  * change (not at once: call `loadEffectiveSettings` for the current state). Calls are de-duplicated and never
  * delivered out of order. Returns a function that stops watching.
  */
+/** Storage keys of `settingsItem` and `apiKeyItem` (and their version metadata). */
+const WATCHED_LOCAL_KEYS = ['settings', 'settings$', 'apiKey'];
+
 export function watchEffectiveSettings(cb: (state: EffectiveState) => void): () => void {
   let stopped = false;
   let sequence = 0;
@@ -275,14 +320,17 @@ export function watchEffectiveSettings(cb: (state: EffectiveState) => void): () 
     lastSignature = signature;
     cb(state);
   };
-  const onChanged = (_changes: unknown, area: string) => {
-    if (area === 'managed') void refresh();
+  // One listener on `storage.onChanged` covers the person's settings, the key and the managed policy.
+  const onChanged = (changes: Record<string, unknown>, area: string) => {
+    if (area === 'managed' || (area === 'local' && WATCHED_LOCAL_KEYS.some((key) => key in changes)))
+      void refresh();
   };
-  const unwatchers = [settingsItem.watch(() => void refresh()), apiKeyItem.watch(() => void refresh())];
+  const onLateManaged = () => void refresh();
   browser.storage.onChanged.addListener(onChanged);
+  managedLateListeners.add(onLateManaged);
   return () => {
     stopped = true;
-    for (const unwatch of unwatchers) unwatch();
     browser.storage.onChanged.removeListener(onChanged);
+    managedLateListeners.delete(onLateManaged);
   };
 }

@@ -110,14 +110,24 @@ export class EngineHost {
         void browser.alarms.create(RESUME_ALARM, { periodInMinutes: 0.5 });
       else void browser.alarms.clear(RESUME_ALARM);
     });
-    this.unwatch = watchEffectiveSettings((next) => {
-      this.state = next;
-      this.engine.reconfigure(engineOptions(next, this.endpoint));
-    });
+    this.unwatch = watchEffectiveSettings((next) => this.apply(next));
+  }
+
+  private apply(next: EffectiveState): void {
+    this.state = next;
+    this.engine.reconfigure(engineOptions(next, this.endpoint));
   }
 
   static async create(): Promise<EngineHost> {
     const host = new EngineHost(await loadEffectiveSettings());
+    // Settings that changed while they were first read (before the watcher existed) are read once more.
+    const again = await loadEffectiveSettings();
+    if (
+      JSON.stringify([again.settings, again.apiKey]) !==
+      JSON.stringify([host.state.settings, host.state.apiKey])
+    ) {
+      host.apply(again);
+    }
     await host.engine.restore();
     return host;
   }
