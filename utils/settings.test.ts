@@ -88,6 +88,27 @@ describe('loadEffectiveSettings', () => {
 });
 
 describe('managed policy', () => {
+  it('does not wait for a managed read that never answers, and applies the policy once it does', async () => {
+    // Chrome leaves the first storage.managed.get() of a starting service worker unanswered.
+    await managed.set({ baseUrl: 'https://gateway.example.org/v1', provider: 'custom', model: 'lg' });
+    const real = managed.get.bind(managed);
+    let calls = 0;
+    vi.spyOn(managed, 'get').mockImplementation((() => {
+      calls++;
+      return calls === 1 ? new Promise(() => {}) : real();
+    }) as typeof managed.get);
+    const seen: EffectiveState[] = [];
+    const stop = watchEffectiveSettings((state) => seen.push(state));
+    const started = Date.now();
+    const first = await loadEffectiveSettings();
+    expect(Date.now() - started).toBeLessThan(1500);
+    expect(first.settings.baseUrl).toBe(DEFAULT_SETTINGS.baseUrl);
+    await vi.waitFor(() => expect(seen.at(-1)?.settings.baseUrl).toBe('https://gateway.example.org/v1'), {
+      timeout: 4000,
+    });
+    stop();
+  });
+
   it('treats a rejecting managed.get (Firefox without a policy) as no policy', async () => {
     vi.spyOn(managed, 'get').mockRejectedValue(new Error('Managed storage manifest not found'));
     expect(await readManagedPolicy()).toEqual({ policy: {}, problems: [] });
