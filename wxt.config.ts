@@ -31,10 +31,14 @@ export default defineConfig({
           browser_specific_settings: {
             gecko: {
               id: GECKO_ID,
-              strict_min_version: '115.0',
+              // 140 (the ESR before 153) is the first with data_collection_permissions.
+              strict_min_version: '140.0',
               data_collection_permissions: { required: ['websiteContent'], optional: [] },
             },
+            gecko_android: { strict_min_version: '142.0' },
           },
+          // Firefox builds are MV2: custom endpoints' origins are optional permissions asked for at run time.
+          optional_permissions: ['https://*/*', 'http://*/*'],
         }
       : {
           key: CHROME_KEY,
