@@ -504,6 +504,76 @@ describe('ScanEngine: failures', () => {
     expect(h.engine.status().today.requests).toBe(2);
   });
 
+  it('honours a pause the classifier waits out itself: no new chunk and no bisection step before it ends', async () => {
+    const h = harness({ concurrency: 2, chunkTokens: budgetFor(4) });
+    h.ep.hold();
+    await h.engine.submitBlocks(1, 0, URL_A, blocks(12, { 1: 'S1' }));
+    await drain();
+    expect(h.ep.calls).toHaveLength(2); // chunks r0–r3 and r4–r7 under way
+    const until = Date.now() + 2_000;
+    h.engine.pauseUntil(until, 'Retry-After: 2 s');
+    expect(h.engine.status()).toMatchObject({ state: 'rate-limited', until, reason: 'Retry-After: 2 s' });
+    h.ep.release(); // both answer: r0–r3 unsafe (bisect next), r4–r7 safe (chunk r8–r11 next)
+    await drain();
+    expect(h.ep.calls).toHaveLength(2);
+    expect(h.verdicts.map((v) => v.item.ref)).toEqual(['r4', 'r5', 'r6', 'r7']);
+    await vi.advanceTimersByTimeAsync(1_999);
+    await drain();
+    expect(h.ep.calls).toHaveLength(2);
+    await vi.advanceTimersByTimeAsync(1);
+    await drain();
+    expect(h.engine.status()).toMatchObject({ state: 'ok', pending: 0, inFlight: 0 });
+    expect(h.verdicts.filter((v) => !v.verdict.safe).map((v) => v.item.ref)).toEqual(['r1']);
+    expect(new Set(h.verdicts.map((v) => v.item.ref)).size).toBe(12);
+    expect(h.verdicts).toHaveLength(12);
+  });
+
+  it('extends a pause but never shortens it, ignores one in the past, refuses a time that is not one', async () => {
+    const h = harness({ chunkTokens: budgetFor(1) });
+    const now = Date.now();
+    h.engine.pauseUntil(now + 5_000);
+    h.engine.pauseUntil(now + 1_000);
+    h.engine.pauseUntil(now - 1_000);
+    expect(h.engine.status()).toMatchObject({ state: 'rate-limited', until: now + 5_000 });
+    expect(h.engine.status().reason).toMatch(/asked to wait/);
+    h.engine.pauseUntil(now + 8_000, 'longer');
+    expect(h.engine.status()).toMatchObject({ until: now + 8_000, reason: 'longer' });
+    expect(() => h.engine.pauseUntil(Number.NaN)).toThrow(EngineError);
+    expect(() => h.engine.pauseUntil('soon' as unknown as number)).toThrow(/epoch ms/);
+    await h.engine.submitBlocks(1, 0, URL_A, blocks(1));
+    await vi.advanceTimersByTimeAsync(7_999);
+    await drain();
+    expect(h.ep.calls).toHaveLength(0);
+    await vi.advanceTimersByTimeAsync(1);
+    await drain();
+    expect(h.ep.calls).toHaveLength(1);
+    // A long pause tells a waiting prompt check at once instead of leaving it hanging.
+    h.ep.hold();
+    const check = h.engine.checkPrompt({ tabId: 1, url: URL_A, text: 'a question' });
+    await drain();
+    h.engine.pauseUntil(Date.now() + 60_000);
+    await expect(check).rejects.toMatchObject({ kind: 'rate-limited', retryAt: Date.now() + 60_000 });
+    h.ep.release();
+  });
+
+  it('keeps a pause across a restart', async () => {
+    const stateStore = new MemoryStateStore();
+    const a = harness({ stateStore, chunkTokens: budgetFor(1) });
+    await a.engine.restore();
+    const until = Date.now() + 10_000;
+    a.engine.pauseUntil(until, 'wait');
+    await a.engine.submitBlocks(1, 0, URL_A, blocks(2));
+    await a.engine.flush();
+    a.engine.dispose();
+    const b = harness({ stateStore, chunkTokens: budgetFor(1) });
+    await b.engine.restore();
+    expect(b.engine.status()).toMatchObject({ state: 'rate-limited', until, reason: 'wait', pending: 2 });
+    await vi.advanceTimersByTimeAsync(10_000);
+    await drain();
+    expect(b.ep.calls).toHaveLength(2);
+    expect(a.ep.calls).toHaveLength(0);
+  });
+
   it('makes a waiting prompt check fail at once when the rate limit is long', async () => {
     const h = harness();
     h.ep.failures.push(guardError('rate-limited', true, { retryAt: Date.now() + 120_000 }));

@@ -20,6 +20,8 @@
  * - `dropTab(tabId)`, `navigated(tabId, url)` — forget a closed tab / start a tab afresh; its queued items are
  *   dropped (a request already in flight finishes and is cached, since a reload will want it).
  * - `setOnline(online)` — the background forwards the browser's online/offline events.
+ * - `pauseUntil(until, reason?)` — the endpoint asked for a pause (`Retry-After`) that the classifier waits out
+ *   itself: nothing further is sent before `until`, not even the next step of a bisection under way.
  * - `reconfigure(options)` — new classifier, fingerprint, budget, limits…; a new fingerprint clears the cache
  *   and re-keys queued items.
  * - `status(): EngineStatus`, `tabState(tabId): TabState | undefined`, `tabIds(): number[]`.
@@ -828,6 +830,59 @@ export class ScanEngine {
     this.pump();
   }
 
+  /**
+   * The endpoint asked for a pause that the classifier is waiting out itself (a 429 or 503 with `Retry-After`
+   * its HTTP client retries after): send nothing until `until` (epoch ms), not even the next step of a chunk
+   * being bisected. Requests already under way go on. A later time than one already known extends the pause;
+   * an earlier one changes nothing.
+   */
+  pauseUntil(until: number, reason = 'The endpoint asked to wait before the next request.'): void {
+    if (typeof until !== 'number' || !Number.isFinite(until))
+      badInput('pauseUntil needs a time in epoch ms.');
+    if (this.disposed || until <= this.clock.now()) return;
+    this.holdUntil(until, String(reason));
+    this.pump();
+  }
+
+  /** Sends nothing before `until`; a waiting check that would wait longer than it may is told now. */
+  private holdUntil(until: number, reason: string, cause?: unknown): void {
+    if (this.rateLimitedUntil !== null && this.rateLimitedUntil >= until) return;
+    const now = this.clock.now();
+    this.rateLimitedUntil = until;
+    this.rateLimitReason = reason;
+    if (until - now > this.opts.promptMaxWaitMs) {
+      this.rejectAwaited(
+        () =>
+          new EngineError('rate-limited', 'The endpoint is rate limiting requests.', {
+            retryAt: until,
+            ...(cause === undefined ? {} : { cause }),
+          }),
+      );
+    }
+    this.markDirty();
+  }
+
+  /** Resolves once no rate limit holds requests back (at once when none does); `false` when aborted. */
+  private waitOutRateLimit(signal: AbortSignal): Promise<boolean> {
+    return new Promise((resolve) => {
+      const check = () => {
+        if (signal.aborted || this.disposed) return resolve(false);
+        const now = this.clock.now();
+        if (this.rateLimitedUntil === null || this.rateLimitedUntil <= now) return resolve(true);
+        const timer = this.clock.setTimeout(() => {
+          signal.removeEventListener('abort', onAbort);
+          check();
+        }, this.rateLimitedUntil - now);
+        const onAbort = () => {
+          this.clock.clearTimeout(timer);
+          resolve(false);
+        };
+        signal.addEventListener('abort', onAbort, { once: true });
+      };
+      check();
+    });
+  }
+
   private overBudget(): boolean {
     const budget = this.opts.dailyBudgetUsd;
     return budget !== null && this.today.costUsd >= budget;
@@ -916,6 +971,8 @@ export class ScanEngine {
 
     runChunk(group, {
       ask: async (jobs) => {
+        // The next step of a bisection waits out a rate limit that started while the chunk was under way.
+        if (!(await this.waitOutRateLimit(ctrl.signal))) throw STOP;
         // Settings changed, the engine stopped, or nobody wants these blocks any more: no further requests.
         if (gen !== this.gen || this.disposed || jobs.every((j) => j.waiters.length === 0)) throw STOP;
         const turns =
@@ -1017,19 +1074,7 @@ export class ScanEngine {
     }
     if (e.retryAt !== undefined || e.kind === 'rate-limited') {
       this.breaker.release();
-      const until = Math.max(e.retryAt ?? now + this.opts.rateLimitWaitMs, now + 1);
-      this.rateLimitedUntil = Math.max(this.rateLimitedUntil ?? 0, until);
-      this.rateLimitReason = e.message;
-      if (this.rateLimitedUntil - now > this.opts.promptMaxWaitMs) {
-        const retryAt = this.rateLimitedUntil;
-        this.rejectAwaited(
-          () =>
-            new EngineError('rate-limited', 'The endpoint is rate limiting requests.', {
-              retryAt,
-              cause: err,
-            }),
-        );
-      }
+      this.holdUntil(Math.max(e.retryAt ?? now + this.opts.rateLimitWaitMs, now + 1), e.message, err);
       return;
     }
     if (e.kind === 'too-large') this.breaker.release();
