@@ -4,6 +4,7 @@
  * whatever the previous worker left pending. Each feature registers its own messages (`*-handlers.ts`).
  */
 import type { BackgroundContext } from './context';
+import { registerHistory } from './history';
 import { EngineHost, RESUME_ALARM } from './host';
 import { registerPageHandlers } from './page-handlers';
 import { registerPopupHandlers } from './popup-handlers';
@@ -21,6 +22,7 @@ export default defineBackground(() => {
 
   registerPageHandlers(context);
   registerPopupHandlers(context);
+  registerHistory(context);
 
   browser.tabs.onRemoved.addListener((tabId) => {
     void host().then((h) => h.engine.dropTab(tabId));
