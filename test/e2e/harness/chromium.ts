@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { type BrowserContext, type CDPSession, chromium, type Page, type Worker } from 'playwright-core';
 import { startBlockingProxy } from './blocking-proxy';
-import { createGuardlensBrowser, splitChord } from './common';
+import { createGuardlensBrowser, splitChord, waitForManagedPolicy } from './common';
 import { removeChromiumPolicy, removeStaleChromiumPolicy, writeChromiumPolicy } from './policy';
 import type {
   ChromiumControls,
@@ -237,6 +237,10 @@ export async function launchChromium(opts: ChromiumLaunchOptions = {}): Promise<
       return session;
     };
     await getCdp();
+    if (opts.policy) {
+      const page = await getEvalPage();
+      await waitForManagedPolicy((fn, ...args) => page.evaluate(fn, ...args), opts.policy);
+    }
     const waitForWorkerStatus = (status: string, timeoutMs: number) =>
       new Promise<void>((resolve, reject) => {
         const check = () => {

@@ -119,3 +119,40 @@ export function splitChord(chord: string): { modifiers: string[]; key: string } 
   if (chord.endsWith('+')) return { modifiers: parts.slice(0, -2).filter(Boolean), key: '+' };
   return { modifiers: parts.slice(0, -1), key: parts[parts.length - 1]! };
 }
+
+/**
+ * Waits until the extension's `storage.managed` answers with the policy the harness installed (at least
+ * one of its keys). Chromium answers the first read only once its policy service is ready (about two
+ * seconds after start), and a first read made while pages and the worker are busy was seen to stay
+ * unanswered for good; reading it once, early, makes policy tests start from a known state. Each read is
+ * bounded, and a stuck one is abandoned for a fresh one.
+ */
+export async function waitForManagedPolicy(
+  evaluate: <T>(fn: PageFunction<T>, ...args: unknown[]) => Promise<T>,
+  policy: Record<string, unknown>,
+  timeoutMs = 20_000,
+): Promise<Record<string, unknown>> {
+  const wanted = Object.keys(policy);
+  let last: unknown;
+  return waitFor(
+    async () => {
+      last = await evaluate(() =>
+        Promise.race([
+          browser.storage.managed.get().then(
+            (value: Record<string, unknown>) => value,
+            (error: unknown) => `error: ${String(error)}`,
+          ),
+          new Promise((resolve) => setTimeout(() => resolve('no answer within 3 s'), 3000)),
+        ]),
+      );
+      if (typeof last !== 'object' || last === null) return undefined;
+      const keys = Object.keys(last);
+      return wanted.length === 0 || wanted.some((k) => keys.includes(k))
+        ? (last as Record<string, unknown>)
+        : undefined;
+    },
+    { timeoutMs, intervalMs: 250, message: `the managed policy to reach the extension` },
+  ).catch((error: Error) => {
+    throw new Error(`${error.message}; storage.managed last said: ${JSON.stringify(last)}`);
+  });
+}

@@ -16,7 +16,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import puppeteer, { type Browser, type KeyInput, type Page } from 'puppeteer-core';
 import { startBlockingProxy } from './blocking-proxy';
-import { createGuardlensBrowser, splitChord } from './common';
+import { createGuardlensBrowser, splitChord, waitForManagedPolicy } from './common';
 import { removeFirefoxPolicy, removeStaleFirefoxPolicy, writeFirefoxPolicy } from './policy';
 import type {
   ConsoleEntry,
@@ -319,6 +319,10 @@ export async function launchFirefox(opts: LaunchOptions = {}): Promise<Guardlens
       return handle;
     };
     await getEvalPage();
+    if (opts.policy) {
+      const page = await getEvalPage();
+      await waitForManagedPolicy((fn, ...args) => page.evaluate(fn, ...args), opts.policy);
+    }
 
     const controls: FirefoxControls = { browser: pptr, uuid };
     const gb = createGuardlensBrowser({

@@ -49,8 +49,11 @@
  *
  * ## Policies
  * `launchChromium({ policy })` / `launchFirefox({ policy })` write the extension's managed-storage policy
- * into the root-owned system policy location before launch and remove it on close (see `policy.ts`). Each
- * launch also removes a policy file a crashed run left behind.
+ * into the root-owned system policy location before launch and remove it on close (see `policy.ts`), and
+ * return once `storage.managed` answers with it. Chromium answers its first managed read only when its
+ * policy service is ready (about 2 s after start), and a first read made later, while pages and the worker
+ * were busy, was seen to stay unanswered for good; reading it early at launch avoids that. Each launch
+ * also removes a policy file a crashed run left behind.
  *
  * ## Clean-up
  * `close()` closes the browser, then removes its policy file, its profile and its proxy, even when a step

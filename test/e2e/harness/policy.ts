@@ -13,7 +13,7 @@
  *   precedence; the harness refuses to run a policy test when one exists.
  */
 import { existsSync, readFileSync, rmSync } from 'node:fs';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, rm, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 
 export const CHROMIUM_POLICY_FILE = '/etc/chromium/policies/managed/guardlens-test.json';
@@ -54,6 +54,9 @@ export async function writeChromiumPolicy(
       CHROMIUM_POLICY_FILE,
       JSON.stringify({ '3rdparty': { extensions: { [extensionId]: policy } } }, null, 2),
     );
+    // Chromium treats policy files modified in the last 5 s as still being written and delays re-reading them.
+    const settled = new Date(Date.now() - 60_000);
+    await utimes(CHROMIUM_POLICY_FILE, settled, settled);
   } catch (error) {
     throw explainWriteError(CHROMIUM_POLICY_FILE, error);
   }

@@ -1,5 +1,0 @@
-export default defineContentScript({
-  matches: ['https://chatgpt.com/*'],
-  runAt: 'document_start',
-  main() {},
-});
