@@ -5,7 +5,7 @@
  * CONNECT tunnels get a 403 before any byte is relayed, WebSocket upgrades are closed.
  */
 import http from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import net, { type AddressInfo, type Socket } from 'node:net';
 
 /** One refused attempt to reach a non-loopback host. */
 export interface BlockedRequest {
@@ -34,6 +34,8 @@ export interface BlockingProxy {
   port: number;
   /** Every refused attempt, in arrival order. The array is live: it grows while the browser runs. */
   blocked: BlockedRequest[];
+  /** CONNECT tunnels opened to a local server instead of being refused (`BlockingProxyOptions.tunnel`). */
+  tunnelled: Array<{ host: string; port: number; at: number }>;
   /** Resolves with the first blocked request matching `predicate` (or rejects after `timeoutMs`). */
   waitForBlocked(predicate: (r: BlockedRequest) => boolean, timeoutMs?: number): Promise<BlockedRequest>;
   close(): Promise<void>;
@@ -54,9 +56,18 @@ function header(req: http.IncomingMessage, name: string): string | undefined {
   return Array.isArray(v) ? v[0] : v;
 }
 
+export interface BlockingProxyOptions {
+  /**
+   * Hosts served locally under their real names (`sites.ts`): for a CONNECT to `host:port`, the port on
+   * 127.0.0.1 to tunnel to, or undefined to refuse it as usual.
+   */
+  tunnel?: (host: string, port: number) => number | undefined;
+}
+
 /** Starts the blocker on 127.0.0.1 at a random free port. */
-export async function startBlockingProxy(): Promise<BlockingProxy> {
+export async function startBlockingProxy(options: BlockingProxyOptions = {}): Promise<BlockingProxy> {
   const blocked: BlockedRequest[] = [];
+  const tunnelled: BlockingProxy['tunnelled'] = [];
   const waiters = new Set<{
     predicate: (r: BlockedRequest) => boolean;
     resolve: (r: BlockedRequest) => void;
@@ -104,8 +115,24 @@ export async function startBlockingProxy(): Promise<BlockingProxy> {
     res.end('Blocked by the Guardlens test network blocker: tests may only reach loopback.\n');
   });
 
-  server.on('connect', (req: http.IncomingMessage, socket: Socket) => {
+  server.on('connect', (req: http.IncomingMessage, socket: Socket, head: Buffer) => {
     const { host, port } = splitHostPort(req.url ?? '', 443);
+    const local = options.tunnel?.(host, port);
+    if (local !== undefined) {
+      tunnelled.push({ host, port, at: Date.now() });
+      const upstream = net.connect(local, '127.0.0.1', () => {
+        socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+        if (head.length > 0) upstream.write(head);
+        upstream.pipe(socket);
+        socket.pipe(upstream);
+      });
+      sockets.add(upstream);
+      upstream.on('close', () => sockets.delete(upstream));
+      upstream.on('error', () => socket.destroy());
+      socket.on('error', () => upstream.destroy());
+      socket.on('close', () => upstream.destroy());
+      return;
+    }
     record({
       host,
       port,
@@ -158,6 +185,7 @@ export async function startBlockingProxy(): Promise<BlockingProxy> {
     port,
     hostPort: `127.0.0.1:${port}`,
     blocked,
+    tunnelled,
     waitForBlocked(predicate, timeoutMs = 10_000) {
       const already = blocked.find(predicate);
       if (already) return Promise.resolve(already);

@@ -10,6 +10,7 @@ import { type BrowserContext, type CDPSession, chromium, type Page, type Worker 
 import { startBlockingProxy } from './blocking-proxy';
 import { createGuardlensBrowser, splitChord, waitForManagedPolicy } from './common';
 import { removeChromiumPolicy, removeStaleChromiumPolicy, writeChromiumPolicy } from './policy';
+import { tunnelRule } from './sites';
 import type {
   ChromiumControls,
   ChromiumLaunchOptions,
@@ -136,7 +137,7 @@ export async function launchChromium(opts: ChromiumLaunchOptions = {}): Promise<
   const cleanups: Array<() => Promise<unknown> | unknown> = [];
   const shutdown = () => runCleanups(cleanups.splice(0).reverse());
   try {
-    const proxy = await startBlockingProxy();
+    const proxy = await startBlockingProxy(opts.siteTunnel ? { tunnel: tunnelRule(opts.siteTunnel) } : {});
     cleanups.push(() => proxy.close());
     if (opts.policy && expectedId) {
       cleanups.push(() => removeChromiumPolicy());
@@ -155,6 +156,8 @@ export async function launchChromium(opts: ChromiumLaunchOptions = {}): Promise<
         `--load-extension=${extensionPath}`,
         `--proxy-server=http://${proxy.hostPort}`,
         ...CHROMIUM_FLAGS,
+        // The site server's self-signed certificate (see sites.ts).
+        ...(opts.siteTunnel ? ['--ignore-certificate-errors'] : []),
       ],
       viewport: { width: 1280, height: 800 },
     });

@@ -18,6 +18,7 @@ import puppeteer, { type Browser, type KeyInput, type Page } from 'puppeteer-cor
 import { startBlockingProxy } from './blocking-proxy';
 import { createGuardlensBrowser, splitChord, waitForManagedPolicy } from './common';
 import { removeFirefoxPolicy, removeStaleFirefoxPolicy, writeFirefoxPolicy } from './policy';
+import { tunnelRule } from './sites';
 import type {
   ConsoleEntry,
   FirefoxControls,
@@ -232,7 +233,7 @@ export async function launchFirefox(opts: LaunchOptions = {}): Promise<Guardlens
   const cleanups: Array<() => Promise<unknown> | unknown> = [];
   const shutdown = () => runCleanups(cleanups.splice(0).reverse());
   try {
-    const proxy = await startBlockingProxy();
+    const proxy = await startBlockingProxy(opts.siteTunnel ? { tunnel: tunnelRule(opts.siteTunnel) } : {});
     cleanups.push(() => proxy.close());
     if (opts.policy) {
       cleanups.push(() => removeFirefoxPolicy());
@@ -245,6 +246,8 @@ export async function launchFirefox(opts: LaunchOptions = {}): Promise<Guardlens
       browser: 'firefox',
       executablePath: FIREFOX_EXECUTABLE,
       headless: true,
+      // The site server's self-signed certificate (see sites.ts).
+      acceptInsecureCerts: !!opts.siteTunnel,
       userDataDir: profileDir,
       args: ['--remote-allow-system-access'],
       env: { ...process.env, MOZ_REMOTE_SETTINGS_DEVTOOLS: '1' },

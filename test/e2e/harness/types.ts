@@ -3,6 +3,7 @@
  */
 import type { BlockedRequest } from './blocking-proxy';
 import type { NoiseRule } from './noise';
+import type { SiteTunnel } from './sites';
 
 export type BrowserName = 'chromium' | 'firefox';
 
@@ -134,6 +135,11 @@ export interface LaunchOptions {
   extensionPath?: string;
   /** Managed storage policy for the extension (written as system policy before launch, removed on close). */
   policy?: Record<string, unknown>;
+  /**
+   * Serve these hosts' HTTPS from a local site server (`sites.ts`): the blocker tunnels to it and the browser
+   * accepts its self-signed certificate.
+   */
+  siteTunnel?: SiteTunnel;
 }
 
 export interface ChromiumLaunchOptions extends LaunchOptions {
