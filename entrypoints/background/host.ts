@@ -5,13 +5,23 @@
  * It is created lazily on the first event after the background starts (Chrome stops its service worker when
  * idle), and `restore()`s the engine's pending work from `storage.session` before anything else, so a worker
  * stopped in the middle of a scan loses nothing.
+ *
+ * Waking up again: while the engine has work (queued, in flight, or waiting out a pause) the host keeps one alarm,
+ * `RESUME_ALARM`, every 30 s — the shortest period Chrome allows a packed MV3 extension — and at the end of a
+ * known pause; the background's alarm listener creates the host, which resumes. Any other event wakes it sooner:
+ * a page reporting blocks, a tab navigating or closing, the popup asking for a tab's state.
+ *
+ * Public API: `EngineHost.create(options?)`; `host.engine` (the `ScanEngine`), `host.state` (effective settings),
+ * `host.endpoint` (last latency and error), `host.notConfigured()`, `host.status()` (`HostStatus`: the engine's
+ * state — ok, rate limited until when, circuit open and why, budget paused, offline — its queue and today's
+ * usage, and why nothing can be scanned yet), `host.dispose()`; `testEndpoint(settings, apiKey)`.
  */
 
-import { VerdictCache } from '@/lib/engine/cache';
-import { ScanEngine } from '@/lib/engine/scheduler';
+import { VerdictCache, type VerdictStore } from '@/lib/engine/cache';
+import { type EngineStatus, type ReconfigureOptions, ScanEngine } from '@/lib/engine/scheduler';
 import type { Classify, StateStore, TabState, WorkItem } from '@/lib/engine/types';
 import { createGuardClient } from '@/lib/guard/client';
-import { GuardError, type GuardErrorData, toGuardError } from '@/lib/guard/errors';
+import { GuardError, type GuardErrorData, retryAtFromHeaders, toGuardError } from '@/lib/guard/errors';
 import { getGuardModel } from '@/lib/guard/registry';
 import type { ConversationTurn } from '@/lib/guard/types';
 import { estimateCostUsd, getPreset } from '@/lib/providers/presets';
@@ -25,6 +35,14 @@ import { IdbVerdictStore } from '@/utils/verdict-store';
 import { setBadge } from './badge';
 
 export const RESUME_ALARM = 'guardlens-resume';
+/** How often a busy engine has the background woken: Chrome's shortest alarm for a packed MV3 extension. */
+export const RESUME_PERIOD_MINUTES = 0.5;
+/**
+ * How long the first settings read waits for the organisation's policy. Chrome answers `storage.managed.get()`
+ * late (about 2 s was measured) while its service worker starts, and at once after that; reading the settings
+ * without the policy would leave the pages of a policy-configured browser unscanned at start-up.
+ */
+export const MANAGED_WARMUP_MS = 5_000;
 
 /** `storage.session` as the engine's state store: survives a stopped service worker, not a browser restart. */
 const sessionStore: StateStore = {
@@ -41,8 +59,30 @@ export interface EndpointInfo {
   lastError?: GuardErrorData;
 }
 
-function classifierFor(settings: Settings, apiKey: string, info: EndpointInfo): Classify {
+/**
+ * `fetch` that reports a `Retry-After` on a 429 or 503 as soon as the response arrives. The SDK waits it out and
+ * retries the one request itself; the engine must not send anything else meanwhile.
+ */
+function retryAfterWatcher(onRetryAfter: (retryAt: number, status: number) => void): typeof fetch {
+  const watched = async (input: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
+    const res = await globalThis.fetch(input, init);
+    if (res.status === 429 || res.status === 503) {
+      const retryAt = retryAtFromHeaders(res.headers);
+      if (retryAt !== undefined) onRetryAfter(retryAt, res.status);
+    }
+    return res;
+  };
+  return watched as typeof fetch;
+}
+
+function classifierFor(
+  settings: Settings,
+  apiKey: string,
+  info: EndpointInfo,
+  onRetryAfter?: (retryAt: number, status: number) => void,
+): Classify {
   const config = endpointConfigFromSettings(settings, apiKey);
+  if (onRetryAfter) config.fetch = retryAfterWatcher(onRetryAfter);
   let client: ReturnType<typeof createGuardClient>;
   try {
     client = createGuardClient(config);
@@ -70,12 +110,21 @@ function classifierFor(settings: Settings, apiKey: string, info: EndpointInfo): 
   };
 }
 
-function engineOptions(state: EffectiveState, info: EndpointInfo) {
+/** What identifies the endpoint a classifier talks to, and how. */
+function endpointKey(state: EffectiveState): string {
+  return JSON.stringify(endpointConfigFromSettings(state.settings, state.apiKey));
+}
+
+function engineOptions(
+  state: EffectiveState,
+  info: EndpointInfo,
+  onRetryAfter: (retryAt: number, status: number) => void,
+) {
   const { settings, apiKey } = state;
   const model = getGuardModel(settings.guardModel);
   const preset = getPreset(settings.provider);
   return {
-    classify: classifierFor(settings, apiKey, info),
+    classify: classifierFor(settings, apiKey, info, onRetryAfter),
     fingerprint: settingsFingerprint(settings),
     concurrency: settings.concurrency,
     chunkTokens: settings.chunkTokens,
@@ -88,38 +137,73 @@ function engineOptions(state: EffectiveState, info: EndpointInfo) {
   };
 }
 
+/** What the popup needs to know about the engine as a whole. */
+export interface HostStatus extends EngineStatus {
+  /** Why nothing can be scanned yet (the endpoint settings are incomplete), or null. */
+  notConfigured: string | null;
+}
+
+export interface EngineHostOptions {
+  /** Where verdicts are cached (default: IndexedDB). */
+  verdictStore?: VerdictStore;
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** Gives the managed storage area up to `MANAGED_WARMUP_MS` to answer once (see there). */
+async function managedAreaAnswered(): Promise<void> {
+  const area = (browser.storage as { managed?: { get?: () => Promise<unknown> } }).managed;
+  if (typeof area?.get !== 'function') return;
+  await Promise.race([
+    Promise.resolve()
+      .then(() => area.get?.())
+      .catch(() => undefined),
+    sleep(MANAGED_WARMUP_MS),
+  ]);
+}
+
 export class EngineHost {
   readonly engine: ScanEngine;
   readonly endpoint: EndpointInfo = {};
   state: EffectiveState;
   private readonly unwatch: () => void;
+  /** The resume alarm as last set: '' unknown (a fresh worker), 'none', or its schedule. */
+  private alarm = '';
 
-  private constructor(state: EffectiveState) {
+  private constructor(state: EffectiveState, options: EngineHostOptions) {
     this.state = state;
     this.engine = new ScanEngine({
-      ...engineOptions(state, this.endpoint),
-      cache: new VerdictCache(new IdbVerdictStore()),
+      ...engineOptions(state, this.endpoint, this.onRetryAfter),
+      cache: new VerdictCache(options.verdictStore ?? new IdbVerdictStore()),
       stateStore: sessionStore,
     });
     this.engine.onVerdict((item, verdict) => {
       if (!verdict.safe) void this.deliver(item, verdict.categories);
     });
     this.engine.onTabState((tabId, tabState) => void this.publishTab(tabId, tabState));
-    this.engine.onStatus((status) => {
-      if (status.pending > 0 || status.inFlight > 0)
-        void browser.alarms.create(RESUME_ALARM, { periodInMinutes: 0.5 });
-      else void browser.alarms.clear(RESUME_ALARM);
-    });
+    this.engine.onStatus((status) => this.keepAwake(status));
     this.unwatch = watchEffectiveSettings((next) => this.apply(next));
   }
 
+  private readonly onRetryAfter = (retryAt: number, status: number): void => {
+    const seconds = Math.max(0, Math.round((retryAt - Date.now()) / 1000));
+    this.engine.pauseUntil(retryAt, `The endpoint asked to wait ${seconds} s (HTTP ${status}).`);
+  };
+
   private apply(next: EffectiveState): void {
+    const sameEndpoint = endpointKey(next) === endpointKey(this.state);
     this.state = next;
-    this.engine.reconfigure(engineOptions(next, this.endpoint));
+    const options: ReconfigureOptions = engineOptions(next, this.endpoint, this.onRetryAfter);
+    // A new classifier starts the endpoint afresh (breaker, rate limit): only when the endpoint changed.
+    if (sameEndpoint) delete options.classify;
+    void this.engine.reconfigure(options).catch((err) => {
+      console.error('Guardlens: could not apply the new settings', err instanceof Error ? err.message : err);
+    });
   }
 
-  static async create(): Promise<EngineHost> {
-    const host = new EngineHost(await loadEffectiveSettings());
+  static async create(options: EngineHostOptions = {}): Promise<EngineHost> {
+    await managedAreaAnswered();
+    const host = new EngineHost(await loadEffectiveSettings(), options);
     // Settings that changed while they were first read (before the watcher existed) are read once more.
     const again = await loadEffectiveSettings();
     if (
@@ -128,13 +212,61 @@ export class EngineHost {
     ) {
       host.apply(again);
     }
+    // A worker that starts while the browser is offline hears no 'offline' event.
+    if (globalThis.navigator?.onLine === false) host.engine.setOnline(false);
     await host.engine.restore();
+    await host.forgetClosedTabs();
     return host;
+  }
+
+  /** Drops the state of tabs that closed while no background was running to hear it. */
+  private async forgetClosedTabs(): Promise<void> {
+    let open: Set<number | undefined>;
+    try {
+      open = new Set((await browser.tabs.query({})).map((tab) => tab.id));
+    } catch {
+      return;
+    }
+    for (const tabId of this.engine.tabIds()) if (!open.has(tabId)) this.engine.dropTab(tabId);
   }
 
   /** Why nothing can be scanned yet, or null. */
   notConfigured(): string | null {
     return missingEndpointSetting(this.state.settings, this.state.apiKey);
+  }
+
+  /** The engine's state for the popup: rate limits, circuit breaker, budget, offline, queue, today's usage. */
+  status(): HostStatus {
+    return { ...this.engine.status(), notConfigured: this.notConfigured() };
+  }
+
+  /**
+   * Keeps the resume alarm in step with the engine: none when idle; every `RESUME_PERIOD_MINUTES` while work
+   * is pending, first at the end of a known pause. Only a change of plan touches the alarm, so a busy engine
+   * does not keep pushing it back.
+   */
+  private keepAwake(status: EngineStatus): void {
+    const busy = status.pending > 0 || status.inFlight > 0;
+    const pausedUntil = busy && status.state !== 'ok' && status.until !== undefined ? status.until : null;
+    const plan = !busy ? 'none' : pausedUntil !== null ? `at ${pausedUntil}` : 'every';
+    if (plan === this.alarm) return;
+    this.alarm = plan;
+    const done = (p: Promise<unknown>) =>
+      p.catch((err) => {
+        this.alarm = ''; // try again on the next status
+        console.error('Guardlens: could not set the resume alarm', err instanceof Error ? err.message : err);
+      });
+    if (!busy) {
+      void done(browser.alarms.clear(RESUME_ALARM));
+      return;
+    }
+    const earliest = Date.now() + RESUME_PERIOD_MINUTES * 60_000;
+    void done(
+      browser.alarms.create(RESUME_ALARM, {
+        when: Math.max(pausedUntil ?? 0, earliest),
+        periodInMinutes: RESUME_PERIOD_MINUTES,
+      }),
+    );
   }
 
   /** Sends a flagged item's verdict to the frame it came from, with the person's action for its categories. */
@@ -155,12 +287,16 @@ export class EngineHost {
 
   private async publishTab(tabId: number, tabState: TabState | null): Promise<void> {
     const key = `tab:${tabId}`;
-    if (tabState === null) {
-      await browser.storage.session.remove(key);
-      return;
+    try {
+      if (tabState === null) {
+        await browser.storage.session.remove(key);
+        return;
+      }
+      await browser.storage.session.set({ [key]: tabState });
+    } catch (err) {
+      console.error('Guardlens: could not save the state of a tab', err instanceof Error ? err.message : err);
     }
-    await browser.storage.session.set({ [key]: tabState });
-    await setBadge(tabId, tabState.flagged.length);
+    if (tabState) await setBadge(tabId, tabState.flagged.length);
   }
 
   dispose(): void {
