@@ -23,7 +23,8 @@ export default defineConfig({
     name: '__MSG_extName__',
     description: '__MSG_extDescription__',
     default_locale: 'en',
-    permissions: ['storage', 'unlimitedStorage', 'contextMenus', 'alarms', 'tabs'],
+    // scripting: the prompt guard on chatbot sites the person adds (entrypoints/background/prompt-handlers.ts).
+    permissions: ['storage', 'unlimitedStorage', 'contextMenus', 'alarms', 'tabs', 'scripting'],
     host_permissions: ['http://localhost/*', 'http://127.0.0.1/*'],
     optional_host_permissions: ['https://*/*', 'http://*/*'],
     ...(browser === 'firefox'
