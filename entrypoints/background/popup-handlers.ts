@@ -77,12 +77,12 @@ export function itemViews(state: TabState | undefined, extras: Record<string, It
 }
 
 function inactiveReason(
-  h: EngineHost,
+  settings: Settings,
+  configured: boolean,
   tab: { url?: string; incognito?: boolean } | undefined,
   url: string | undefined,
 ): TabInactiveReason | undefined {
-  const { settings } = h.state;
-  if (h.notConfigured() !== null) return 'not-configured';
+  if (!configured) return 'not-configured';
   if (!url || !/^https?:\/\//i.test(url)) return 'unsupported';
   const site = siteState(settings, url);
   if (site !== 'active') return site;
@@ -100,8 +100,8 @@ export async function buildTabView(h: EngineHost, tabId: number): Promise<TabVie
     tabItemExtras(tabId).catch(() => ({})),
   ]);
   const url = tab?.url || state?.url;
-  const status = h.engine.status();
-  const missing = h.notConfigured();
+  const status = h.status();
+  const missing = status.notConfigured;
   const view: TabView = {
     tabId,
     configured: missing === null,
@@ -140,7 +140,7 @@ export async function buildTabView(h: EngineHost, tabId: number): Promise<TabVie
     if (host) view.host = host;
   }
   if (state) view.state = state;
-  const reason = inactiveReason(h, tab, url);
+  const reason = inactiveReason(settings, missing === null, tab, url);
   if (reason) view.inactiveReason = reason;
   return view;
 }

@@ -1,93 +1,452 @@
-import { useEffect, useState } from 'preact/hooks';
-import { type CategoryCount, CategoryList } from '@/components/CategoryList';
-import type { TabView } from '@/utils/messages';
+import { useCallback, useEffect, useState } from 'preact/hooks';
+import { CategoryList, type RevealState, revealKey } from '@/components/CategoryList';
+import { formatNumber, formatTime, formatUsd, type MessageKey, plural, t } from '@/components/i18n';
+import type { GuardErrorData } from '@/lib/guard/errors';
+import { hostOfUrl, normalizeHost } from '@/lib/settings/schema';
+import type { FlaggedItemView, TabView } from '@/utils/messages';
 import { sendMessage } from '@/utils/messages';
+import { loadEffectiveSettings, saveSettings } from '@/utils/settings';
+import { type Overall, overallState } from './overall';
+
+/** How often the popup asks the background for the tab's state while it is open. */
+const REFRESH_MS = 1000;
 
 /** The tab this popup describes: `?tabId=N` (for "open in a tab" and tests), else the active tab. */
-async function targetTabId(): Promise<number | undefined> {
-  const param = new URLSearchParams(location.search).get('tabId');
-  if (param && /^\d+$/.test(param)) return Number(param);
+export async function targetTabId(search = location.search): Promise<number | undefined> {
+  const param = new URLSearchParams(search).get('tabId');
+  if (param !== null) return /^\d{1,10}$/.test(param) ? Number(param) : undefined;
   const [tab] = await browser.tabs.query({ active: true, currentWindow: true });
   return tab?.id;
 }
 
+type Notice = { ok: boolean; text: string; reload?: boolean };
+
 export function PopupApp() {
+  const [tabId, setTabId] = useState<number | null | undefined>(undefined);
   const [view, setView] = useState<TabView | null>(null);
-  const [error, setError] = useState<string | null>(null);
+  const [loadError, setLoadError] = useState<string | null>(null);
+  const [notice, setNotice] = useState<Notice | null>(null);
+  const [busy, setBusy] = useState(false);
+  const [reveals, setReveals] = useState<Record<string, RevealState>>({});
+  const inTab = new URLSearchParams(location.search).has('tabId');
 
   useEffect(() => {
-    let stop = false;
-    const refresh = async () => {
-      const tabId = await targetTabId();
-      if (tabId === undefined) return setError('No tab to show.');
-      try {
-        const next = await sendMessage('tab:state', { tabId });
-        if (!stop) setView(next);
-      } catch (e) {
-        if (!stop) setError(e instanceof Error ? e.message : String(e));
-      }
-    };
-    refresh();
-    const timer = setInterval(refresh, 1000);
-    return () => {
-      stop = true;
-      clearInterval(timer);
-    };
+    targetTabId().then(
+      (id) => setTabId(id ?? null),
+      () => setTabId(null),
+    );
   }, []);
 
-  const openOptions = () => browser.runtime.openOptionsPage();
+  const refresh = useCallback(async () => {
+    if (typeof tabId !== 'number') return;
+    try {
+      setView(await sendMessage('tab:state', { tabId }));
+      setLoadError(null);
+    } catch (e) {
+      setLoadError(e instanceof Error ? e.message : String(e));
+    }
+  }, [tabId]);
+
+  useEffect(() => {
+    if (typeof tabId !== 'number') return;
+    void refresh();
+    const timer = setInterval(refresh, REFRESH_MS);
+    return () => clearInterval(timer);
+  }, [tabId, refresh]);
+
+  const openOptions = () => {
+    void browser.runtime.openOptionsPage();
+    if (!inTab) window.close();
+  };
+
+  const openInTab = () => {
+    if (typeof tabId !== 'number') return;
+    void browser.tabs.create({ url: browser.runtime.getURL(`/popup.html?tabId=${tabId}`) });
+    window.close();
+  };
+
+  const run = async (task: () => Promise<Notice | null>) => {
+    setBusy(true);
+    setNotice(null);
+    try {
+      setNotice(await task());
+    } catch (e) {
+      setNotice({ ok: false, text: t('popup_action_failed', e instanceof Error ? e.message : String(e)) });
+    } finally {
+      setBusy(false);
+      void refresh();
+    }
+  };
+
+  /**
+   * Asks the page's content scripts to scan (again). A page that does not answer, or answers that it is not
+   * scanning (it started while paused, excluded or before Guardlens was set up), needs a reload.
+   */
+  const rescan = async (): Promise<Notice> => {
+    try {
+      const answer: unknown = await sendMessage('page:rescan', undefined, tabId as number);
+      const refused =
+        !!answer && typeof answer === 'object' && (answer as { started?: unknown }).started === false;
+      if (!refused) return { ok: true, text: t('popup_rescan_started') };
+    } catch {
+      // No content script in the page (it was open before Guardlens, or it is a page scripts cannot run in).
+    }
+    return { ok: false, text: t('popup_rescan_unavailable'), reload: true };
+  };
+
+  const setPaused = (paused: boolean) =>
+    run(async () => {
+      const host = view?.host ?? (view?.url ? hostOfUrl(view.url) : null);
+      if (!host) return { ok: false, text: t('popup_pause_no_site') };
+      const { settings } = await loadEffectiveSettings();
+      const rest = settings.pausedSites.filter((h) => normalizeHost(h) !== host);
+      await saveSettings({ pausedSites: paused ? [...rest, host] : rest });
+      if (paused) return { ok: true, text: t('popup_paused_notice', host), reload: true };
+      const scanned = await rescan();
+      return scanned.ok ? { ok: true, text: t('popup_resumed_notice', host) } : scanned;
+    });
+
+  const reveal = async (item: FlaggedItemView) => {
+    if (typeof tabId !== 'number') return;
+    const key = revealKey(item);
+    setReveals((r) => ({ ...r, [key]: 'pending' }));
+    let state: RevealState;
+    try {
+      const result = await sendMessage('page:reveal', { ref: item.ref }, { tabId, frameId: item.frameId });
+      state = result?.found ? 'found' : 'missing';
+    } catch {
+      state = 'failed';
+    }
+    setReveals((r) => ({ ...r, [key]: state }));
+  };
+
+  const reload = () =>
+    run(async () => {
+      await browser.tabs.reload(tabId as number);
+      return null;
+    });
 
   return (
-    <main class="gl-popup" style={{ width: '22rem', padding: '0.75rem' }}>
-      <h1>Guardlens</h1>
-      {error && <p class="gl-error">{error}</p>}
-      {view && <Summary view={view} />}
-      {view && (
-        <CategoryList
-          items={view.categories.map(
-            (c): CategoryCount => ({
-              category: { code: c.code, name: c.name, description: c.description, promptName: c.name },
-              count: c.count,
-            }),
+    <main class="gl-popup">
+      <header class="gl-header">
+        <h1>{t('extName')}</h1>
+        <div class="gl-row">
+          {!inTab && (
+            <button
+              type="button"
+              class="gl-link-button"
+              onClick={openInTab}
+              disabled={typeof tabId !== 'number'}
+            >
+              {t('popup_open_in_tab')}
+            </button>
           )}
+          <button type="button" onClick={openOptions}>
+            {t('popup_settings')}
+          </button>
+        </div>
+      </header>
+      {tabId === null && <p class="gl-panel">{t('popup_no_tab')}</p>}
+      {loadError && (
+        <p class="gl-panel gl-error" role="alert">
+          {t('popup_load_failed', loadError)}
+        </p>
+      )}
+      {tabId !== null && !view && !loadError && <p aria-busy="true">{t('common_loading')}</p>}
+      {view && (
+        <Body
+          view={view}
+          busy={busy}
+          reveals={reveals}
+          onReveal={reveal}
+          onPause={() => setPaused(true)}
+          onResume={() => setPaused(false)}
+          onRescan={() => run(rescan)}
+          onOpenOptions={openOptions}
         />
       )}
-      <p>
-        <button type="button" onClick={openOptions}>
-          Settings
-        </button>
-      </p>
+      {notice && (
+        <div class={`gl-notice ${notice.ok ? 'gl-ok' : 'gl-error'}`} role="status">
+          <span>{notice.text}</span>
+          {notice.reload && (
+            <button type="button" class="gl-link-button" onClick={reload} disabled={busy}>
+              {t('popup_reload')}
+            </button>
+          )}
+        </div>
+      )}
     </main>
   );
 }
 
-function Summary({ view }: { view: TabView }) {
-  if (!view.configured) return <p>Guardlens is not set up yet. Choose a provider in Settings.</p>;
-  if (view.inactiveReason === 'excluded') return <p>This site is excluded: nothing is checked here.</p>;
-  if (view.inactiveReason === 'paused') return <p>Paused on this site.</p>;
-  const flagged = view.state?.flagged.length ?? 0;
-  const scanned = view.state?.scanned ?? 0;
-  const pending = view.state?.pending ?? 0;
+function Body({
+  view,
+  busy,
+  reveals,
+  onReveal,
+  onPause,
+  onResume,
+  onRescan,
+  onOpenOptions,
+}: {
+  view: TabView;
+  busy: boolean;
+  reveals: Record<string, RevealState>;
+  onReveal: (item: FlaggedItemView) => void;
+  onPause: () => void;
+  onResume: () => void;
+  onRescan: () => void;
+  onOpenOptions: () => void;
+}) {
+  const overall = overallState(view);
+  if (overall.kind === 'setup') return <Setup view={view} onOpenOptions={onOpenOptions} />;
+  const scannable =
+    overall.kind !== 'unsupported' && overall.kind !== 'excluded' && overall.kind !== 'incognito';
   return (
-    <div role="status">
-      {pending > 0 ? (
-        <p>
-          Scanning: {scanned} of {scanned + pending} checked
-        </p>
-      ) : flagged > 0 ? (
-        <p>
-          <strong>
-            {flagged} item{flagged === 1 ? '' : 's'} flagged
-          </strong>
-        </p>
-      ) : (
-        <p>Nothing flagged ({scanned} checked).</p>
+    <>
+      <Status overall={overall} view={view} onOpenOptions={onOpenOptions} />
+      <CategoryList categories={view.categories} items={view.items} onReveal={onReveal} reveals={reveals} />
+      {scannable && (
+        <section class="gl-section" aria-labelledby="gl-site-title">
+          <h2 id="gl-site-title">
+            {view.host ? t('popup_site_title', view.host) : t('popup_site_title_none')}
+          </h2>
+          <div class="gl-row gl-wrap">
+            {overall.kind === 'paused' ? (
+              <button type="button" class="primary" onClick={onResume} disabled={busy}>
+                {t('popup_resume')}
+              </button>
+            ) : (
+              <>
+                {view.scanOnDemand ? (
+                  <button type="button" class="primary" onClick={onRescan} disabled={busy}>
+                    {t('popup_scan_now')}
+                  </button>
+                ) : (
+                  <button type="button" onClick={onRescan} disabled={busy}>
+                    {t('popup_rescan')}
+                  </button>
+                )}
+                <button type="button" onClick={onPause} disabled={busy || !view.host}>
+                  {t('popup_pause')}
+                </button>
+              </>
+            )}
+          </div>
+        </section>
       )}
-      {view.endpoint.lastError && (
-        <p class="gl-error">
-          {view.endpoint.lastError.message} {view.endpoint.lastError.hint}
+      <Endpoint view={view} showError={overall.kind !== 'error'} onOpenOptions={onOpenOptions} />
+    </>
+  );
+}
+
+function Setup({ view, onOpenOptions }: { view: TabView; onOpenOptions: () => void }) {
+  return (
+    <section class="gl-panel gl-setup" aria-labelledby="gl-setup-title">
+      <h2 id="gl-setup-title">{t('popup_setup_title')}</h2>
+      <p>{t('popup_setup_intro')}</p>
+      <ol>
+        <li>{t('popup_setup_step_provider')}</li>
+        <li>{t('popup_setup_step_key')}</li>
+        <li>{t('popup_setup_step_test')}</li>
+      </ol>
+      {view.notConfigured && <p class="gl-hint">{t('popup_setup_missing', view.notConfigured)}</p>}
+      <button type="button" class="primary" onClick={onOpenOptions}>
+        {t('popup_setup_button')}
+      </button>
+    </section>
+  );
+}
+
+const STATUS_ICON: Record<Overall['kind'], string> = {
+  setup: '⚙',
+  unsupported: '–',
+  excluded: '⊘',
+  incognito: '⊘',
+  paused: '⏸',
+  error: '⚠',
+  waiting: '⏳',
+  scanning: '⟳',
+  'on-demand': '▶',
+  flagged: '⚑',
+  clean: '✓',
+  idle: '…',
+};
+
+function statusText(overall: Overall, view: TabView): { title: string; detail?: string } {
+  switch (overall.kind) {
+    case 'setup':
+      return { title: t('popup_setup_title') };
+    case 'unsupported':
+      return { title: t('popup_state_unsupported'), detail: t('popup_state_unsupported_detail') };
+    case 'excluded':
+      return { title: t('popup_state_excluded'), detail: t('popup_state_excluded_detail') };
+    case 'incognito':
+      return { title: t('popup_state_incognito'), detail: t('popup_state_incognito_detail') };
+    case 'paused':
+      return { title: t('popup_state_paused'), detail: t('popup_state_paused_detail') };
+    case 'error':
+      return {
+        title: t('popup_state_error'),
+        detail:
+          overall.flagged > 0
+            ? plural(overall.flagged, 'popup_flagged_so_far_one', 'popup_flagged_so_far_many')
+            : '',
+      };
+    case 'waiting':
+      return {
+        title: t(WAITING_TITLE[view.engine.state] ?? 'popup_state_waiting'),
+        detail: [
+          view.engine.reason ?? '',
+          view.engine.until ? t('popup_until', formatTime(view.engine.until)) : '',
+        ]
+          .filter(Boolean)
+          .join(' '),
+      };
+    case 'scanning':
+      return {
+        title: t('popup_state_scanning'),
+        detail: t('popup_progress', formatNumber(overall.checked), formatNumber(overall.total)),
+      };
+    case 'on-demand':
+      return { title: t('popup_state_on_demand'), detail: t('popup_state_on_demand_detail') };
+    case 'flagged':
+      return {
+        title: plural(overall.flagged, 'popup_state_flagged_one', 'popup_state_flagged_many'),
+        detail: plural(overall.checked, 'popup_checked_one', 'popup_checked_many'),
+      };
+    case 'clean':
+      return {
+        title: t('popup_state_clean'),
+        detail: plural(overall.checked, 'popup_checked_one', 'popup_checked_many'),
+      };
+    case 'idle':
+      return { title: t('popup_state_idle'), detail: t('popup_state_idle_detail') };
+  }
+}
+
+const WAITING_TITLE: Partial<Record<TabView['engine']['state'], MessageKey>> = {
+  offline: 'popup_state_offline',
+  'rate-limited': 'popup_state_rate_limited',
+  'budget-paused': 'popup_state_budget',
+};
+
+function Status({
+  overall,
+  view,
+  onOpenOptions,
+}: {
+  overall: Overall;
+  view: TabView;
+  onOpenOptions: () => void;
+}) {
+  const { title, detail } = statusText(overall, view);
+  const tone =
+    overall.kind === 'error'
+      ? 'error'
+      : overall.kind === 'flagged'
+        ? 'flagged'
+        : overall.kind === 'clean'
+          ? 'ok'
+          : '';
+  return (
+    <section
+      class={`gl-status ${tone ? `gl-status-${tone}` : ''}`}
+      aria-labelledby="gl-status-title"
+      data-state={overall.kind}
+    >
+      <div class="gl-status-line" role="status">
+        <span class="gl-status-icon" aria-hidden="true">
+          {STATUS_ICON[overall.kind]}
+        </span>
+        <h2 id="gl-status-title" class="gl-status-title">
+          {title}
+        </h2>
+      </div>
+      {detail && <p class="gl-status-detail">{detail}</p>}
+      {overall.kind === 'scanning' && (
+        <progress
+          max={overall.total}
+          value={overall.checked}
+          aria-label={t('popup_progress', formatNumber(overall.checked), formatNumber(overall.total))}
+        />
+      )}
+      {overall.kind === 'error' && view.endpoint.lastError && (
+        <LastError error={view.endpoint.lastError} onOpenOptions={onOpenOptions} />
+      )}
+      {overall.kind === 'excluded' && (
+        <button type="button" class="gl-link-button" onClick={onOpenOptions}>
+          {t('popup_change_in_settings')}
+        </button>
+      )}
+    </section>
+  );
+}
+
+function Endpoint({
+  view,
+  showError,
+  onOpenOptions,
+}: {
+  view: TabView;
+  showError: boolean;
+  onOpenOptions: () => void;
+}) {
+  const { endpoint, engine } = view;
+  const tokens = engine.today.promptTokens + engine.today.completionTokens;
+  return (
+    <section class="gl-section gl-endpoint" aria-labelledby="gl-endpoint-title">
+      <h2 id="gl-endpoint-title">{t('popup_endpoint_title')}</h2>
+      <dl class="gl-facts">
+        <dt>{t('popup_endpoint_provider')}</dt>
+        <dd>{endpoint.providerLabel}</dd>
+        <dt>{t('popup_endpoint_model')}</dt>
+        <dd>
+          {endpoint.guardModelLabel}
+          {endpoint.model && <span class="gl-hint gl-break"> ({endpoint.model})</span>}
+        </dd>
+        <dt>{t('popup_endpoint_latency')}</dt>
+        <dd>
+          {endpoint.lastLatencyMs === undefined
+            ? t('popup_endpoint_latency_none')
+            : t('common_ms', formatNumber(Math.round(endpoint.lastLatencyMs)))}
+        </dd>
+        <dt>{t('popup_usage_title')}</dt>
+        <dd>
+          {plural(engine.today.requests, 'popup_usage_requests_one', 'popup_usage_requests_many')}
+          {' · '}
+          {plural(tokens, 'popup_usage_tokens_one', 'popup_usage_tokens_many')}
+          {' · '}
+          {endpoint.costKnown
+            ? t('popup_usage_cost', formatUsd(engine.today.costUsd))
+            : t('popup_usage_cost_unknown')}
+          {engine.budgetUsd !== undefined && (
+            <span class="gl-hint"> {t('popup_usage_budget', formatUsd(engine.budgetUsd))}</span>
+          )}
+        </dd>
+      </dl>
+      {showError && endpoint.lastError && (
+        <LastError error={endpoint.lastError} onOpenOptions={onOpenOptions} />
+      )}
+    </section>
+  );
+}
+
+/** The endpoint's last error: what failed, how to fix it, and the way to the settings. */
+function LastError({ error, onOpenOptions }: { error: GuardErrorData; onOpenOptions: () => void }) {
+  return (
+    <div class="gl-panel gl-error-panel gl-last-error" role="alert">
+      <p>
+        <strong>{t('popup_last_error')}</strong> <span class="gl-break">{error.message}</span>
+      </p>
+      {error.hint && (
+        <p>
+          <strong>{t('popup_fix')}</strong> <span class="gl-break">{error.hint}</span>
         </p>
       )}
+      <button type="button" class="gl-link-button" onClick={onOpenOptions}>
+        {t('popup_open_settings_fix')}
+      </button>
     </div>
   );
 }

@@ -1,0 +1,63 @@
+/**
+ * Every string Guardlens shows people comes from `public/_locales/en/messages.json` through
+ * `browser.i18n.getMessage`. `t(key, ...values)` is typed by that file: a key that is not in it does not compile
+ * (and `components/i18n.test.ts` checks every key the code uses). Values fill the message's placeholders in
+ * order (`$1`, `$2` … in the file's `placeholders`).
+ */
+import { browser } from 'wxt/browser';
+
+export type Messages = typeof import('../public/_locales/en/messages.json');
+export type MessageKey = keyof Messages;
+
+type GetMessage = (name: string, substitutions?: string[]) => string | undefined;
+
+/** The message for `key`, with `values` in its placeholders; the key itself when the browser has no message. */
+export function t(key: MessageKey, ...values: (string | number)[]): string {
+  const getMessage = (browser.i18n as unknown as { getMessage: GetMessage }).getMessage;
+  const text = getMessage(key, values.length ? values.map(String) : undefined);
+  return text || key;
+}
+
+/** `one` when `count` is 1, else `many`; both get the count as their first value. */
+export function plural(
+  count: number,
+  one: MessageKey,
+  many: MessageKey,
+  ...rest: (string | number)[]
+): string {
+  return t(count === 1 ? one : many, formatNumber(count), ...rest);
+}
+
+/** The browser's UI language, for number and date formatting. */
+export function uiLocale(): string {
+  try {
+    return (browser.i18n as unknown as { getUILanguage(): string }).getUILanguage() || 'en';
+  } catch {
+    return 'en';
+  }
+}
+
+export function formatNumber(n: number): string {
+  return new Intl.NumberFormat(uiLocale()).format(n);
+}
+
+/** A cost in US dollars: four decimals under a cent, two above. */
+export function formatUsd(usd: number): string {
+  const digits = usd !== 0 && Math.abs(usd) < 0.01 ? 4 : 2;
+  return new Intl.NumberFormat(uiLocale(), {
+    style: 'currency',
+    currency: 'USD',
+    minimumFractionDigits: digits,
+    maximumFractionDigits: digits,
+  }).format(usd);
+}
+
+/** A local date and time, short. */
+export function formatDateTime(epochMs: number): string {
+  return new Intl.DateTimeFormat(uiLocale(), { dateStyle: 'short', timeStyle: 'short' }).format(epochMs);
+}
+
+/** A local time of day. */
+export function formatTime(epochMs: number): string {
+  return new Intl.DateTimeFormat(uiLocale(), { timeStyle: 'short' }).format(epochMs);
+}
