@@ -273,14 +273,26 @@ describe.each(BROWSER_NAMES)('engine: %s', (name) => {
       const paras = paragraphs(runTag('restart'), n, 90);
       const { page, tabId } = await open('/restart.html', paras);
       try {
-        // Two rounds of requests under way: stop while the second is in flight, well after the first answered.
+        // Stop once a second round is under way, at a moment clear of answers: the last one came at least
+        // 500 ms ago (so the worker has recorded it), the next is at least 700 ms away (so none is half-received).
         await guard.waitForRequests(2 * CONCURRENCY, 30_000);
         await waitFor(
           () => {
-            const last = posts(guard).at(-1)!;
-            return Date.now() - last.receivedAt >= 600 ? true : undefined;
+            const now = Date.now();
+            const all = posts(guard);
+            const inFlight = all.filter((r) => r.answeredAt === undefined);
+            const lastAnswer = Math.max(...all.map((r) => r.answeredAt ?? 0));
+            return (
+              inFlight.length > 0 &&
+              inFlight.every((r) => now - r.receivedAt <= 800) &&
+              now - lastAnswer >= 500
+            );
           },
-          { message: 'the second round to be under way for a while', intervalMs: 20 },
+          {
+            message: 'a moment clear of answers, with requests in flight',
+            intervalMs: 20,
+            timeoutMs: 20_000,
+          },
         );
         const stopAt = Date.now();
         await controls.stopServiceWorker();
@@ -325,6 +337,18 @@ describe.each(BROWSER_NAMES)('engine: %s', (name) => {
         // The other tab's state and badge came through the restart unchanged.
         expect(await gl.tabState(kept.tabId)).toEqual(keptState);
         expect(await badgeText(gl, kept.tabId)).toBe('1');
+
+        // The new worker has no verdict in memory: reloading the other tab is answered from IndexedDB.
+        const sent = posts(guard).length;
+        await reload(kept.page);
+        await kept.page.waitForFunction(
+          () => document.getElementById('p02')?.dataset.guardlens === 'flagged',
+          { timeoutMs: 20_000 },
+        );
+        const reloaded = await waitForState(kept.tabId, (s) => complete(3)(s) && s.flagged.length === 1);
+        expect(reloaded.flagged).toEqual(keptState.flagged);
+        expect(reloaded.tokens).toBe(0);
+        expect(posts(guard)).toHaveLength(sent);
       } finally {
         guard.setLatency(0);
         await page.close();
