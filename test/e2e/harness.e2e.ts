@@ -16,14 +16,17 @@ import { CHROMIUM_EXTENSION_ID, chromiumExtensionIdFromKey } from './harness/chr
 import { splitChord } from './harness/common';
 import { isBrowserNoise, withoutNoise } from './harness/noise';
 import {
+  CHROMIUM_POLICY_DIR,
   CHROMIUM_POLICY_FILE,
+  chromiumPolicyFile,
+  claimPolicy,
   FIREFOX_POLICY_FILE,
   FIREFOX_POLICY_MARKER,
   readPolicyFile,
   removeChromiumPolicy,
   removeFirefoxPolicy,
-  removeStaleChromiumPolicy,
-  removeStaleFirefoxPolicy,
+  sweepChromiumPolicies,
+  sweepFirefoxPolicy,
   writeChromiumPolicy,
   writeFirefoxPolicy,
 } from './harness/policy';
@@ -198,36 +201,86 @@ describe('extension build and id', () => {
 
 describe('policy files', () => {
   const isRoot = process.getuid?.() === 0;
+  // Never run over a policies.json someone else put there, nor while another test process holds a policy.
+  const foreignFirefoxPolicy = existsSync(FIREFOX_POLICY_FILE) && !existsSync(FIREFOX_POLICY_MARKER);
+  const deadPid = () => spawnSync('true').pid!;
 
-  it.runIf(isRoot)('writes, removes and sweeps the Chromium policy file', async () => {
+  it.runIf(isRoot)(
+    "writes this process's Chromium policy and sweeps only those of dead processes",
+    async () => {
+      const stale = chromiumPolicyFile(deadPid());
+      const legacy = path.join(CHROMIUM_POLICY_DIR, 'guardlens-test.json');
+      const live = chromiumPolicyFile(process.ppid);
+      try {
+        await writeChromiumPolicy(CHROMIUM_EXTENSION_ID, { provider: 'custom' });
+        expect(CHROMIUM_POLICY_FILE).toBe(chromiumPolicyFile(process.pid));
+        expect(readPolicyFile(CHROMIUM_POLICY_FILE)).toEqual({
+          '3rdparty': { extensions: { [CHROMIUM_EXTENSION_ID]: { provider: 'custom' } } },
+        });
+        await writeFile(stale, '{}');
+        await writeFile(legacy, '{}');
+        await writeFile(live, '{}');
+        expect(sweepChromiumPolicies()).toContain(process.ppid);
+        expect(existsSync(stale)).toBe(false);
+        expect(existsSync(legacy)).toBe(false);
+        expect(existsSync(live)).toBe(true);
+        expect(existsSync(CHROMIUM_POLICY_FILE)).toBe(true);
+        await removeChromiumPolicy();
+        expect(existsSync(CHROMIUM_POLICY_FILE)).toBe(false);
+      } finally {
+        await removeChromiumPolicy();
+        await rm(stale, { force: true });
+        await rm(legacy, { force: true });
+        await rm(live, { force: true });
+      }
+    },
+  );
+
+  it.runIf(isRoot)("waits for another live process's policy, then gives up with a clear error", async () => {
+    const other = chromiumPolicyFile(process.ppid);
     try {
-      await writeChromiumPolicy(CHROMIUM_EXTENSION_ID, { provider: 'custom' });
-      expect(readPolicyFile(CHROMIUM_POLICY_FILE)).toEqual({
-        '3rdparty': { extensions: { [CHROMIUM_EXTENSION_ID]: { provider: 'custom' } } },
-      });
-      removeStaleChromiumPolicy();
+      await writeFile(other, '{}');
+      await expect(
+        claimPolicy('chromium', CHROMIUM_EXTENSION_ID, { provider: 'custom' }, 600),
+      ).rejects.toThrow(
+        new RegExp(`Another test process \\(pid ${process.ppid}\\) holds a chromium test policy`),
+      );
       expect(existsSync(CHROMIUM_POLICY_FILE)).toBe(false);
-      await writeChromiumPolicy(CHROMIUM_EXTENSION_ID, {});
-      await removeChromiumPolicy();
+      setTimeout(() => void rm(other, { force: true }), 300);
+      const release = await claimPolicy('chromium', CHROMIUM_EXTENSION_ID, { provider: 'custom' }, 5000);
+      expect(existsSync(CHROMIUM_POLICY_FILE)).toBe(true);
+      // While this process holds a policy, no second Chromium may start.
+      await expect(claimPolicy('chromium', CHROMIUM_EXTENSION_ID, undefined)).rejects.toThrow(
+        /already runs a chromium/,
+      );
+      await release();
+      await release();
       expect(existsSync(CHROMIUM_POLICY_FILE)).toBe(false);
     } finally {
+      await rm(other, { force: true });
       await removeChromiumPolicy();
     }
   });
 
-  // Never run over a policies.json someone else put there.
-  const foreignFirefoxPolicy = existsSync(FIREFOX_POLICY_FILE) && !existsSync(FIREFOX_POLICY_MARKER);
-
   it.runIf(isRoot && !foreignFirefoxPolicy)(
     'writes, removes and sweeps only its own Firefox policies.json',
     async () => {
+      const ownerBefore = existsSync(FIREFOX_POLICY_MARKER)
+        ? readFileSync(FIREFOX_POLICY_MARKER, 'utf8')
+        : undefined;
+      if (ownerBefore !== undefined) return; // another test process holds it right now
       try {
         await writeFirefoxPolicy('guardlens@guardlens.dev', { lockSettings: true });
         expect(readPolicyFile(FIREFOX_POLICY_FILE)).toEqual({
           policies: { '3rdparty': { Extensions: { 'guardlens@guardlens.dev': { lockSettings: true } } } },
         });
-        expect(existsSync(FIREFOX_POLICY_MARKER)).toBe(true);
-        removeStaleFirefoxPolicy();
+        expect(readFileSync(FIREFOX_POLICY_MARKER, 'utf8').trim()).toBe(String(process.pid));
+        // Our own file is not stale.
+        expect(sweepFirefoxPolicy()).toEqual([]);
+        expect(existsSync(FIREFOX_POLICY_FILE)).toBe(true);
+        // A file whose owner died is.
+        await writeFile(FIREFOX_POLICY_MARKER, `${deadPid()}\n`);
+        expect(sweepFirefoxPolicy()).toEqual([]);
         expect(existsSync(FIREFOX_POLICY_FILE)).toBe(false);
         expect(existsSync(FIREFOX_POLICY_MARKER)).toBe(false);
       } finally {

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { type BrowserContext, type CDPSession, chromium, type Page, type Worker } from 'playwright-core';
 import { startBlockingProxy } from './blocking-proxy';
 import { createGuardlensBrowser, splitChord, waitForManagedPolicy } from './common';
-import { removeChromiumPolicy, removeStaleChromiumPolicy, writeChromiumPolicy } from './policy';
+import { claimPolicy } from './policy';
 import { tunnelRule } from './sites';
 import type {
   ChromiumControls,
@@ -22,6 +22,7 @@ import type {
 } from './types';
 import {
   EXTENSION_BUILD_DIRS,
+  type Falsy,
   makeTempDir,
   pageExpression,
   removeTempDir,
@@ -83,8 +84,8 @@ class ChromiumPage implements PageHandle {
     return this.raw.evaluate(pageExpression(fn, args)) as Promise<T>;
   }
 
-  waitForFunction<T>(fn: PageFunction<T>, options: WaitOptions = {}, ...args: unknown[]): Promise<T> {
-    return waitFor(() => this.evaluate(fn, ...args), {
+  waitForFunction<T>(fn: PageFunction<T | Falsy>, options: WaitOptions = {}, ...args: unknown[]): Promise<T> {
+    return waitFor(() => this.evaluate<T | Falsy>(fn, ...args), {
       message: 'a page function to return truthy',
       ...options,
     });
@@ -121,7 +122,6 @@ class ChromiumPage implements PageHandle {
 /** Launches Chromium with the Guardlens build loaded. Close it with `close()` (also on failure). */
 export async function launchChromium(opts: ChromiumLaunchOptions = {}): Promise<GuardlensBrowser> {
   sweepStaleTempDirs();
-  removeStaleChromiumPolicy();
   const extensionPath = path.resolve(
     requireBuild('chromium', opts.extensionPath ?? EXTENSION_BUILD_DIRS.chromium),
   );
@@ -139,10 +139,8 @@ export async function launchChromium(opts: ChromiumLaunchOptions = {}): Promise<
   try {
     const proxy = await startBlockingProxy(opts.siteTunnel ? { tunnel: tunnelRule(opts.siteTunnel) } : {});
     cleanups.push(() => proxy.close());
-    if (opts.policy && expectedId) {
-      cleanups.push(() => removeChromiumPolicy());
-      await writeChromiumPolicy(expectedId, opts.policy);
-    }
+    const releasePolicy = await claimPolicy('chromium', expectedId ?? '', opts.policy);
+    cleanups.push(releasePolicy);
     const userDataDir = await makeTempDir('chromium');
     cleanups.push(() => removeTempDir(userDataDir));
 
@@ -184,7 +182,14 @@ export async function launchChromium(opts: ChromiumLaunchOptions = {}): Promise<
       w.url().startsWith('chrome-extension://') && (!expectedId || new URL(w.url()).host === expectedId);
     const firstWorker =
       context.serviceWorkers().find(isExtensionWorker) ??
-      (await context.waitForEvent('serviceworker', { predicate: isExtensionWorker, timeout: 30_000 }));
+      (await context
+        .waitForEvent('serviceworker', { predicate: isExtensionWorker, timeout: 20_000 })
+        .catch((error: Error) => {
+          throw new Error(
+            `The extension in ${extensionPath} did not start a service worker within 20 s: Chromium did not ` +
+              `load it (an incomplete or broken build? run \`npm run build\`). ${error.message}`,
+          );
+        }));
     const extensionId = new URL(firstWorker.url()).host;
     if (expectedId && extensionId !== expectedId) {
       throw new Error(`Chromium loaded the extension as ${extensionId}, expected ${expectedId}`);
@@ -240,10 +245,6 @@ export async function launchChromium(opts: ChromiumLaunchOptions = {}): Promise<
       return session;
     };
     await getCdp();
-    if (opts.policy) {
-      const page = await getEvalPage();
-      await waitForManagedPolicy((fn, ...args) => page.evaluate(fn, ...args), opts.policy);
-    }
     const waitForWorkerStatus = (status: string, timeoutMs: number) =>
       new Promise<void>((resolve, reject) => {
         const check = () => {
@@ -261,6 +262,10 @@ export async function launchChromium(opts: ChromiumLaunchOptions = {}): Promise<
         statusWaiters.add(check);
         check();
       });
+    if (opts.policy) {
+      const page = await getEvalPage();
+      await waitForManagedPolicy((fn, ...args) => page.evaluate(fn, ...args), opts.policy);
+    }
 
     const controls: ChromiumControls = {
       context,

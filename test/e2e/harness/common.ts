@@ -122,10 +122,9 @@ export function splitChord(chord: string): { modifiers: string[]; key: string } 
 
 /**
  * Waits until the extension's `storage.managed` answers with the policy the harness installed (at least
- * one of its keys). Chromium answers the first read only once its policy service is ready (about two
- * seconds after start), and a first read made while pages and the worker are busy was seen to stay
- * unanswered for good; reading it once, early, makes policy tests start from a known state. Each read is
- * bounded, and a stuck one is abandoned for a fresh one.
+ * one of its keys), so policy tests start with the policy in effect. Chromium answers the first read only
+ * once its policy service is ready, about two seconds after start. Each read is bounded, and one left
+ * unanswered is abandoned for a fresh one.
  */
 export async function waitForManagedPolicy(
   evaluate: <T>(fn: PageFunction<T>, ...args: unknown[]) => Promise<T>,

@@ -17,7 +17,7 @@ import path from 'node:path';
 import puppeteer, { type Browser, type KeyInput, type Page } from 'puppeteer-core';
 import { startBlockingProxy } from './blocking-proxy';
 import { createGuardlensBrowser, splitChord, waitForManagedPolicy } from './common';
-import { removeFirefoxPolicy, removeStaleFirefoxPolicy, writeFirefoxPolicy } from './policy';
+import { claimPolicy } from './policy';
 import { tunnelRule } from './sites';
 import type {
   ConsoleEntry,
@@ -30,6 +30,7 @@ import type {
 } from './types';
 import {
   EXTENSION_BUILD_DIRS,
+  type Falsy,
   makeTempDir,
   pageExpression,
   removeTempDir,
@@ -160,8 +161,8 @@ class FirefoxPage implements PageHandle {
     return this.raw.evaluate(pageExpression(fn, args)) as Promise<T>;
   }
 
-  waitForFunction<T>(fn: PageFunction<T>, options: WaitOptions = {}, ...args: unknown[]): Promise<T> {
-    return waitFor(() => this.evaluate(fn, ...args), {
+  waitForFunction<T>(fn: PageFunction<T | Falsy>, options: WaitOptions = {}, ...args: unknown[]): Promise<T> {
+    return waitFor(() => this.evaluate<T | Falsy>(fn, ...args), {
       message: 'a page function to return truthy',
       ...options,
     });
@@ -218,7 +219,6 @@ interface BidiContext {
 /** Launches Firefox ESR with the Guardlens build installed. Close it with `close()` (also on failure). */
 export async function launchFirefox(opts: LaunchOptions = {}): Promise<GuardlensBrowser> {
   sweepStaleTempDirs();
-  removeStaleFirefoxPolicy();
   const extensionPath = path.resolve(
     requireBuild('firefox', opts.extensionPath ?? EXTENSION_BUILD_DIRS.firefox),
   );
@@ -235,10 +235,8 @@ export async function launchFirefox(opts: LaunchOptions = {}): Promise<Guardlens
   try {
     const proxy = await startBlockingProxy(opts.siteTunnel ? { tunnel: tunnelRule(opts.siteTunnel) } : {});
     cleanups.push(() => proxy.close());
-    if (opts.policy) {
-      cleanups.push(() => removeFirefoxPolicy());
-      await writeFirefoxPolicy(geckoId, opts.policy);
-    }
+    const releasePolicy = await claimPolicy('firefox', geckoId, opts.policy);
+    cleanups.push(releasePolicy);
     const profileDir = await makeTempDir('firefox');
     cleanups.push(() => removeTempDir(profileDir));
 

@@ -49,11 +49,10 @@
  *
  * ## Policies
  * `launchChromium({ policy })` / `launchFirefox({ policy })` write the extension's managed-storage policy
- * into the root-owned system policy location before launch and remove it on close (see `policy.ts`), and
- * return once `storage.managed` answers with it. Chromium answers its first managed read only when its
- * policy service is ready (about 2 s after start), and a first read made later, while pages and the worker
- * were busy, was seen to stay unanswered for good; reading it early at launch avoids that. Each launch
- * also removes a policy file a crashed run left behind.
+ * into the root-owned, machine-wide policy location before launch and remove it on close (see `policy.ts`),
+ * and return once `storage.managed` answers with it (Chromium's first answer comes about 2 s after start).
+ * Policy files name their owning process: a launch removes those of dead processes and waits while another
+ * live test process holds one for the same browser, since every browser on the machine would read it.
  *
  * ## Clean-up
  * `close()` closes the browser, then removes its policy file, its profile and its proxy, even when a step
@@ -82,6 +81,7 @@ export type { NoiseRule } from './noise';
 export { BROWSER_NOISE, isBrowserNoise, withoutNoise } from './noise';
 export {
   CHROMIUM_POLICY_FILE,
+  chromiumPolicyFile,
   FIREFOX_POLICY_FILE,
   PolicySetupError,
 } from './policy';
@@ -98,6 +98,7 @@ export type {
   ChromiumControls,
   ChromiumLaunchOptions,
   ConsoleEntry,
+  Falsy,
   FirefoxControls,
   GuardlensBrowser,
   LaunchOptions,

@@ -7,6 +7,9 @@ import type { SiteTunnel } from './sites';
 
 export type BrowserName = 'chromium' | 'firefox';
 
+/** Values `waitFor` and `waitForFunction` keep polling on. */
+export type Falsy = undefined | null | false | 0 | '';
+
 /**
  * A function run inside a browser page. It is sent as source text, so it may not close over anything in
  * the test file: pass values through `args` (JSON-serialisable; `undefined` inside arrays becomes `null`).
@@ -36,7 +39,7 @@ export interface PageHandle {
   /** Runs `fn(...args)` in the page and returns its (awaited, serialisable) result. */
   evaluate<T>(fn: PageFunction<T>, ...args: unknown[]): Promise<T>;
   /** Polls `fn(...args)` in the page until it returns a truthy value, and returns that value. */
-  waitForFunction<T>(fn: PageFunction<T>, options?: WaitOptions, ...args: unknown[]): Promise<T>;
+  waitForFunction<T>(fn: PageFunction<T | Falsy>, options?: WaitOptions, ...args: unknown[]): Promise<T>;
   /** Clicks the first element matching the CSS selector (waits for it to appear). */
   click(selector: string): Promise<void>;
   /** Focuses the element matching the selector and types `text` key by key. */
@@ -54,7 +57,11 @@ export interface PageHandle {
 export interface ChromiumControls {
   /** The playwright persistent `BrowserContext`. */
   readonly context: import('playwright-core').BrowserContext;
-  /** The extension's service worker as playwright sees it (waits for it to be registered). */
+  /**
+   * The extension's service worker as playwright sees it (waits for it to be registered). playwright keeps
+   * the same object across a stop and restart; `evaluate` on it waits while the worker is stopped, so read
+   * extension state with `extensionEval` instead.
+   */
   serviceWorker(): Promise<import('playwright-core').Worker>;
   /**
    * Sends a DevTools protocol command from the harness's extension page. That session has the

@@ -7,7 +7,9 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { BrowserName, PageFunction, WaitOptions } from './types';
+import type { BrowserName, Falsy, PageFunction, WaitOptions } from './types';
+
+export type { Falsy } from './types';
 
 /** The repository root (three levels above this file). */
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -48,8 +50,6 @@ export class WaitTimeoutError extends Error {
  * Calls `probe` until it returns a truthy value and returns that value. A probe that throws counts as "not
  * yet" (pages navigate, workers restart); the last error is reported on timeout.
  */
-export type Falsy = undefined | null | false | 0 | '';
-
 export async function waitFor<T>(
   probe: () => T | Falsy | Promise<T | Falsy>,
   options: WaitOptions = {},
@@ -98,7 +98,8 @@ export function pageExpression(fn: PageFunction<unknown>, args: readonly unknown
 const TEMP_PREFIX = 'guardlens-e2e-';
 const OWNER_FILE = '.guardlens-owner';
 
-function processAlive(pid: number): boolean {
+/** Whether a process with this pid exists. */
+export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
