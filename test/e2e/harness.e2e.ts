@@ -34,10 +34,12 @@ import { resolveInside, type StaticServer, startStaticServer } from './harness/s
 import {
   BuildMissingError,
   makeTempDir,
+  missingBuildFiles,
   pageExpression,
   processesUsingProfile,
   REPO_ROOT,
   requireBuild,
+  snapshotBuild,
   sweepStaleTempDirs,
   waitFor,
 } from './harness/util';
@@ -190,6 +192,36 @@ describe('extension build and id', () => {
       readFileSync(path.join(REPO_ROOT, '.output/chrome-mv3/manifest.json'), 'utf8'),
     );
     expect(chromiumExtensionIdFromKey(manifest.key)).toBe(CHROMIUM_EXTENSION_ID);
+  });
+
+  it('copies a complete build, and waits for one being written', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'guardlens-build-test-'));
+    try {
+      const source = path.join(dir, 'build');
+      mkdirSync(path.join(source, 'content-scripts'), { recursive: true });
+      await writeFile(
+        path.join(source, 'manifest.json'),
+        JSON.stringify({
+          background: { service_worker: 'background.js' },
+          content_scripts: [{ js: ['content-scripts/content.js'] }],
+          action: { default_popup: 'popup.html' },
+        }),
+      );
+      await writeFile(path.join(source, 'background.js'), '');
+      await writeFile(path.join(source, 'popup.html'), '');
+      expect(missingBuildFiles(source)).toEqual(['content-scripts/content.js']);
+      await expect(snapshotBuild('chromium', source, path.join(dir, 'copy1'), 300)).rejects.toThrow(
+        /incomplete \(missing content-scripts\/content\.js\)\. Run `npm run build` first/,
+      );
+      // The build finishes while the harness waits.
+      setTimeout(() => void writeFile(path.join(source, 'content-scripts/content.js'), '//'), 200);
+      const copy = await snapshotBuild('chromium', source, path.join(dir, 'copy2'), 5000);
+      expect(readFileSync(path.join(copy, 'content-scripts/content.js'), 'utf8')).toBe('//');
+      expect(missingBuildFiles(copy)).toEqual([]);
+      expect(missingBuildFiles(path.join(dir, 'nothing'))).toEqual(['manifest.json']);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('says to run the build when it is missing', () => {

@@ -28,6 +28,7 @@ import {
   removeTempDir,
   requireBuild,
   runCleanups,
+  snapshotBuild,
   sweepStaleTempDirs,
   waitFor,
 } from './util';
@@ -122,27 +123,31 @@ class ChromiumPage implements PageHandle {
 /** Launches Chromium with the Guardlens build loaded. Close it with `close()` (also on failure). */
 export async function launchChromium(opts: ChromiumLaunchOptions = {}): Promise<GuardlensBrowser> {
   sweepStaleTempDirs();
-  const extensionPath = path.resolve(
+  const buildPath = path.resolve(
     requireBuild('chromium', opts.extensionPath ?? EXTENSION_BUILD_DIRS.chromium),
   );
-  const manifest = JSON.parse(readFileSync(path.join(extensionPath, 'manifest.json'), 'utf8')) as {
-    key?: string;
-  };
-  const expectedId = manifest.key ? chromiumExtensionIdFromKey(manifest.key) : undefined;
-  if (opts.policy && !expectedId) {
-    throw new Error(`A policy needs the extension id before launch; ${extensionPath} has no manifest key.`);
-  }
   const headless = opts.headless ?? process.env.GUARDLENS_HEADED !== '1';
 
   const cleanups: Array<() => Promise<unknown> | unknown> = [];
   const shutdown = () => runCleanups(cleanups.splice(0).reverse());
   try {
+    const tempDir = await makeTempDir('chromium');
+    cleanups.push(() => removeTempDir(tempDir));
+    const userDataDir = path.join(tempDir, 'profile');
+    // A copy of the build, read once complete. The extension id comes from the manifest key, so it holds.
+    const extensionPath = await snapshotBuild('chromium', buildPath, path.join(tempDir, 'extension'));
+    const manifest = JSON.parse(readFileSync(path.join(extensionPath, 'manifest.json'), 'utf8')) as {
+      key?: string;
+    };
+    const expectedId = manifest.key ? chromiumExtensionIdFromKey(manifest.key) : undefined;
+    if (opts.policy && !expectedId) {
+      throw new Error(`A policy needs the extension id before launch; ${buildPath} has no manifest key.`);
+    }
+
     const proxy = await startBlockingProxy(opts.siteTunnel ? { tunnel: tunnelRule(opts.siteTunnel) } : {});
     cleanups.push(() => proxy.close());
     const releasePolicy = await claimPolicy('chromium', expectedId ?? '', opts.policy);
     cleanups.push(releasePolicy);
-    const userDataDir = await makeTempDir('chromium');
-    cleanups.push(() => removeTempDir(userDataDir));
 
     const context: BrowserContext = await chromium.launchPersistentContext(userDataDir, {
       executablePath: CHROMIUM_EXECUTABLE,
@@ -186,7 +191,7 @@ export async function launchChromium(opts: ChromiumLaunchOptions = {}): Promise<
         .waitForEvent('serviceworker', { predicate: isExtensionWorker, timeout: 20_000 })
         .catch((error: Error) => {
           throw new Error(
-            `The extension in ${extensionPath} did not start a service worker within 20 s: Chromium did not ` +
+            `The extension built in ${buildPath} did not start a service worker within 20 s: Chromium did not ` +
               `load it (an incomplete or broken build? run \`npm run build\`). ${error.message}`,
           );
         }));

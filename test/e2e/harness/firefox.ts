@@ -13,6 +13,7 @@
  *   Settings would poll Mozilla's servers.
  */
 import { readFileSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import puppeteer, { type Browser, type KeyInput, type Page } from 'puppeteer-core';
 import { startBlockingProxy } from './blocking-proxy';
@@ -36,6 +37,7 @@ import {
   removeTempDir,
   requireBuild,
   runCleanups,
+  snapshotBuild,
   sweepStaleTempDirs,
   waitFor,
 } from './util';
@@ -219,26 +221,29 @@ interface BidiContext {
 /** Launches Firefox ESR with the Guardlens build installed. Close it with `close()` (also on failure). */
 export async function launchFirefox(opts: LaunchOptions = {}): Promise<GuardlensBrowser> {
   sweepStaleTempDirs();
-  const extensionPath = path.resolve(
-    requireBuild('firefox', opts.extensionPath ?? EXTENSION_BUILD_DIRS.firefox),
-  );
-  const manifest = JSON.parse(readFileSync(path.join(extensionPath, 'manifest.json'), 'utf8')) as {
-    browser_specific_settings?: { gecko?: { id?: string } };
-  };
-  const geckoId = manifest.browser_specific_settings?.gecko?.id;
-  if (!geckoId) throw new Error(`${extensionPath}/manifest.json has no browser_specific_settings.gecko.id`);
+  const buildPath = path.resolve(requireBuild('firefox', opts.extensionPath ?? EXTENSION_BUILD_DIRS.firefox));
   const uuid = FIREFOX_EXTENSION_UUID;
   const extensionOrigin = `moz-extension://${uuid}`;
 
   const cleanups: Array<() => Promise<unknown> | unknown> = [];
   const shutdown = () => runCleanups(cleanups.splice(0).reverse());
   try {
+    const tempDir = await makeTempDir('firefox');
+    cleanups.push(() => removeTempDir(tempDir));
+    const profileDir = path.join(tempDir, 'profile');
+    await mkdir(profileDir);
+    // A copy of the build, read once complete, so a rebuild cannot pull files from under the browser.
+    const extensionPath = await snapshotBuild('firefox', buildPath, path.join(tempDir, 'extension'));
+    const manifest = JSON.parse(readFileSync(path.join(extensionPath, 'manifest.json'), 'utf8')) as {
+      browser_specific_settings?: { gecko?: { id?: string } };
+    };
+    const geckoId = manifest.browser_specific_settings?.gecko?.id;
+    if (!geckoId) throw new Error(`${buildPath}/manifest.json has no browser_specific_settings.gecko.id`);
+
     const proxy = await startBlockingProxy(opts.siteTunnel ? { tunnel: tunnelRule(opts.siteTunnel) } : {});
     cleanups.push(() => proxy.close());
     const releasePolicy = await claimPolicy('firefox', geckoId, opts.policy);
     cleanups.push(releasePolicy);
-    const profileDir = await makeTempDir('firefox');
-    cleanups.push(() => removeTempDir(profileDir));
 
     const pptr: Browser = await puppeteer.launch({
       browser: 'firefox',

@@ -3,7 +3,7 @@
  * and the paths of the built extension.
  */
 import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,9 +21,9 @@ export const EXTENSION_BUILD_DIRS: Readonly<Record<BrowserName, string>> = {
 
 /** Thrown when the unpacked build a test needs is missing. */
 export class BuildMissingError extends Error {
-  constructor(browser: BrowserName, dir: string) {
+  constructor(browser: BrowserName, dir: string, detail?: string) {
     super(
-      `The ${browser} build of Guardlens is missing (no ${path.join(dir, 'manifest.json')}). ` +
+      `${detail ?? `The ${browser} build of Guardlens is missing (no ${path.join(dir, 'manifest.json')}).`} ` +
         'Run `npm run build` first.',
     );
     this.name = 'BuildMissingError';
@@ -34,6 +34,66 @@ export class BuildMissingError extends Error {
 export function requireBuild(browser: BrowserName, dir: string = EXTENSION_BUILD_DIRS[browser]): string {
   if (!existsSync(path.join(dir, 'manifest.json'))) throw new BuildMissingError(browser, dir);
   return dir;
+}
+
+/** Files a built manifest names that are missing from `dir` (empty when the build looks complete). */
+export function missingBuildFiles(dir: string): string[] {
+  let manifest: {
+    background?: { service_worker?: string; scripts?: string[]; page?: string };
+    content_scripts?: Array<{ js?: string[]; css?: string[] }>;
+    action?: { default_popup?: string };
+    browser_action?: { default_popup?: string };
+    options_ui?: { page?: string };
+    default_locale?: string;
+  };
+  try {
+    manifest = JSON.parse(readFileSync(path.join(dir, 'manifest.json'), 'utf8'));
+  } catch {
+    return ['manifest.json'];
+  }
+  const named = [
+    manifest.background?.service_worker,
+    manifest.background?.page,
+    ...(manifest.background?.scripts ?? []),
+    ...(manifest.content_scripts ?? []).flatMap((c) => [...(c.js ?? []), ...(c.css ?? [])]),
+    manifest.action?.default_popup,
+    manifest.browser_action?.default_popup,
+    manifest.options_ui?.page,
+    manifest.default_locale ? `_locales/${manifest.default_locale}/messages.json` : undefined,
+  ].filter((f): f is string => typeof f === 'string' && f.length > 0);
+  return named.filter((f) => !existsSync(path.join(dir, f)));
+}
+
+/**
+ * Copies the build into `dest` (inside the launch's temporary directory), so a rebuild started while the
+ * browser runs cannot pull files from under it. Waits up to `timeoutMs` for a build that is being written
+ * to be complete, then throws `BuildMissingError`.
+ */
+export async function snapshotBuild(
+  browser: BrowserName,
+  source: string,
+  dest: string,
+  timeoutMs = 20_000,
+): Promise<string> {
+  requireBuild(browser, source);
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const missing = missingBuildFiles(source);
+    if (missing.length === 0) {
+      await rm(dest, { recursive: true, force: true });
+      await cp(source, dest, { recursive: true });
+      if (missingBuildFiles(dest).length === 0) return dest;
+    }
+    if (Date.now() >= deadline) {
+      const detail = missing.length ? `missing ${missing.join(', ')}` : 'it changed while being copied';
+      throw new BuildMissingError(
+        browser,
+        source,
+        `The ${browser} build in ${source} is incomplete (${detail}).`,
+      );
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
 }
 
 export class WaitTimeoutError extends Error {
