@@ -17,6 +17,7 @@
  * const state = await gl.waitForTabState(await page.tabId(), (s) => s.flagged.length > 0);
  * expect(gl.unexpectedBlocked()).toEqual([]);
  * await gl.close();                                  // in afterAll; also removes profile, policy, proxy
+ * // On failure, gl.consoleLog holds what pages (and Chromium's worker) printed.
  * ```
  *
  * ## Browsers
@@ -54,14 +55,18 @@
  * Policy files name their owning process: a launch removes those of dead processes and waits while another
  * live test process holds one for the same browser, since every browser on the machine would read it.
  *
- * ## Clean-up
- * `close()` closes the browser, then removes its policy file, its profile and its proxy, even when a step
- * fails; a launch that fails half-way cleans up what it started. Profiles are `guardlens-e2e-*` in the
- * temporary directory, each recording its owner's pid, and later launches remove those whose owner died.
+ * ## Builds and clean-up
+ * Each launch loads a copy of the build, taken once every file its manifest names is present (waiting up
+ * to 20 s for a build being written), so a rebuild during a run cannot pull files from under the browser.
+ * `close()` closes the browser, then removes its policy file, its proxy and its temporary directory
+ * (profile and build copy), even when a step fails; a launch that fails half-way cleans up what it
+ * started. Temporary directories are `guardlens-e2e-*`, each recording its owner's pid; later launches
+ * end browsers still running on those whose owner died and remove them.
  *
  * ## Pages
  * `startStaticServer()` serves `test/e2e/pages/` and registered routes or mounted directories on
- * 127.0.0.1 at a random port (`static-server.ts`).
+ * 127.0.0.1 at a random port (`static-server.ts`). `sites.ts` serves pages at real host names over HTTPS
+ * (the launchers' `siteTunnel` option).
  */
 import { launchChromium } from './chromium';
 import { launchFirefox } from './firefox';
