@@ -1,243 +1,262 @@
 import { useEffect, useState } from 'preact/hooks';
-import { GUARD_MODELS, listGuardModels } from '@/lib/guard/registry';
-import type { GuardModelId } from '@/lib/guard/types';
-import { getPreset, isPresetId, listPresets, validateBaseUrl } from '@/lib/providers/presets';
-import { POLICY_LOCK_REASON } from '@/lib/settings/policy';
+import type { Managed } from '@/components/Form';
+import { type MessageKey, t } from '@/components/i18n';
+import { missingEndpointSetting } from '@/lib/settings/endpoint';
+import type { ManagedKey } from '@/lib/settings/policy';
 import { type Settings, SettingsValidationError } from '@/lib/settings/schema';
-import { type EndpointTestResult, sendMessage } from '@/utils/messages';
-import { type EffectiveState, loadEffectiveSettings, saveApiKey, saveSettings } from '@/utils/settings';
+import { sendMessage } from '@/utils/messages';
+import {
+  type EffectiveState,
+  loadEffectiveSettings,
+  saveApiKey,
+  saveSettings,
+  watchEffectiveSettings,
+} from '@/utils/settings';
+import { BackupSection } from './BackupSection';
+import { EndpointSection, type TestState } from './EndpointSection';
+import { HistorySection } from './HistorySection';
+import { PolicySection } from './PolicySection';
+import { type ChatbotSiteInfo, PromptGuardSection } from './PromptGuardSection';
+import { chatbotSiteOrigins, originsForBaseUrl, requestOrigins } from './permissions';
+import { ScanningSection } from './ScanningSection';
 
-const LOOPBACK = /^(localhost|127(?:\.\d{1,3}){3}|\[::1\])$/i;
+const SECTIONS: { id: string; title: MessageKey }[] = [
+  { id: 'endpoint', title: 'options_endpoint_title' },
+  { id: 'policy', title: 'options_policy_title' },
+  { id: 'prompt-guard', title: 'options_prompt_title' },
+  { id: 'scanning', title: 'options_scanning_title' },
+  { id: 'privacy', title: 'options_privacy_title' },
+  { id: 'budget', title: 'options_budget_title' },
+  { id: 'history', title: 'options_history_title' },
+  { id: 'backup', title: 'options_backup_title' },
+];
 
-/** Asks for permission to reach a custom endpoint's origin, at run time, only when it is not loopback. */
-async function ensureOriginPermission(baseUrl: string): Promise<string | null> {
-  const checked = validateBaseUrl(baseUrl);
-  if (!checked.ok) return checked.error;
-  const host = new URL(checked.origin).hostname;
-  if (LOOPBACK.test(host)) return null;
-  const origins = [`${checked.origin}/*`];
-  if (await browser.permissions.contains({ origins })) return null;
-  const granted = await browser.permissions.request({ origins });
-  return granted ? null : `Guardlens needs permission to reach ${checked.origin} to use this endpoint.`;
-}
+type Message = { ok: boolean; text: string; problems?: string[] };
 
-export function OptionsApp() {
+const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+
+export function OptionsApp({ chatbotSites = [] }: { chatbotSites?: readonly ChatbotSiteInfo[] }) {
   const [state, setState] = useState<EffectiveState | null>(null);
   const [draft, setDraft] = useState<Settings | null>(null);
   const [apiKey, setApiKey] = useState('');
-  const [showKey, setShowKey] = useState(false);
-  const [message, setMessage] = useState<{ ok: boolean; text: string } | null>(null);
-  const [test, setTest] = useState<EndpointTestResult | 'running' | null>(null);
+  const [message, setMessage] = useState<Message | null>(null);
+  const [saving, setSaving] = useState(false);
+  const [test, setTest] = useState<TestState>(null);
+  const [incognitoAllowed, setIncognitoAllowed] = useState<boolean | undefined>(undefined);
+  const [loadError, setLoadError] = useState<string | null>(null);
+
+  const dirty = !!state && !!draft && (!same(state.settings, draft) || state.apiKey !== apiKey);
+
+  const adopt = (loaded: EffectiveState) => {
+    setState(loaded);
+    setDraft(loaded.settings);
+    setApiKey(loaded.apiKey);
+  };
 
   useEffect(() => {
-    loadEffectiveSettings().then((loaded) => {
-      setState(loaded);
-      setDraft(loaded.settings);
-      setApiKey(loaded.apiKey);
-    });
+    loadEffectiveSettings().then(adopt, (e) => setLoadError(e instanceof Error ? e.message : String(e)));
+    browser.extension
+      ?.isAllowedIncognitoAccess?.()
+      .then(setIncognitoAllowed)
+      .catch(() => undefined);
   }, []);
 
-  if (!state || !draft) return <main class="gl-options">Loading…</main>;
-
-  const locked = (key: keyof Settings | 'apiKey') => state.locked.has(key);
-  const lockNote = (key: keyof Settings | 'apiKey') =>
-    locked(key) ? <p class="gl-locked">🔒 {POLICY_LOCK_REASON}</p> : null;
-  const preset = getPreset(draft.provider);
-  const models =
-    draft.provider === 'custom' ? listGuardModels() : listGuardModels().filter((m) => preset.models[m.id]);
-  const keyProps = {
-    value: apiKey,
-    autocomplete: 'off',
-    spellcheck: false,
-    disabled: locked('apiKey'),
-    onInput: (e: Event) => setApiKey((e.currentTarget as HTMLInputElement).value.trim()),
-  };
-  const update = (patch: Partial<Settings>) => setDraft({ ...draft, ...patch });
-
-  const choosePreset = (id: string) => {
-    if (!isPresetId(id)) return;
-    const next = getPreset(id);
-    const guardModel = (next.models[draft.guardModel] ? draft.guardModel : Object.keys(next.models)[0]) as
-      | GuardModelId
-      | undefined;
-    update({
-      provider: id,
-      baseUrl: next.baseUrl || draft.baseUrl,
-      guardModel: guardModel ?? draft.guardModel,
-      model: (guardModel && next.models[guardModel]) || draft.model,
-      requestMode: next.raw ? draft.requestMode : 'chat',
-      sendBos: next.sendBos,
+  // Settings changed elsewhere (the popup pausing a site, a policy): follow them unless there are unsaved edits.
+  useEffect(() => {
+    if (!state) return;
+    return watchEffectiveSettings((next) => {
+      if (!dirty) adopt(next);
+      else setState(next);
     });
-  };
+  }, [state === null, dirty]);
 
-  const chooseModel = (id: string) => {
-    const model = GUARD_MODELS[id as GuardModelId];
-    if (!model) return;
-    update({ guardModel: model.id, model: preset.models[model.id] ?? draft.model });
+  if (loadError)
+    return (
+      <main class="gl-options">
+        <p class="gl-panel gl-error-panel" role="alert">
+          {t('options_load_failed', loadError)}
+        </p>
+      </main>
+    );
+  if (!state || !draft)
+    return (
+      <main class="gl-options" aria-busy="true">
+        {t('common_loading')}
+      </main>
+    );
+
+  const managed = (key: keyof Settings | 'apiKey'): Managed =>
+    state.locked.has(key as ManagedKey)
+      ? 'locked'
+      : state.managedKeys.has(key as ManagedKey)
+        ? 'set'
+        : undefined;
+  const update = (patch: Partial<Settings>) => {
+    setDraft({ ...draft, ...patch });
+    setMessage(null);
   };
+  const missing = missingEndpointSetting(state.settings, state.apiKey);
 
   const save = async (event: Event) => {
     event.preventDefault();
+    // The permission request must come first, while the click is being handled.
+    const needed = originsForBaseUrl(draft.baseUrl);
+    const chatbots = chatbotSiteOrigins(draft.extraChatbotSites);
+    if (!(await requestOrigins([...(needed.ok ? needed.origins : []), ...chatbots]))) {
+      setMessage({
+        ok: false,
+        text:
+          needed.ok && needed.origins.length
+            ? t('options_permission_denied', needed.origin)
+            : t('options_permission_denied_chatbots'),
+      });
+      return;
+    }
+    setSaving(true);
     setMessage(null);
-    const permissionError = await ensureOriginPermission(draft.baseUrl);
-    if (permissionError) {
-      setMessage({ ok: false, text: permissionError });
-      return;
-    }
-    let result: Awaited<ReturnType<typeof saveSettings>>;
-    let keyResult: { refused: string[] };
     try {
-      result = await saveSettings(draft);
-      keyResult = locked('apiKey') ? { refused: [] } : await saveApiKey(apiKey);
+      const result = await saveSettings(draft);
+      const keyResult = managed('apiKey') === 'locked' ? { refused: [] } : await saveApiKey(apiKey);
+      const refused = [...result.refused, ...keyResult.refused];
+      adopt(await loadEffectiveSettings());
+      setMessage(
+        refused.length
+          ? { ok: false, text: t('options_saved_except', refused.join(', ')) }
+          : { ok: true, text: t('options_saved') },
+      );
     } catch (e) {
-      const problems = e instanceof SettingsValidationError ? e.problems : [String(e)];
-      setMessage({ ok: false, text: `Not saved: ${problems.join(' ')}` });
-      return;
+      const problems =
+        e instanceof SettingsValidationError ? e.problems : [e instanceof Error ? e.message : String(e)];
+      setMessage({ ok: false, text: t('options_not_saved'), problems });
+    } finally {
+      setSaving(false);
     }
-    const refused = [...result.refused, ...keyResult.refused];
-    const reloaded = await loadEffectiveSettings();
-    setState(reloaded);
-    setDraft(reloaded.settings);
-    setMessage(
-      refused.length
-        ? { ok: false, text: `Saved, except what your organisation's policy sets: ${refused.join(', ')}.` }
-        : { ok: true, text: 'Saved.' },
-    );
+  };
+
+  const discard = () => {
+    adopt(state);
+    setMessage(null);
   };
 
   const runTest = async () => {
-    setTest('running');
-    setTest(await sendMessage('endpoint:test', { settings: draft, apiKey }));
+    const needed = originsForBaseUrl(draft.baseUrl || '');
+    if (needed.ok && !(await requestOrigins(needed.origins))) {
+      setTest({ ok: false, permission: needed.origin });
+      return;
+    }
+    setTest({ running: true });
+    try {
+      setTest(await sendMessage('endpoint:test', { settings: draft, apiKey }));
+    } catch (e) {
+      setTest({
+        ok: false,
+        error: {
+          name: 'Error',
+          kind: 'config',
+          message: e instanceof Error ? e.message : String(e),
+          hint: t('options_test_no_background'),
+          retryable: false,
+        },
+      });
+    }
   };
 
   return (
-    <main class="gl-options" style={{ maxWidth: '40rem', margin: '0 auto', padding: '1.5rem' }}>
-      <h1>Guardlens settings</h1>
-      {state.problems.length > 0 && (
-        <div class="gl-panel gl-error" role="alert">
-          {state.problems.map((p) => (
-            <p key={p}>{p}</p>
+    <div class="gl-options-layout">
+      <nav class="gl-nav" aria-label={t('options_nav_label')}>
+        <p class="gl-nav-title">{t('extName')}</p>
+        <ul>
+          {SECTIONS.map((s) => (
+            <li key={s.id}>
+              <a href={`#${s.id}`}>{t(s.title)}</a>
+            </li>
           ))}
-        </div>
-      )}
-      <form onSubmit={save}>
-        <h2>Endpoint</h2>
-        <label for="provider">Provider</label>
-        <select
-          id="provider"
-          value={draft.provider}
-          disabled={locked('provider')}
-          onChange={(e) => choosePreset(e.currentTarget.value)}
-        >
-          {listPresets().map((p) => (
-            <option key={p.id} value={p.id}>
-              {p.label}
-            </option>
-          ))}
-        </select>
-        {lockNote('provider')}
-        {preset.note && <p class="gl-hint">{preset.note}</p>}
-
-        <label for="baseUrl">Base URL</label>
-        <input
-          id="baseUrl"
-          type="url"
-          value={draft.baseUrl}
-          placeholder="https://example.org/v1"
-          disabled={locked('baseUrl')}
-          onInput={(e) => update({ baseUrl: e.currentTarget.value.trim() })}
-        />
-        {lockNote('baseUrl')}
-
-        <label for="apiKey">API key</label>
-        <div class="gl-row">
-          {showKey ? (
-            <input id="apiKey" type="text" {...keyProps} />
-          ) : (
-            <input id="apiKey" type="password" {...keyProps} />
-          )}
-          <button type="button" aria-pressed={showKey} onClick={() => setShowKey(!showKey)}>
-            {showKey ? 'Hide' : 'Show'}
-          </button>
-        </div>
-        <p class="gl-hint">Kept in this browser only; sent only to the endpoint above.</p>
-        {lockNote('apiKey')}
-
-        <label for="guardModel">Llama Guard generation</label>
-        <select
-          id="guardModel"
-          value={draft.guardModel}
-          disabled={locked('guardModel')}
-          onChange={(e) => chooseModel(e.currentTarget.value)}
-        >
-          {models.map((m) => (
-            <option key={m.id} value={m.id}>
-              {m.label}
-            </option>
-          ))}
-        </select>
-        {lockNote('guardModel')}
-
-        <label for="model">Model id at the provider</label>
-        <input
-          id="model"
-          type="text"
-          value={draft.model}
-          disabled={locked('model')}
-          onInput={(e) => update({ model: e.currentTarget.value.trim() })}
-        />
-        {lockNote('model')}
-
-        <label for="requestMode">Request mode</label>
-        <select
-          id="requestMode"
-          value={draft.requestMode}
-          disabled={locked('requestMode')}
-          onChange={(e) => update({ requestMode: e.currentTarget.value === 'raw' ? 'raw' : 'chat' })}
-        >
-          <option value="chat">Chat (the provider applies the model's template)</option>
-          <option value="raw" disabled={!preset.raw}>
-            Raw (Guardlens renders the official prompt){preset.raw ? '' : ' — not offered by this provider'}
-          </option>
-        </select>
-        {lockNote('requestMode')}
-
-        <div class="gl-row" style={{ marginTop: '1rem' }}>
-          <button class="primary" type="submit">
-            Save
-          </button>
-          <button type="button" onClick={runTest} disabled={test === 'running'}>
-            Test connection
-          </button>
-        </div>
-        {message && (
-          <p role="status" class={message.ok ? 'gl-ok' : 'gl-error'}>
-            {message.text}
-          </p>
+        </ul>
+      </nav>
+      <main class="gl-options">
+        <h1>{t('options_title')}</h1>
+        {missing && (
+          <div class="gl-panel gl-setup" role="note" id="setup-note">
+            <p>
+              <strong>{t('options_setup_title')}</strong>
+            </p>
+            <p>{t('options_setup_steps')}</p>
+            <p class="gl-hint">{t('popup_setup_missing', missing)}</p>
+          </div>
         )}
-        <TestResult test={test} />
-      </form>
-    </main>
-  );
-}
-
-function TestResult({ test }: { test: EndpointTestResult | 'running' | null }) {
-  if (test === null) return null;
-  if (test === 'running') return <p role="status">Testing…</p>;
-  if (!test.ok)
-    return (
-      <div class="gl-panel gl-error" role="alert">
-        <p>
-          <strong>{test.error.message}</strong>
-        </p>
-        <p>{test.error.hint}</p>
-      </div>
-    );
-  return (
-    <p role="status" class="gl-ok">
-      Connected: the model answered “
-      {test.verdict.safe ? 'safe' : `unsafe ${test.verdict.categories.join(',')}`}” in{' '}
-      {Math.round(test.latencyMs)} ms.
-    </p>
+        {state.problems.length > 0 && (
+          <div class="gl-panel gl-error-panel" role="alert">
+            <p>
+              <strong>{t('options_stored_problems')}</strong>
+            </p>
+            <ul class="gl-problems">
+              {state.problems.map((p) => (
+                <li key={p}>{p}</li>
+              ))}
+            </ul>
+          </div>
+        )}
+        {state.locked.size > 0 && <p class="gl-locked">{t('options_policy_banner')}</p>}
+        <form onSubmit={save} noValidate>
+          <EndpointSection
+            draft={draft}
+            apiKey={apiKey}
+            managed={managed}
+            test={test}
+            update={(patch) => {
+              update(patch);
+              setTest(null);
+            }}
+            setApiKey={(key) => {
+              setApiKey(key);
+              setTest(null);
+              setMessage(null);
+            }}
+            onTest={runTest}
+          />
+          <PolicySection draft={draft} managed={managed} update={update} />
+          <PromptGuardSection draft={draft} sites={chatbotSites} managed={managed} update={update} />
+          <ScanningSection
+            draft={draft}
+            managed={managed}
+            incognitoAllowed={incognitoAllowed}
+            update={update}
+          />
+          <HistorySection draft={draft} managed={managed} update={update} />
+          <BackupSection
+            saved={state.settings}
+            apiKey={state.apiKey}
+            dirty={dirty}
+            onImported={async () => adopt(await loadEffectiveSettings())}
+          />
+          <div class="gl-savebar" data-dirty={dirty}>
+            <div class="gl-savebar-inner">
+              <p class="gl-savebar-state" role="status">
+                {message ? (
+                  <span class={message.ok ? 'gl-ok' : 'gl-error'}>{message.text}</span>
+                ) : dirty ? (
+                  t('options_unsaved')
+                ) : (
+                  t('options_all_saved')
+                )}
+              </p>
+              <button type="button" onClick={discard} disabled={!dirty || saving}>
+                {t('options_discard')}
+              </button>
+              <button class="primary" type="submit" disabled={saving}>
+                {t('options_save')}
+              </button>
+            </div>
+            {message?.problems && message.problems.length > 0 && (
+              <ul class="gl-problems gl-error" role="alert">
+                {message.problems.map((p) => (
+                  <li key={p}>{p}</li>
+                ))}
+              </ul>
+            )}
+          </div>
+        </form>
+      </main>
+    </div>
   );
 }

@@ -1,0 +1,143 @@
+/**
+ * Every message key the code uses exists in `public/_locales/en/messages.json`, every message's placeholders
+ * are well formed, and the popup and options page write no text of their own outside that file.
+ */
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import messages from '../public/_locales/en/messages.json';
+import { formatNumber, formatUsd, plural, t } from './i18n';
+import { installMessages } from './testing/i18n';
+
+const ROOT = path.resolve(__dirname, '..');
+const MESSAGES = messages as Record<
+  string,
+  { message: string; placeholders?: Record<string, { content: string }> }
+>;
+
+function sourceFiles(dir: string): string[] {
+  const out: string[] = [];
+  for (const name of readdirSync(dir)) {
+    const full = path.join(dir, name);
+    if (statSync(full).isDirectory()) {
+      if (name !== 'node_modules' && name !== 'testing') out.push(...sourceFiles(full));
+    } else if (/\.tsx?$/.test(name) && !/\.test\.tsx?$/.test(name)) out.push(full);
+  }
+  return out;
+}
+
+/** Every source file that shows strings: extension pages, shared components, entry points, utils. */
+const FILES = ['components', 'entrypoints', 'utils'].flatMap((d) => sourceFiles(path.join(ROOT, d)));
+/** The files whose every visible string must come from the messages file. */
+const UI_FILES = FILES.filter((f) => /(components|entrypoints[/\\](popup|options))[/\\]/.test(f));
+
+const strip = (code: string) => code.replace(/\/\*[\s\S]*?\*\//g, '').replace(/(^|[^:])\/\/.*$/gm, '$1');
+
+beforeEach(() => installMessages());
+afterEach(() => vi.restoreAllMocks());
+
+describe('message keys', () => {
+  it('finds the code to check', () => {
+    expect(UI_FILES.some((f) => f.endsWith('PopupApp.tsx'))).toBe(true);
+    expect(UI_FILES.some((f) => f.endsWith('OptionsApp.tsx'))).toBe(true);
+  });
+
+  it('every key passed to t(), plural() or getMessage() exists in messages.json', () => {
+    const missing: string[] = [];
+    let found = 0;
+    for (const file of FILES) {
+      const code = strip(readFileSync(file, 'utf8'));
+      for (const m of code.matchAll(/\b(?:t|getMessage)\(\s*'([^']+)'/g)) {
+        found++;
+        if (!(m[1]! in MESSAGES)) missing.push(`${path.relative(ROOT, file)}: ${m[1]}`);
+      }
+      for (const m of code.matchAll(/\bplural\([^,]+,\s*'([^']+)',\s*'([^']+)'/g)) {
+        found++;
+        for (const key of [m[1]!, m[2]!])
+          if (!(key in MESSAGES)) missing.push(`${path.relative(ROOT, file)}: ${key}`);
+      }
+    }
+    expect(found).toBeGreaterThan(200);
+    expect(missing).toEqual([]);
+  });
+
+  it('every key-shaped string in the UI code (tables of keys included) exists in messages.json', () => {
+    const missing: string[] = [];
+    for (const file of UI_FILES) {
+      const code = strip(readFileSync(file, 'utf8'));
+      for (const m of code.matchAll(/'((?:popup|options|common|category|preset|error)_[a-z0-9_]+)'/g))
+        if (!(m[1]! in MESSAGES)) missing.push(`${path.relative(ROOT, file)}: ${m[1]}`);
+    }
+    expect(missing).toEqual([]);
+  });
+
+  it('keys are never built at run time', () => {
+    for (const file of FILES) {
+      const code = strip(readFileSync(file, 'utf8'));
+      expect(code, path.relative(ROOT, file)).not.toMatch(/\b(?:t|getMessage)\(\s*`/);
+      expect(code, path.relative(ROOT, file)).not.toMatch(/\bt\(\s*[a-z_]+\s*\+/);
+    }
+  });
+
+  it('the popup and options page have no text of their own in their markup', () => {
+    const offenders: string[] = [];
+    for (const file of UI_FILES.filter((f) => f.endsWith('.tsx'))) {
+      const code = strip(readFileSync(file, 'utf8'));
+      // JSX text: between a tag's end and the next tag, outside braces, with a letter in it.
+      const text = '([^<>{}()=;&|?]*[A-Za-z][^<>{}()=;&|?]*?)';
+      for (const re of [
+        new RegExp(`>\\s*${text}\\s*</`, 'g'),
+        new RegExp(`\\}${text}\\s*</`, 'g'),
+        new RegExp(`>\\s*${text}\\s*\\{`, 'g'),
+      ])
+        for (const m of code.matchAll(re)) offenders.push(`${path.relative(ROOT, file)}: ${m[1]}`);
+      for (const m of code.matchAll(/\b(?:aria-label|title|alt)="([^"]*[A-Za-z][^"]*)"/g))
+        offenders.push(`${path.relative(ROOT, file)}: ${m[1]}`);
+    }
+    expect(offenders).toEqual([]);
+  });
+});
+
+describe('messages.json', () => {
+  it('keys are valid message names and every message has a description', () => {
+    for (const [key, entry] of Object.entries(MESSAGES)) {
+      expect(key).toMatch(/^[A-Za-z0-9_]+$/);
+      expect(entry.message, key).toBeTruthy();
+      expect((entry as { description?: string }).description, key).toBeTruthy();
+    }
+  });
+
+  it('placeholders are used and defined alike, with contents $1…$n in order', () => {
+    for (const [key, entry] of Object.entries(MESSAGES)) {
+      const used = [...entry.message.matchAll(/\$([A-Za-z0-9_]+)\$/g)].map((m) => m[1]!.toLowerCase());
+      const defined = Object.keys(entry.placeholders ?? {});
+      expect(new Set(used), key).toEqual(new Set(defined));
+      const contents = Object.values(entry.placeholders ?? {}).map((p) => p.content);
+      expect(contents, key).toEqual(contents.map((_, i) => `$${i + 1}`));
+    }
+  });
+});
+
+describe('t()', () => {
+  it('fills placeholders in order', () => {
+    expect(t('popup_progress', 12, 30)).toBe('12 of 30 checked');
+    expect(t('options_number_invalid', '200', '100000')).toBe('Enter a number from 200 to 100000.');
+  });
+
+  it('picks the singular or plural message with the count formatted', () => {
+    expect(plural(1, 'popup_state_flagged_one', 'popup_state_flagged_many')).toBe('1 item flagged');
+    expect(plural(1234, 'popup_state_flagged_one', 'popup_state_flagged_many')).toBe('1,234 items flagged');
+  });
+
+  it('shows the key rather than nothing when the browser has no message', () => {
+    vi.spyOn(browser.i18n, 'getMessage').mockReturnValue('');
+    expect(t('popup_reveal')).toBe('popup_reveal');
+  });
+
+  it('formats numbers and costs', () => {
+    expect(formatNumber(4460)).toBe('4,460');
+    expect(formatUsd(0.00123)).toBe('$0.0012');
+    expect(formatUsd(1.5)).toBe('$1.50');
+    expect(formatUsd(0)).toBe('$0.00');
+  });
+});
