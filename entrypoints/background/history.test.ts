@@ -90,7 +90,7 @@ describe('history recorder', () => {
     f.verdict(item({ frameId: 3 }), unsafe('S1'));
     await settle();
     expect(await readHistory()).toEqual([]);
-    expect(await tabItemExtras(7)).toEqual({ b1: { frameId: 3 } });
+    expect(await tabItemExtras(7)).toEqual({ '3:b1': { frameId: 3 } });
   });
 
   it('does not log the same element again when the page is rescanned', async () => {
@@ -118,7 +118,7 @@ describe('history recorder', () => {
     const png = 'data:image/png;base64,iVBORw0KGgo=';
     f.verdict(item({ kind: 'image', ref: 'i1', text: '', imageData: png }), unsafe('S12'));
     await settle();
-    expect(await tabItemExtras(7)).toEqual({ i1: { frameId: 0, thumbnail: png } });
+    expect(await tabItemExtras(7)).toEqual({ '0:i1': { frameId: 0, thumbnail: png } });
     f.tab(7, emptyTabState('https://news.example/next'));
     await settle();
     expect(await tabItemExtras(7)).toEqual({});

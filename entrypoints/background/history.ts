@@ -29,7 +29,10 @@ export interface ItemExtra {
 
 const itemsKey = (tabId: number) => `items:${tabId}`;
 
-/** What is remembered about the flagged elements of a tab, by `ref`. */
+/** Refs are unique within a frame only: the record of an element is keyed by both. */
+export const extraKey = (frameId: number, ref: string) => `${frameId}:${ref}`;
+
+/** What is remembered about the flagged elements of a tab, by `extraKey(frameId, ref)`. */
 export async function tabItemExtras(tabId: number): Promise<Record<string, ItemExtra>> {
   const key = itemsKey(tabId);
   const stored = (await browser.storage.session.get(key))[key];
@@ -97,11 +100,12 @@ function inTab(tabId: number, task: () => Promise<void>): void {
 function remember(item: WorkItem): void {
   inTab(item.tabId, async () => {
     const extras = await tabItemExtras(item.tabId);
-    if (!(item.ref in extras) && Object.keys(extras).length >= MAX_ITEMS_PER_TAB) return;
+    const key = extraKey(item.frameId, item.ref);
+    if (!(key in extras) && Object.keys(extras).length >= MAX_ITEMS_PER_TAB) return;
     const extra: ItemExtra = { frameId: item.frameId };
     const thumbnail = thumbnailOf(item);
     if (thumbnail) extra.thumbnail = thumbnail;
-    extras[item.ref] = extra;
+    extras[key] = extra;
     await browser.storage.session.set({ [itemsKey(item.tabId)]: extras });
   });
 }

@@ -18,7 +18,7 @@ import {
 } from '@/utils/messages';
 import { getApiKey } from '@/utils/settings';
 import type { BackgroundContext } from './context';
-import { attachHistory, type ItemExtra, tabItemExtras } from './history';
+import { attachHistory, extraKey, type ItemExtra, tabItemExtras } from './history';
 import { type EngineHost, testEndpoint } from './host';
 
 /**
@@ -62,11 +62,17 @@ export function categoryViews(settings: Settings, counts: Record<string, number>
 }
 
 export function itemViews(state: TabState | undefined, extras: Record<string, ItemExtra>): FlaggedItemView[] {
+  const records = Object.entries(extras);
   return (state?.flagged ?? []).map((f) => {
-    const extra = extras[f.ref];
+    // The engine's flagged items carry their frame where it records one; otherwise the first record of the ref.
+    const frame = 'frameId' in f && typeof f.frameId === 'number' ? f.frameId : undefined;
+    const extra =
+      frame !== undefined
+        ? extras[extraKey(frame, f.ref)]
+        : records.find(([key]) => key.slice(key.indexOf(':') + 1) === f.ref)?.[1];
     const view: FlaggedItemView = {
       ref: f.ref,
-      frameId: extra?.frameId ?? 0,
+      frameId: frame ?? extra?.frameId ?? 0,
       kind: f.kind,
       categories: [...f.categories],
       snippet: f.snippet,

@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import type { Managed } from '@/components/Form';
 import { type MessageKey, t } from '@/components/i18n';
 import { missingEndpointSetting } from '@/lib/settings/endpoint';
@@ -35,6 +35,18 @@ type Message = { ok: boolean; text: string; problems?: string[] };
 
 const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
 
+/**
+ * The draft after the saved settings changed from `before` to `after` elsewhere: fields the person did not edit
+ * (still equal to `before`) take the new value; edited ones keep the edit.
+ */
+export function rebaseDraft(before: Settings, after: Settings, draft: Settings): Settings {
+  const out = { ...draft };
+  for (const key of Object.keys(after) as (keyof Settings)[]) {
+    if (same(draft[key], before[key])) (out as Record<string, unknown>)[key] = after[key];
+  }
+  return out;
+}
+
 export function OptionsApp({ chatbotSites = [] }: { chatbotSites?: readonly ChatbotSiteInfo[] }) {
   const [state, setState] = useState<EffectiveState | null>(null);
   const [draft, setDraft] = useState<Settings | null>(null);
@@ -61,14 +73,22 @@ export function OptionsApp({ chatbotSites = [] }: { chatbotSites?: readonly Chat
       .catch(() => undefined);
   }, []);
 
-  // Settings changed elsewhere (the popup pausing a site, a policy): follow them unless there are unsaved edits.
+  // Settings changed elsewhere (the popup pausing a site, a policy, another options tab): every field the
+  // person has not edited here follows; their edits stay.
+  const stateRef = useRef(state);
+  stateRef.current = state;
+  const loaded = state !== null;
   useEffect(() => {
-    if (!state) return;
+    if (!loaded) return;
     return watchEffectiveSettings((next) => {
-      if (!dirty) adopt(next);
-      else setState(next);
+      const before = stateRef.current;
+      setDraft((current) =>
+        current && before ? rebaseDraft(before.settings, next.settings, current) : next.settings,
+      );
+      setApiKey((current) => (before && current !== before.apiKey ? current : next.apiKey));
+      setState(next);
     });
-  }, [state === null, dirty]);
+  }, [loaded]);
 
   if (loadError)
     return (

@@ -7,6 +7,7 @@ import { defaultSettings, type Settings } from '@/lib/settings/schema';
 import { loadEffectiveSettings } from '@/utils/settings';
 import { importSettingsFile } from './BackupSection';
 import { presetPatch } from './EndpointSection';
+import { rebaseDraft } from './OptionsApp';
 import { customCategoriesNote, nextCustomCode } from './PolicySection';
 import { chatbotSiteOrigins, originsForBaseUrl, requestOrigins } from './permissions';
 
@@ -159,5 +160,24 @@ describe('importSettingsFile', () => {
     expect(outcome.ok).toBe(true);
     expect(outcome.problems.join(' ')).toContain('concurrency');
     expect((await loadEffectiveSettings()).settings.scanText).toBe(false);
+  });
+});
+
+describe('rebaseDraft', () => {
+  it('takes changes made elsewhere into the fields the person did not edit, and keeps their edits', () => {
+    const before = settings();
+    const after = settings({ pausedSites: ['news.example'], scanImages: false });
+    const draft = settings({ scanImages: true, chunkTokens: 3000 });
+    expect(rebaseDraft(before, after, draft)).toEqual(
+      settings({ pausedSites: ['news.example'], scanImages: false, chunkTokens: 3000 }),
+    );
+    const edited = settings({ scanImages: true, dailyBudgetUsd: 2 });
+    expect(
+      rebaseDraft(
+        settings({ scanImages: false }),
+        settings({ scanImages: false, pausedSites: ['a.example'] }),
+        edited,
+      ),
+    ).toEqual(settings({ scanImages: true, dailyBudgetUsd: 2, pausedSites: ['a.example'] }));
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { emptyTabState } from '@/lib/engine/types';
+import { emptyTabState, type FlaggedItem } from '@/lib/engine/types';
 import type { TabView } from '@/utils/protocol/popup';
 import { overallState } from './overall';
 
@@ -35,7 +35,7 @@ function view(
   return base;
 }
 
-const flaggedItem = { ref: 'b1', kind: 'text' as const, categories: ['S1'], snippet: 'x' };
+const flaggedItem = { ref: 'b1', frameId: 0, kind: 'text', categories: ['S1'], snippet: 'x' } as FlaggedItem;
 const error = { name: 'GuardError', kind: 'auth' as const, message: 'no', hint: 'fix', retryable: false };
 
 describe('overallState', () => {
@@ -78,7 +78,9 @@ describe('overallState', () => {
 
   it('says how many were flagged or that nothing was, and what on-demand mode waits for', () => {
     expect(
-      overallState(view({}, { scanned: 9, flagged: [flaggedItem, { ...flaggedItem, ref: 'b2' }] })),
+      overallState(
+        view({}, { scanned: 9, flagged: [flaggedItem, { ...flaggedItem, ref: 'b2' } as FlaggedItem] }),
+      ),
     ).toEqual({
       kind: 'flagged',
       flagged: 2,
