@@ -84,6 +84,7 @@ describe('EngineHost', () => {
     }, 'the tab state');
     expect(state.flagged).toEqual([
       {
+        frameId: 0,
         ref: 'b2',
         kind: 'text',
         categories: ['S1'],

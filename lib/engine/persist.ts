@@ -153,8 +153,11 @@ function checkTabState(s: unknown, where: string): TabState {
     fail(`${where} has a malformed state`);
   }
   for (const f of s.flagged) {
+    // Saved before flagged items named their frame: the top document.
+    if (isObj(f) && f.frameId === undefined) f.frameId = 0;
     if (
       !isObj(f) ||
+      !isInt(f.frameId) ||
       !isStr(f.ref) ||
       !ITEM_KINDS.includes(f.kind as ItemContent['kind']) ||
       !Array.isArray(f.categories) ||

@@ -152,13 +152,34 @@ describe('ScanEngine: chunks, bisection and tab state', () => {
     const state = h.tabStates.get(1)!;
     expect(state).toMatchObject({ url: URL_A, scanned: 16, pending: 0, errors: 0 });
     expect(state.flagged).toEqual([
-      { ref: 'r3', kind: 'text', categories: ['S1'], snippet: para(3, 'S1') },
-      { ref: 'r12', kind: 'text', categories: ['S10'], snippet: para(12, 'S10') },
+      { frameId: 0, ref: 'r3', kind: 'text', categories: ['S1'], snippet: para(3, 'S1') },
+      { frameId: 0, ref: 'r12', kind: 'text', categories: ['S10'], snippet: para(12, 'S10') },
     ]);
     expect(state.categoryCounts).toEqual({ S1: 1, S10: 1 });
     expect(state.tokens).toBe(13 * 102);
     expect(state.costUsd).toBeCloseTo(13 * COST);
     expect(h.engine.status().today).toMatchObject({ requests: 13, promptTokens: 1300, completionTokens: 26 });
+  });
+
+  it('keeps elements of different frames apart, though their refs are the same', async () => {
+    const h = harness({ chunkTokens: budgetFor(4) });
+    await h.engine.submitBlocks(1, 0, URL_A, [{ ref: 'b1', text: 'Top frame BAD:S1', priority: 'page' }]);
+    await h.engine.submitBlocks(1, 3, URL_A, [{ ref: 'b1', text: 'Inner frame BAD:S2', priority: 'page' }]);
+    await h.engine.submitBlocks(1, 3, URL_A, [{ ref: 'b2', text: 'Top frame BAD:S1', priority: 'page' }]);
+    await drain();
+    const state = h.engine.tabState(1)!;
+    expect(state.scanned).toBe(3);
+    expect(state.flagged).toEqual([
+      { frameId: 0, ref: 'b1', kind: 'text', categories: ['S1'], snippet: 'Top frame BAD:S1' },
+      { frameId: 3, ref: 'b1', kind: 'text', categories: ['S2'], snippet: 'Inner frame BAD:S2' },
+      { frameId: 3, ref: 'b2', kind: 'text', categories: ['S1'], snippet: 'Top frame BAD:S1' },
+    ]);
+    expect(state.categoryCounts).toEqual({ S1: 2, S2: 1 });
+    expect(h.verdicts.map((v) => [v.item.frameId, v.item.ref])).toEqual([
+      [0, 'b1'],
+      [3, 'b1'],
+      [3, 'b2'],
+    ]);
   });
 
   it('costs one request per chunk for a safe page', async () => {
@@ -264,7 +285,7 @@ describe('ScanEngine: replies and images', () => {
       [{ role: 'user', text: 'a cat', images: ['https://a.example/cat.png'] }],
     ]);
     expect(h.engine.tabState(4)!.flagged).toEqual([
-      { ref: 'reply-1', kind: 'reply', categories: ['S9'], snippet: 'Sure, here is how BAD:S9' },
+      { frameId: 0, ref: 'reply-1', kind: 'reply', categories: ['S9'], snippet: 'Sure, here is how BAD:S9' },
     ]);
   });
 });
@@ -550,7 +571,8 @@ describe('ScanEngine: failures', () => {
     // A long pause tells a waiting prompt check at once instead of leaving it hanging.
     h.ep.hold();
     const check = h.engine.checkPrompt({ tabId: 1, url: URL_A, text: 'a question' });
-    await drain();
+    for (let i = 0; i < 100 && h.ep.calls.length < 2; i++) await drain(); // keyed (hashing takes a while) and sent
+    expect(h.ep.calls).toHaveLength(2);
     h.engine.pauseUntil(Date.now() + 60_000);
     await expect(check).rejects.toMatchObject({ kind: 'rate-limited', retryAt: Date.now() + 60_000 });
     h.ep.release();
@@ -764,6 +786,27 @@ describe('ScanEngine: restarts', () => {
     await vi.advanceTimersByTimeAsync(60_000);
     await drain();
     expect(second.verdicts).toHaveLength(1);
+  });
+
+  it('reads a flagged item saved without its frame as one of the top document', async () => {
+    const stateStore = new MemoryStateStore();
+    const a = harness({ stateStore, chunkTokens: budgetFor(1) });
+    await a.engine.submitBlocks(1, 0, URL_A, blocks(2, { 1: 'S3' }));
+    await drain();
+    await a.engine.flush();
+    a.engine.dispose();
+    const saved = (await stateStore.get('engine')) as { tabs: Record<string, { state: TabState }> };
+    for (const f of saved.tabs['1']!.state.flagged) delete (f as { frameId?: number }).frameId;
+    await stateStore.set('engine', saved);
+    const b = harness({ stateStore });
+    expect((await b.engine.restore()).discarded).toBeUndefined();
+    expect(b.engine.tabState(1)!.flagged).toEqual([
+      { frameId: 0, ref: 'r1', kind: 'text', categories: ['S3'], snippet: para(1, 'S3') },
+    ]);
+    // A frame that is not a whole number is not.
+    (saved.tabs['1']!.state.flagged[0] as { frameId?: unknown }).frameId = 'top';
+    await stateStore.set('engine', saved);
+    expect((await harness({ stateStore }).engine.restore()).discarded).toMatch(/malformed flagged item/);
   });
 
   it('discards a saved state it cannot read, saying why', async () => {

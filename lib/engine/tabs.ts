@@ -2,11 +2,12 @@
  * Per-tab bookkeeping: what one tab has been found to contain, and what it cost.
  *
  * Public API:
- * - `TabRecord` — a tab's `TabState` plus its navigation `epoch` and the items already counted (`seen`).
+ * - `TabRecord` — a tab's `TabState` plus its navigation `epoch` and the items already counted (`seen`, by
+ *   frame, ref and content key: `seenKey(frameId, ref, id)`).
  * - `newTabRecord(url, epoch)`.
  * - `recordTabVerdict(rec, item, verdict, snippetLength?): boolean` — counts a verdict once per element and
- *   content (a resubmitted element is not counted again), merges flagged parts of one element by `ref`, and keeps
- *   `categoryCounts` in step; true when the state changed.
+ *   content (a resubmitted element is not counted again), merges flagged parts of one element (same frame and
+ *   `ref`), and keeps `categoryCounts` in step; true when the state changed.
  * - `recordTabUsage(rec, tokens, costUsd)`, `recordTabError(rec, message)`.
  * - `snippetOf(item, max)`, `cloneTabState(state)`.
  */
@@ -28,8 +29,8 @@ export function newTabRecord(url: string, epoch: number): TabRecord {
   return { epoch, state: emptyTabState(url), seen: new Set() };
 }
 
-export function seenKey(ref: string, id: string): string {
-  return `${ref}\n${id.slice(0, 16)}`;
+export function seenKey(frameId: number, ref: string, id: string): string {
+  return `${frameId}:${ref}\n${id.slice(0, 16)}`;
 }
 
 export function snippetOf(
@@ -47,17 +48,18 @@ export function recordTabVerdict(
   verdict: Verdict,
   snippetLength = DEFAULT_SNIPPET_LENGTH,
 ): boolean {
-  const key = seenKey(item.ref, item.id);
+  const key = seenKey(item.frameId, item.ref, item.id);
   if (rec.seen.has(key)) return false;
   rec.seen.add(key);
   const state = rec.state;
   state.scanned++;
   if (verdict.safe) return true;
-  const existing = state.flagged.find((f) => f.ref === item.ref);
+  const existing = state.flagged.find((f) => f.ref === item.ref && f.frameId === item.frameId);
   if (existing) {
     for (const c of verdict.categories) if (!existing.categories.includes(c)) existing.categories.push(c);
   } else {
     state.flagged.push({
+      frameId: item.frameId,
       ref: item.ref,
       kind: item.kind,
       categories: [...verdict.categories],

@@ -54,6 +54,8 @@ export interface WorkItem extends ItemInput {
 
 /** One flagged element of a tab, as the popup and the page need it. */
 export interface FlaggedItem {
+  /** The frame the element is in (0: the top document). A `ref` is unique within its frame only. */
+  frameId: number;
   ref: string;
   kind: ItemKind;
   /** Category codes, e.g. `['S1', 'S10']`. */
