@@ -1,7 +1,7 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { fakeBrowser } from 'wxt/testing/fake-browser';
 import type { EngineStatus } from '@/lib/engine/scheduler';
-import { emptyTabState, type FlaggedItem, type TabState } from '@/lib/engine/types';
+import { emptyTabState, type TabState } from '@/lib/engine/types';
 import { defaultSettings, type Settings } from '@/lib/settings/schema';
 import type { EngineHost } from './host';
 import { buildTabView, categoryViews, isExtensionPage, itemViews } from './popup-handlers';
@@ -90,8 +90,8 @@ describe('itemViews', () => {
     const state: TabState = {
       ...emptyTabState('https://a.example/'),
       flagged: [
-        { ref: 'b1', frameId: 0, kind: 'text', categories: ['S1'], snippet: 'x' } as FlaggedItem,
-        { ref: 'i1', frameId: 4, kind: 'image', categories: ['S12'], snippet: 'alt' } as FlaggedItem,
+        { ref: 'b1', frameId: 0, kind: 'text', categories: ['S1'], snippet: 'x' },
+        { ref: 'i1', frameId: 4, kind: 'image', categories: ['S12'], snippet: 'alt' },
       ],
     };
     expect(itemViews(state, { '4:i1': { frameId: 4, thumbnail: 'data:image/png;base64,AA' } })).toEqual([
@@ -106,12 +106,6 @@ describe('itemViews', () => {
       },
     ]);
     expect(itemViews(undefined, {})).toEqual([]);
-  });
-
-  it('finds the record of an item without a frame by its ref', () => {
-    const legacy = { ref: 'i1', kind: 'image', categories: ['S12'], snippet: 'alt' } as FlaggedItem;
-    const state: TabState = { ...emptyTabState('https://a.example/'), flagged: [legacy] };
-    expect(itemViews(state, { '2:i1': { frameId: 2 } })[0]).toMatchObject({ ref: 'i1', frameId: 2 });
   });
 });
 

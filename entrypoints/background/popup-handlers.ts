@@ -62,17 +62,11 @@ export function categoryViews(settings: Settings, counts: Record<string, number>
 }
 
 export function itemViews(state: TabState | undefined, extras: Record<string, ItemExtra>): FlaggedItemView[] {
-  const records = Object.entries(extras);
   return (state?.flagged ?? []).map((f) => {
-    // The engine's flagged items carry their frame where it records one; otherwise the first record of the ref.
-    const frame = 'frameId' in f && typeof f.frameId === 'number' ? f.frameId : undefined;
-    const extra =
-      frame !== undefined
-        ? extras[extraKey(frame, f.ref)]
-        : records.find(([key]) => key.slice(key.indexOf(':') + 1) === f.ref)?.[1];
+    const extra = extras[extraKey(f.frameId, f.ref)];
     const view: FlaggedItemView = {
       ref: f.ref,
-      frameId: frame ?? extra?.frameId ?? 0,
+      frameId: f.frameId,
       kind: f.kind,
       categories: [...f.categories],
       snippet: f.snippet,

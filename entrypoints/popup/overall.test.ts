@@ -35,7 +35,7 @@ function view(
   return base;
 }
 
-const flaggedItem = { ref: 'b1', frameId: 0, kind: 'text', categories: ['S1'], snippet: 'x' } as FlaggedItem;
+const flaggedItem: FlaggedItem = { ref: 'b1', frameId: 0, kind: 'text', categories: ['S1'], snippet: 'x' };
 const error = { name: 'GuardError', kind: 'auth' as const, message: 'no', hint: 'fix', retryable: false };
 
 describe('overallState', () => {
@@ -78,9 +78,7 @@ describe('overallState', () => {
 
   it('says how many were flagged or that nothing was, and what on-demand mode waits for', () => {
     expect(
-      overallState(
-        view({}, { scanned: 9, flagged: [flaggedItem, { ...flaggedItem, ref: 'b2' } as FlaggedItem] }),
-      ),
+      overallState(view({}, { scanned: 9, flagged: [flaggedItem, { ...flaggedItem, ref: 'b2' }] })),
     ).toEqual({
       kind: 'flagged',
       flagged: 2,
