@@ -309,6 +309,7 @@ describe.each(BROWSER_NAMES)('engine: %s', (name) => {
         expect(controls.serviceWorkerStatus()).toBe('running');
         expect(state.errors, state.lastError).toBe(0);
         expect(state.flagged).toEqual([]);
+        expect(await badgeText(gl, tabId)).toBe('');
 
         // The server's view: a paragraph is sent again only when no answer for it had reached the worker.
         const requests = posts(guard);
