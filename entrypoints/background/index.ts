@@ -8,6 +8,7 @@ import { registerHistory } from './history';
 import { EngineHost, RESUME_ALARM } from './host';
 import { registerPageHandlers } from './page-handlers';
 import { registerPopupHandlers } from './popup-handlers';
+import { registerPromptHandlers } from './prompt-handlers';
 
 export default defineBackground(() => {
   let hostPromise: Promise<EngineHost> | null = null;
@@ -22,6 +23,7 @@ export default defineBackground(() => {
 
   registerPageHandlers(context);
   registerPopupHandlers(context);
+  registerPromptHandlers(context);
   registerHistory(context);
 
   browser.tabs.onRemoved.addListener((tabId) => {

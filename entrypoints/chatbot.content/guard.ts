@@ -1,0 +1,505 @@
+/**
+ * The prompt guard on one page: it catches a send (Enter, Cmd/Ctrl+Enter, the send control, a form submit) in the
+ * capture phase on `window` before the site sees it, reads the prompt, asks the background for a verdict and then
+ * releases the send exactly once, unchanged, or holds it behind a panel (`lib/chatbots/decide.ts` decides).
+ *
+ * - Nothing the person typed is changed: the composer is only read. A held prompt stays in the composer.
+ * - Release replays what the person did: a synthetic Enter on the composer (the site's own handler sends; if it
+ *   ignores a synthetic key, the send control is clicked instead), a click on the send control, or the form's
+ *   submit. The replay runs with `replaying` set and is never intercepted again; a follow-up the site makes on its
+ *   own right after the replay (an asynchronous submit) passes once too, if the text is the approved one.
+ * - IME composition never triggers a check (`lib/chatbots/keys.ts`). Shift+Enter passes untouched.
+ * - A send whose text cannot be read (the send control was pressed, the composer reads empty) is not let through
+ *   silently: the fail mode decides, with a message.
+ * - If the text changes while it is being checked, the new text is checked instead.
+ * - On sites the person added (generic detection), an Enter the site does not handle as a send is given back as
+ *   the newline it was, and Enter is left alone in that composer from then on.
+ */
+import type { PromptConfig } from '@/lib/chatbots/config';
+import { type CheckOutcome, type Decision, decide } from '@/lib/chatbots/decide';
+import { keyAction } from '@/lib/chatbots/keys';
+import type { ChatbotSite } from '@/lib/chatbots/sites';
+import { cleanText } from '@/lib/chatbots/text';
+import type { PromptCheckResult } from '@/utils/protocol/prompt';
+import {
+  composerInForm,
+  editableRoot,
+  eventTarget,
+  findSendControl,
+  focusAtEnd,
+  hasAttachments,
+  isComposer,
+  isControlDisabled,
+  isLive,
+  isStopControl,
+  OWN_UI_ATTRIBUTE,
+  readComposer,
+  sendClickTarget,
+  siteComposers,
+} from './dom';
+import type { Translate } from './i18n';
+import { GuardUi } from './ui';
+
+export interface PromptTransport {
+  hello(): Promise<PromptConfig>;
+  check(text: string, ref: string): Promise<PromptCheckResult>;
+}
+
+export interface PromptGuardOptions {
+  win: Window;
+  site: ChatbotSite;
+  transport: PromptTransport;
+  t: Translate;
+  /** Aborted when the content script is invalidated: everything is removed. */
+  signal: AbortSignal;
+  now?: () => number;
+  /** Called with every config the background sends (hello, checks, pushes). */
+  onConfig?(config: PromptConfig): void;
+  /** How long release waits for a disabled send control to become usable. Default 3000 ms. */
+  releaseWaitMs?: number;
+}
+
+type Trigger =
+  | { kind: 'key'; target: HTMLElement; init: KeyboardEventInit }
+  | { kind: 'click'; control: HTMLElement }
+  | { kind: 'submit'; form: HTMLFormElement; submitter: HTMLElement | null };
+
+interface Send {
+  composer: HTMLElement | null;
+  trigger: Trigger;
+  text: string;
+  attachments: boolean;
+}
+
+interface Pending extends Send {
+  id: number;
+  state: 'checking' | 'held';
+}
+
+/** Extra time the content script gives the background beyond the config's own limit before it gives up. */
+const TRANSPORT_GRACE_MS = 3000;
+/** How long a follow-up send the site makes on its own after a release passes (with the approved text). */
+const FOLLOW_UP_MS = 1500;
+
+function stop(event: Event): void {
+  event.preventDefault();
+  event.stopImmediatePropagation();
+}
+
+function timeout<T>(promise: Promise<T>, ms: number): Promise<T | typeof TIMED_OUT> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => resolve(TIMED_OUT), ms);
+    promise.then(
+      (v) => {
+        clearTimeout(timer);
+        resolve(v);
+      },
+      (e) => {
+        clearTimeout(timer);
+        reject(e);
+      },
+    );
+  });
+}
+const TIMED_OUT = Symbol('timed out');
+
+export class PromptGuard {
+  readonly ui: GuardUi;
+  private config: PromptConfig | null = null;
+  private hello: Promise<PromptConfig | null>;
+  /** Requests that answer with a config are numbered; an answer older than the config in force is ignored. */
+  private requestSeq = 0;
+  private appliedSeq = 0;
+  private pending: Pending | null = null;
+  private seq = 0;
+  private refSeq = 0;
+  private replaying = false;
+  private approval: { text: string; until: number } | null = null;
+  private lastCompositionEnd = Number.NEGATIVE_INFINITY;
+  private swallowKeyup: string | null = null;
+  /** Composers (generic sites) where Enter turned out to be a newline. */
+  private readonly enterIsNewline = new WeakSet<HTMLElement>();
+  private readonly doc: Document;
+  private readonly now: () => number;
+  /** The last prompt released, for reply checks that cannot find their user turn. */
+  lastPrompt = '';
+
+  constructor(private readonly o: PromptGuardOptions) {
+    this.doc = o.win.document;
+    this.now = o.now ?? (() => Date.now());
+    this.ui = new GuardUi(this.doc, o.t);
+    this.ui.onAnchorLost = () => {
+      this.pending = null;
+    };
+    const opts = { capture: true, signal: o.signal };
+    const w = o.win;
+    w.addEventListener('keydown', (e) => this.onKeydown(e), opts);
+    w.addEventListener('keyup', (e) => this.onKeyup(e), opts);
+    w.addEventListener('click', (e) => this.onClick(e), opts);
+    w.addEventListener('submit', (e) => this.onSubmit(e as SubmitEvent), opts);
+    w.addEventListener('compositionend', () => (this.lastCompositionEnd = this.now()), opts);
+    w.addEventListener('input', (e) => this.onInput(e), opts);
+    o.signal.addEventListener('abort', () => this.ui.destroy(), { once: true });
+    this.hello = this.refreshConfig();
+  }
+
+  /** Asks the background for the config in force (at start, and whenever it says the settings changed). */
+  refreshConfig(): Promise<PromptConfig | null> {
+    const seq = ++this.requestSeq;
+    const asked = this.o.transport.hello().then(
+      (config) => {
+        this.applyConfig(config, seq);
+        return config;
+      },
+      () => null,
+    );
+    if (this.config === null) this.hello = asked;
+    return asked;
+  }
+
+  private applyConfig(config: PromptConfig | undefined, seq: number): void {
+    if (!config || seq < this.appliedSeq) return;
+    this.appliedSeq = seq;
+    this.config = config;
+    this.o.onConfig?.(config);
+  }
+
+  /** Sends are intercepted while the config is unknown (answered at the first send) or says so. */
+  private intercepting(): boolean {
+    return this.config === null || (this.config.active && this.config.mode !== 'off');
+  }
+
+  // -- events --------------------------------------------------------------------------------------------------
+
+  private onKeydown(e: KeyboardEvent): void {
+    if (this.replaying || !this.intercepting()) return;
+    if (e.key !== 'Enter' && e.code !== 'Enter' && e.code !== 'NumpadEnter') return;
+    const root = editableRoot(eventTarget(e));
+    if (!root) return;
+    const action = keyAction(e, this.o.site.keys, this.now() - this.lastCompositionEnd);
+    if (action === 'pass') return;
+    if (!isComposer(root, this.o.site, this.doc)) return;
+    if (action === 'swallow') {
+      stop(e);
+      return;
+    }
+    const plain = !e.ctrlKey && !e.metaKey;
+    if (plain && this.enterIsNewline.has(root)) return;
+    const init: KeyboardEventInit = {
+      key: 'Enter',
+      code: e.code || 'Enter',
+      keyCode: 13,
+      which: 13,
+      ctrlKey: e.ctrlKey,
+      metaKey: e.metaKey,
+      shiftKey: false,
+      altKey: false,
+    };
+    if (this.intercept(e, root, { kind: 'key', target: root, init })) this.swallowKeyup = e.code || e.key;
+  }
+
+  private onKeyup(e: KeyboardEvent): void {
+    if (this.replaying || this.swallowKeyup === null) return;
+    if ((e.code || e.key) !== this.swallowKeyup) return;
+    this.swallowKeyup = null;
+    stop(e);
+  }
+
+  private onClick(e: MouseEvent): void {
+    if (this.replaying || !this.intercepting() || e.button !== 0) return;
+    const target = eventTarget(e);
+    if (!target || target.closest(`[${OWN_UI_ATTRIBUTE}]`)) return;
+    const hit = sendClickTarget(target, this.o.site, this.doc);
+    if (!hit || isControlDisabled(hit.control)) return;
+    this.intercept(e, hit.composer, { kind: 'click', control: hit.control });
+  }
+
+  private onSubmit(e: SubmitEvent): void {
+    if (this.replaying || !this.intercepting()) return;
+    const form = e.target;
+    if (!(form instanceof HTMLFormElement)) return;
+    const composer = composerInForm(form, this.o.site, this.doc);
+    if (!composer) return;
+    const submitter = e.submitter instanceof HTMLElement ? e.submitter : null;
+    this.intercept(e, composer, { kind: 'submit', form, submitter });
+  }
+
+  private onInput(e: Event): void {
+    const p = this.pending;
+    if (p?.state !== 'held' || !p.composer) return;
+    const target = eventTarget(e);
+    if (target && p.composer.contains(target)) {
+      // The person is editing the held prompt: the verdict no longer applies.
+      this.pending = null;
+      this.ui.hide();
+    }
+  }
+
+  /** Decides whether to take over this send; returns true when the event was stopped. */
+  private intercept(e: Event, composer: HTMLElement | null, trigger: Trigger): boolean {
+    const text = composer ? cleanText(readComposer(composer)) : '';
+    const attachments = composer ? hasAttachments(composer, this.o.site) : false;
+    // Enter in an empty composer sends nothing on any site: not a send.
+    if (trigger.kind === 'key' && !text && !attachments) return false;
+    if (this.approval && this.now() <= this.approval.until && text === this.approval.text) {
+      // The site's own follow-up to the send just released (e.g. an asynchronous submit): it passes, once.
+      this.approval = null;
+      return false;
+    }
+    stop(e);
+    if (this.pending?.state === 'checking') return true; // one check at a time; this press is absorbed
+    this.ui.hideNotice();
+    void this.run({ composer, trigger, text, attachments });
+    return true;
+  }
+
+  // -- checking ------------------------------------------------------------------------------------------------
+
+  private async run(send: Send, retried = false): Promise<void> {
+    const id = ++this.seq;
+    const pending: Pending = { ...send, id, state: 'checking' };
+    this.pending = pending;
+    const anchor = send.composer ?? (send.trigger.kind === 'click' ? send.trigger.control : null);
+    if (anchor) this.ui.showChecking(anchor);
+    const config = this.config ?? (await timeout(this.hello, 5000).catch(() => null));
+    const current = config && config !== TIMED_OUT ? (this.config ?? config) : null;
+    let outcome: CheckOutcome;
+    if (!send.text) {
+      outcome = send.attachments
+        ? { kind: 'safe' }
+        : { kind: 'failed', reason: 'unreadable', message: this.o.t('prompt_unreadable') };
+    } else if (current && (!current.active || current.mode === 'off')) {
+      outcome = { kind: 'skipped' };
+    } else {
+      outcome = await this.check(send.text, current);
+    }
+    if (this.pending !== pending) return; // cancelled (navigation) or replaced
+    // The person kept typing during the check: check what is there now.
+    if (send.composer?.isConnected && send.text) {
+      const now = cleanText(readComposer(send.composer));
+      if (now !== send.text) {
+        if (!now || retried) {
+          this.pending = null;
+          this.ui.hide();
+          return;
+        }
+        void this.run({ ...send, text: now }, true);
+        return;
+      }
+    }
+    const cfg = this.config ?? { mode: 'block' as const, failMode: 'open' as const, sendAnyway: true };
+    this.apply(pending, decide(outcome, cfg, send.attachments));
+  }
+
+  private async check(text: string, config: PromptConfig | null): Promise<CheckOutcome> {
+    const limit = (config?.timeoutMs ?? 10_000) + TRANSPORT_GRACE_MS;
+    for (let attempt = 0; attempt < 2; attempt++) {
+      let result: PromptCheckResult | typeof TIMED_OUT;
+      const seq = ++this.requestSeq;
+      try {
+        result = await timeout(this.o.transport.check(text, `gl-prompt-${++this.refSeq}`), limit);
+      } catch {
+        return { kind: 'failed', reason: 'unavailable', message: this.o.t('prompt_unavailable') };
+      }
+      if (result === TIMED_OUT)
+        return { kind: 'failed', reason: 'timeout', message: this.o.t('prompt_timeout') };
+      this.applyConfig(result.config, seq);
+      switch (result.status) {
+        case 'safe':
+          return { kind: 'safe' };
+        case 'skipped':
+          return { kind: 'skipped' };
+        case 'unsafe':
+          return { kind: 'unsafe', categories: result.categories, names: result.names };
+        case 'error':
+          // The tab "navigated" (an SPA route change) while the check waited: ask once more.
+          if (result.kind === 'dropped' && attempt === 0) continue;
+          if (result.kind === 'timeout')
+            return { kind: 'failed', reason: 'timeout', message: this.o.t('prompt_timeout') };
+          return { kind: 'failed', reason: 'endpoint', message: result.message };
+      }
+    }
+    return { kind: 'failed', reason: 'endpoint', message: this.o.t('prompt_unavailable') };
+  }
+
+  private apply(pending: Pending, decision: Decision): void {
+    const anchor = pending.composer ?? (pending.trigger.kind === 'click' ? pending.trigger.control : null);
+    if (decision.action === 'send') {
+      this.pending = null;
+      this.ui.hide();
+      void this.release(pending).then((ok) => {
+        if (!ok) this.ui.showNotice(anchor, 'release-failed', this.o.t('prompt_release_failed'));
+        else if (decision.notice === 'unchecked') {
+          this.ui.showNotice(anchor, 'unchecked', this.o.t('prompt_sent_unchecked', decision.message ?? ''));
+        } else if (decision.notice === 'attachments') {
+          this.ui.showNotice(anchor, 'attachments', this.o.t('prompt_sent_attachments'));
+        }
+      });
+      return;
+    }
+    pending.state = 'held';
+    if (!anchor) {
+      // Nothing to anchor the panel to: say it in a notice instead of holding silently.
+      this.pending = null;
+      this.ui.showNotice(null, 'release-failed', this.o.t('prompt_unreadable'));
+      return;
+    }
+    const edit = () => {
+      this.pending = null;
+      this.ui.hide();
+      const composer = pending.composer?.isConnected
+        ? pending.composer
+        : siteComposers(this.doc, this.o.site)[0];
+      if (composer) focusAtEnd(composer);
+    };
+    if (decision.panel === 'failed') {
+      this.ui.showPanel(anchor, {
+        kind: 'failed',
+        message: decision.message,
+        attachments: decision.attachments,
+        sendAnyway: false,
+        onEdit: edit,
+        onRetry: () => {
+          if (this.pending !== pending) return;
+          const text = pending.composer?.isConnected
+            ? cleanText(readComposer(pending.composer))
+            : pending.text;
+          void this.run({ ...pending, text: text || pending.text });
+        },
+      });
+      return;
+    }
+    this.ui.showPanel(anchor, {
+      kind: decision.panel,
+      names: decision.names,
+      categories: decision.categories,
+      attachments: decision.attachments,
+      sendAnyway: decision.sendAnyway,
+      onEdit: edit,
+      onSendAnyway: () => {
+        if (this.pending !== pending) return;
+        this.pending = null;
+        this.ui.hide();
+        void this.release(pending).then((ok) => {
+          if (!ok) this.ui.showNotice(anchor, 'release-failed', this.o.t('prompt_release_failed'));
+        });
+      },
+    });
+  }
+
+  // -- release -------------------------------------------------------------------------------------------------
+
+  private withReplay(fn: () => void): void {
+    this.replaying = true;
+    try {
+      fn();
+    } finally {
+      this.replaying = false;
+    }
+  }
+
+  /** Dispatches Enter on the composer as the person pressed it; true when the site handled it. */
+  private replayKey(target: HTMLElement, init: KeyboardEventInit): boolean {
+    if (this.doc.activeElement !== target && !target.contains(this.doc.activeElement)) {
+      target.focus({ preventScroll: true });
+    }
+    const down = new KeyboardEvent('keydown', { ...init, bubbles: true, cancelable: true, composed: true });
+    this.withReplay(() => {
+      target.dispatchEvent(down);
+      target.dispatchEvent(
+        new KeyboardEvent('keyup', { ...init, bubbles: true, cancelable: true, composed: true }),
+      );
+    });
+    return down.defaultPrevented;
+  }
+
+  private replayClick(control: HTMLElement): void {
+    this.withReplay(() => control.click());
+  }
+
+  private replaySubmit(form: HTMLFormElement, submitter: HTMLElement | null): void {
+    this.withReplay(() => {
+      try {
+        form.requestSubmit(
+          submitter?.isConnected && submitter.closest('form') === form ? submitter : undefined,
+        );
+      } catch {
+        form.requestSubmit();
+      }
+    });
+  }
+
+  /** A usable send control for the composer, waiting a little for a disabled or stop-mode one to come back. */
+  private async usableControl(
+    composer: HTMLElement | null,
+    preferred: HTMLElement | null,
+  ): Promise<HTMLElement | null> {
+    const deadline = this.now() + (this.o.releaseWaitMs ?? 3000);
+    for (;;) {
+      if (
+        preferred?.isConnected &&
+        !isControlDisabled(preferred) &&
+        !isStopControl(preferred, this.o.site) &&
+        isLive(preferred, this.o.site)
+      ) {
+        return preferred;
+      }
+      const found = composer?.isConnected ? findSendControl(composer, this.o.site, true) : null;
+      if (found) return found;
+      if (this.now() >= deadline) return null;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  /** Lets the send go, once. Returns false when no way to send was found (the person is told). */
+  private async release(send: Send): Promise<boolean> {
+    this.lastPrompt = send.text;
+    this.approval = { text: send.text, until: this.now() + FOLLOW_UP_MS };
+    const composer = send.composer?.isConnected
+      ? send.composer
+      : (siteComposers(this.doc, this.o.site)[0] ?? null);
+    const { trigger } = send;
+    if (trigger.kind === 'key') {
+      const target = trigger.target.isConnected ? trigger.target : composer;
+      if (target && this.replayKey(target, trigger.init)) return true;
+      if (target && this.o.site.id === 'generic' && !trigger.init.ctrlKey && !trigger.init.metaKey) {
+        // This site does not send on Enter: give the newline back, and leave Enter alone here from now on.
+        this.enterIsNewline.add(target);
+        this.withReplay(
+          () => this.doc.execCommand('insertLineBreak') || this.doc.execCommand('insertText', false, '\n'),
+        );
+        return true;
+      }
+      const control = await this.usableControl(target, null);
+      if (control) {
+        this.replayClick(control);
+        return true;
+      }
+      const form = target?.closest('form');
+      if (form) {
+        this.replaySubmit(form, null);
+        return true;
+      }
+      return false;
+    }
+    if (trigger.kind === 'click') {
+      const control = await this.usableControl(composer, trigger.control);
+      if (control) {
+        this.replayClick(control);
+        return true;
+      }
+      if (composer) return this.replayKey(composer, { key: 'Enter', code: 'Enter', keyCode: 13, which: 13 });
+      return false;
+    }
+    if (trigger.form.isConnected) {
+      this.replaySubmit(trigger.form, trigger.submitter);
+      return true;
+    }
+    const control = await this.usableControl(composer, null);
+    if (control) {
+      this.replayClick(control);
+      return true;
+    }
+    return false;
+  }
+}

@@ -1,0 +1,59 @@
+/**
+ * The chatbot content script: the prompt guard and reply checks on chatbot sites.
+ *
+ * It runs at `document_start` on every named chatbot site's hosts (`CHATBOT_MATCH_PATTERNS`) and, through a
+ * registration the background makes (`prompt-handlers.ts`), on the sites the person added, so no other page pays
+ * for it. Its capture listeners are registered before any of the page's scripts run; what it then does is
+ * decided by the background's answer to `prompt:hello` (asked again whenever the background says the settings
+ * changed): nothing at all on a site the person turned off.
+ */
+import type { PromptConfig } from '@/lib/chatbots/config';
+import { CHATBOT_MATCH_PATTERNS, siteForUrl } from '@/lib/chatbots/match';
+import { GENERIC_SITE } from '@/lib/chatbots/sites';
+import { onMessage, sendMessage } from '@/utils/messages';
+import { PromptGuard } from './guard';
+import { createTranslate } from './i18n';
+import { ReplyWatcher } from './replies';
+
+export default defineContentScript({
+  matches: [...CHATBOT_MATCH_PATTERNS],
+  runAt: 'document_start',
+  main(ctx) {
+    const site = siteForUrl(location.href) ?? GENERIC_SITE;
+    const t = createTranslate((key, subs) => browser.i18n.getMessage(key as never, subs));
+    let replies: ReplyWatcher | null = null;
+
+    const guard = new PromptGuard({
+      win: window,
+      site,
+      t,
+      signal: ctx.signal,
+      transport: {
+        hello: () => sendMessage('prompt:hello', { url: location.href }),
+        check: (text, ref) => sendMessage('prompt:check', { url: location.href, ref, text }),
+      },
+      onConfig: (config: PromptConfig) => {
+        const want = config.active && config.checkReplies;
+        if (want && !replies) {
+          replies = new ReplyWatcher({
+            doc: document,
+            site,
+            lastPrompt: () => guard.lastPrompt,
+            transport: { reply: (data) => sendMessage('prompt:reply', { url: location.href, ...data }) },
+          });
+        }
+        if (!replies) return;
+        if (want) {
+          // The page may still be parsing: start once there is a document element to watch.
+          if (document.documentElement) replies.start();
+        } else replies.stop();
+      },
+    });
+
+    const removeConfigListener = onMessage('prompt:config', () => void guard.refreshConfig());
+    ctx.onInvalidated(() => {
+      removeConfigListener();
+      replies?.stop();
+    });
+  },
+});
