@@ -1,0 +1,314 @@
+/**
+ * `npm run bench`: what Guardlens costs a page, a person's wallet and a send, each figure measured against its
+ * baseline in the same run. A benchmark, not a test: it reports and never fails on a figure.
+ *
+ * ```sh
+ * npm run bench                          # build the working tree, measure everything (~10 min)
+ * npm run bench -- --build=head          # build the committed HEAD in a temporary copy instead
+ * npm run bench -- --build=existing      # measure .output/chrome-mv3 as it is
+ * npm run bench -- --pages=cnn,wikipedia --reps=2 --skip=throughput
+ * npm run bench -- --readme              # also rewrite the README's "Performance" section
+ * ```
+ *
+ * Other options: `--ttfv-pages=N` (12), `--ttfv-latency=MS` (250), `--heap-pages=N` (8), `--throughput-latency=MS`
+ * (100), `--throughput-seconds=S` (3), `--profiler` (add V8's sampling profiler to the traces), `--skip=` any of
+ * `pages,ttfv,prompt-guard,throughput`, `--out=DIR` (bench/results).
+ * Writes `latest.json` and `latest.md` in the output directory. See `report.ts` for the method.
+ */
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { type GuardlensBrowser, launchBrowser, REPO_ROOT, startStaticServer } from '../test/e2e/harness';
+import { startGuardServer } from '../test/server/guard-server';
+import { type BaselineBrowser, type BuildSource, buildExtension, launchBaseline } from './browsers';
+import { bundleSizes } from './bundle';
+import { type PageRun, runPagePass } from './page-pass';
+import { CORPUS_DIR, listCorpus } from './pages';
+import { markdown, type Report, readmeSection, replaceReadmeSection } from './report';
+import { median, percentile } from './stats';
+import { corpusSummary, type PromptGuardFigures, pageFigures, targets } from './summary';
+import { runThroughput, type ThroughputRun } from './throughput';
+import { runTtfvPass, type TtfvRun } from './ttfv';
+
+const API_KEY = 'bench-key';
+
+interface Options {
+  pages?: string[];
+  reps: number;
+  build: BuildSource;
+  ttfvPages: number;
+  ttfvLatencyMs: number;
+  heapPages: number;
+  throughputLatencyMs: number;
+  throughputSeconds: number;
+  profiler: boolean;
+  skip: Set<string>;
+  readme: boolean;
+  out: string;
+}
+
+function parseArgs(argv: string[]): Options {
+  const o: Options = {
+    reps: 3,
+    build: 'worktree',
+    ttfvPages: 12,
+    ttfvLatencyMs: 250,
+    heapPages: 8,
+    throughputLatencyMs: 100,
+    throughputSeconds: 3,
+    profiler: false,
+    skip: new Set(),
+    readme: false,
+    out: path.join(REPO_ROOT, 'bench/results'),
+  };
+  for (const arg of argv) {
+    const [key, value = ''] = arg.replace(/^--/, '').split('=', 2) as [string, string?];
+    const num = () => {
+      const v = Number(value);
+      if (!Number.isFinite(v) || v <= 0) throw new Error(`--${key} needs a positive number`);
+      return v;
+    };
+    if (key === 'pages') o.pages = value.split(',').filter(Boolean);
+    else if (key === 'reps') o.reps = Math.round(num());
+    else if (key === 'build') {
+      if (!['worktree', 'head', 'existing'].includes(value))
+        throw new Error('--build=worktree|head|existing');
+      o.build = value as BuildSource;
+    } else if (key === 'no-build') o.build = 'existing';
+    else if (key === 'ttfv-pages') o.ttfvPages = Math.round(num());
+    else if (key === 'ttfv-latency') o.ttfvLatencyMs = num();
+    else if (key === 'heap-pages') o.heapPages = Math.round(num());
+    else if (key === 'throughput-latency') o.throughputLatencyMs = num();
+    else if (key === 'throughput-seconds') o.throughputSeconds = num();
+    else if (key === 'profiler') o.profiler = true;
+    else if (key === 'skip') for (const s of value.split(',')) o.skip.add(s);
+    else if (key === 'readme') o.readme = true;
+    else if (key === 'out') o.out = path.resolve(value);
+    else throw new Error(`Unknown option ${arg} (see the comment at the top of bench/run.ts)`);
+  }
+  return o;
+}
+
+const t0 = Date.now();
+function log(line: string): void {
+  const s = ((Date.now() - t0) / 1000).toFixed(0).padStart(4);
+  process.stderr.write(`[bench ${s}s] ${line}\n`);
+}
+
+/** Pages spread over the corpus (every k-th), at most `count`. */
+function spread<T>(items: T[], count: number): T[] {
+  if (items.length <= count) return items;
+  const step = items.length / count;
+  return Array.from({ length: count }, (_, i) => items[Math.floor(i * step)]!);
+}
+
+/** One page through the extension first, so the first measured page does not pay for its worker starting. */
+async function warmUp(
+  gl: GuardlensBrowser,
+  guard: Awaited<ReturnType<typeof startGuardServer>>,
+  site: Awaited<ReturnType<typeof startStaticServer>>,
+): Promise<void> {
+  site.route('/warm-up.html', {
+    body: '<!doctype html><title>Warm-up</title><p>The Guardlens benchmark warms up the extension with this page.</p>',
+  });
+  const before = guard.requests.length;
+  const page = await gl.openPage(site.url('/warm-up.html'));
+  try {
+    await guard.waitForRequests(before + 1, 30_000);
+  } catch {
+    log('Note: the warm-up page sent no request to the test server within 30 s');
+  } finally {
+    await page.close();
+  }
+}
+
+/**
+ * The prompt guard's own benchmark (`bench/prompt-guard.ts`, written with the prompt guard), when it exists:
+ * it is given the running browser, servers and settings and returns the delays it measured.
+ */
+async function promptGuardFigures(context: {
+  gl: GuardlensBrowser;
+  guard: Awaited<ReturnType<typeof startGuardServer>>;
+  settings: Record<string, unknown>;
+  apiKey: string;
+  log: (line: string) => void;
+}): Promise<PromptGuardFigures> {
+  const file = path.join(REPO_ROOT, 'bench/prompt-guard.ts');
+  if (!existsSync(file)) {
+    return { note: 'the prompt guard and its benchmark (`bench/prompt-guard.ts`) have not landed yet' };
+  }
+  const mod = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
+  const fn = (mod.runPromptGuardBench ?? mod.measurePromptGuard ?? mod.default) as
+    | ((c: typeof context) => Promise<unknown>)
+    | undefined;
+  if (typeof fn !== 'function') {
+    return { note: '`bench/prompt-guard.ts` exports no function the runner knows how to call' };
+  }
+  const result = (await fn(context)) as { delaysMs?: number[]; medianMs?: number; p95Ms?: number } | number[];
+  const delays = Array.isArray(result) ? result : result.delaysMs;
+  if (delays?.length) {
+    return { medianMs: median(delays), p95Ms: percentile(delays, 0.95), samples: delays.length };
+  }
+  if (!Array.isArray(result) && result.medianMs !== undefined) {
+    return { medianMs: result.medianMs, p95Ms: result.p95Ms };
+  }
+  return { note: '`bench/prompt-guard.ts` returned no delays' };
+}
+
+async function main(): Promise<void> {
+  const o = parseArgs(process.argv.slice(2));
+  const loadAverageStart = os.loadavg();
+  const corpus = listCorpus(CORPUS_DIR);
+  if (corpus.length === 0) throw new Error(`No corpus pages in ${CORPUS_DIR}`);
+  const pages = o.pages ? corpus.filter((p) => o.pages!.includes(p.name)) : corpus;
+  if (o.pages && pages.length !== o.pages.length) {
+    const missing = o.pages.filter((name) => !corpus.some((p) => p.name === name));
+    throw new Error(`Unknown corpus pages: ${missing.join(', ')}`);
+  }
+  const build = await buildExtension(o.build, log);
+  const heapPages = new Set(
+    [...pages]
+      .sort((a, b) => b.bytes - a.bytes)
+      .slice(0, o.heapPages)
+      .map((p) => p.name),
+  );
+
+  const guard = await startGuardServer({ preloadTokenizer: true, apiKey: API_KEY });
+  const site = await startStaticServer({ root: null });
+  site.mount('/corpus/', CORPUS_DIR);
+  let gl: GuardlensBrowser | undefined;
+  let base: BaselineBrowser | undefined;
+  let runs: PageRun[] = [];
+  let ttfv: TtfvRun[] = [];
+  let promptGuard: PromptGuardFigures | undefined;
+  let throughput: ThroughputRun[] = [];
+  let chromiumVersion = 'unknown';
+  const settings = {
+    provider: 'custom',
+    baseUrl: guard.baseUrl,
+    model: 'bench',
+    guardModel: 'llama-guard-4-12b',
+    requestMode: 'chat',
+  };
+  try {
+    gl = await launchBrowser('chromium', { extensionPath: build.dir });
+    base = await launchBaseline();
+    chromiumVersion = base.context.browser()?.version() ?? chromiumVersion;
+    await gl.configure(settings, API_KEY);
+    await warmUp(gl, guard, site);
+    if (!o.skip.has('pages')) {
+      log(`Page pass: ${pages.length} pages × ${o.reps} loads with and without Guardlens`);
+      runs = await runPagePass({
+        gl,
+        base,
+        guard,
+        site,
+        pages,
+        reps: o.reps,
+        heapPages,
+        settings,
+        apiKey: API_KEY,
+        profiler: o.profiler,
+        log,
+      });
+    }
+    if (!o.skip.has('ttfv')) {
+      const candidates = runs
+        .filter((r) => r.phrase && !r.error)
+        .map((r) => ({ name: r.name, phrase: r.phrase! }));
+      const chosen = spread(candidates, o.ttfvPages);
+      log(`Time to first verdict: ${chosen.length} pages, endpoint answering in ${o.ttfvLatencyMs} ms`);
+      ttfv = await runTtfvPass({
+        gl,
+        guard,
+        site,
+        pages: chosen,
+        latencyMs: o.ttfvLatencyMs,
+        settings,
+        apiKey: API_KEY,
+        log,
+      });
+    }
+    if (!o.skip.has('prompt-guard')) {
+      log('Prompt guard delay');
+      promptGuard = await promptGuardFigures({ gl, guard, settings, apiKey: API_KEY, log }).catch(
+        (error: unknown) => ({ note: `the prompt guard benchmark failed: ${String(error).split('\n')[0]}` }),
+      );
+      log(`  ${promptGuard.note ?? `median ${promptGuard.medianMs?.toFixed(1)} ms`}`);
+    }
+    const unexpected = gl.unexpectedBlocked().filter((r) => r.origin?.startsWith(gl!.extensionOrigin));
+    if (unexpected.length) log(`Note: the extension tried to reach ${unexpected.length} non-loopback URLs`);
+  } finally {
+    await gl?.close().catch(() => {});
+    await base?.close().catch(() => {});
+    await site.close();
+    await guard.close();
+  }
+  if (!o.skip.has('throughput')) {
+    log(`Engine throughput: endpoint latency ${o.throughputLatencyMs} ms`);
+    throughput = await runThroughput({
+      latencyMs: o.throughputLatencyMs,
+      concurrencies: [1, 4, 8],
+      idealSeconds: o.throughputSeconds,
+      log,
+    });
+  }
+  const bundle = bundleSizes(build.dir);
+  await build.remove();
+
+  const figures = runs.map(pageFigures);
+  const summary = corpusSummary(figures, ttfv);
+  const report: Report = {
+    machine: {
+      cpu: os.cpus()[0]?.model ?? 'unknown CPU',
+      cores: os.cpus().length,
+      memoryGb: os.totalmem() / 1024 ** 3,
+      os: `${os.type()} ${os.release()}`,
+      node: process.version,
+      chromium: chromiumVersion,
+      loadAverageStart,
+      loadAverageEnd: os.loadavg(),
+    },
+    run: {
+      date: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+      seconds: (Date.now() - t0) / 1000,
+      build: { source: build.source, commit: build.commit, uncommitted: build.uncommitted },
+      config: {
+        reps: o.reps,
+        pages: pages.length,
+        ttfvLatencyMs: o.ttfvLatencyMs,
+        throughputLatencyMs: o.throughputLatencyMs,
+        settings: { ...settings, baseUrl: '(local test server)', model: '(one per page)' },
+        profiler: o.profiler,
+      },
+    },
+    summary,
+    targets: targets(summary, promptGuard, throughput),
+    pages: figures,
+    ttfv,
+    promptGuard,
+    throughput,
+    bundle,
+  };
+  await mkdir(o.out, { recursive: true });
+  await writeFile(path.join(o.out, 'latest.json'), `${JSON.stringify({ ...report, raw: runs }, null, 1)}\n`);
+  await writeFile(path.join(o.out, 'latest.md'), markdown(report));
+  if (o.readme) {
+    const file = path.join(REPO_ROOT, 'README.md');
+    await writeFile(file, replaceReadmeSection(await readFile(file, 'utf8'), readmeSection(report)));
+    log('README "Performance" section updated');
+  }
+  log(`Wrote ${path.relative(REPO_ROOT, path.join(o.out, 'latest.md'))} and latest.json`);
+  for (const t of report.targets) {
+    log(`  ${t.met === null ? '—' : t.met ? 'met    ' : 'NOT met'}  ${t.what}: ${t.value}`);
+  }
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(
+    `bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+  );
+  process.exitCode = 1;
+});

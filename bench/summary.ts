@@ -1,0 +1,284 @@
+/** Per-page figures and corpus medians from the raw runs, and the targets they are judged against. */
+import type { PageRun } from './page-pass';
+import { max, median, ratio, sum } from './stats';
+import type { ThroughputRun } from './throughput';
+import type { TtfvRun } from './ttfv';
+
+export interface PageFigures {
+  name: string;
+  kb: number;
+  error?: string;
+  /** Medians over the loads with Guardlens, unless said otherwise. */
+  extensionMs?: number;
+  extensionStyleLayoutMs?: number;
+  extensionTasks?: number;
+  /** Largest extension part of one task: median over loads, and the worst load. */
+  extensionLongestMs?: number;
+  extensionLongestWorstMs?: number;
+  /** Thread (CPU) time counterparts. */
+  extensionCpuMs?: number;
+  extensionLongestCpuMs?: number;
+  longestTaskWithExtensionMs?: number;
+  mainThreadWithMs?: number;
+  mainThreadWithoutMs?: number;
+  serviceWorkerMs?: number;
+  innerTextMs?: number;
+  /** extension time / one innerText read. */
+  extensionPerInnerText?: number;
+  loadWithMs?: number;
+  loadWithoutMs?: number;
+  fcpWithMs?: number;
+  fcpWithoutMs?: number;
+  heapWithBytes?: number;
+  heapWithoutBytes?: number;
+  /** First load (empty cache). */
+  requests?: number;
+  tokensSent?: number;
+  visibleTokens?: number;
+  naiveTokens?: number;
+  paragraphs?: number;
+  /** Model requests of every later load (reloads), summed. */
+  reloadRequests?: number;
+  failedRequests?: number;
+  /** What the reloads' requests classified (their start). */
+  reloadTexts?: string[];
+}
+
+export function pageFigures(run: PageRun): PageFigures {
+  const ext = run.ext.map((s) => s.trace).filter((t) => t !== undefined);
+  const base = run.base.map((s) => s.trace).filter((t) => t !== undefined);
+  const f: PageFigures = { name: run.name, kb: run.bytes / 1024 };
+  if (run.error) f.error = run.error;
+  if (ext.length) {
+    f.extensionMs = median(ext.map((t) => t.extensionMs));
+    f.extensionStyleLayoutMs = median(ext.map((t) => t.extensionStyleLayoutMs));
+    f.extensionTasks = median(ext.map((t) => t.extensionTasks));
+    f.extensionLongestMs = median(ext.map((t) => t.extensionLongestMs));
+    f.extensionLongestWorstMs = max(ext.map((t) => t.extensionLongestMs));
+    f.extensionCpuMs = median(ext.map((t) => t.extensionCpuMs));
+    f.extensionLongestCpuMs = median(ext.map((t) => t.extensionLongestCpuMs));
+    f.longestTaskWithExtensionMs = median(ext.map((t) => t.longestTaskWithExtensionMs));
+    f.mainThreadWithMs = median(ext.map((t) => t.mainThreadMs));
+    f.serviceWorkerMs = median(ext.map((t) => t.serviceWorkerMs));
+  }
+  if (base.length) f.mainThreadWithoutMs = median(base.map((t) => t.mainThreadMs));
+  f.innerTextMs = median(run.innerTextMs);
+  f.extensionPerInnerText = ratio(f.extensionMs, f.innerTextMs);
+  f.loadWithMs = median(run.ext.map((s) => s.loadMs));
+  f.loadWithoutMs = median(run.base.map((s) => s.loadMs));
+  f.fcpWithMs = median(run.ext.map((s) => s.fcpMs));
+  f.fcpWithoutMs = median(run.base.map((s) => s.fcpMs));
+  f.heapWithBytes = median(run.ext.map((s) => s.heapUsedBytes));
+  f.heapWithoutBytes = median(run.base.map((s) => s.heapUsedBytes));
+  if (run.requests.length) {
+    f.requests = run.requests[0];
+    f.tokensSent = run.promptTokens[0];
+    f.reloadRequests = sum(run.requests.slice(1));
+  }
+  f.failedRequests = run.failedRequests;
+  if (run.reloadTexts?.length) f.reloadTexts = run.reloadTexts;
+  if (run.text) {
+    f.visibleTokens = run.text.visible;
+    f.naiveTokens = run.text.naive;
+    f.paragraphs = run.text.paragraphs;
+  }
+  return f;
+}
+
+export interface Target {
+  id: string;
+  what: string;
+  target: string;
+  value: string;
+  met: boolean | null;
+}
+
+export interface CorpusSummary {
+  pages: number;
+  pagesMeasured: number;
+  extensionMs?: number;
+  extensionStyleLayoutMs?: number;
+  innerTextMs?: number;
+  extensionPerInnerText?: number;
+  extensionLongestMs?: number;
+  extensionCpuMs?: number;
+  extensionLongestCpuMs?: number;
+  /** Pages over 50 ms in thread (CPU) time. */
+  pagesOver50Cpu: string[];
+  /** Pages whose extension part of one task exceeds 50 ms (median of loads), and in any load. */
+  pagesOver50: string[];
+  pagesOver50AnyLoad: string[];
+  longestTaskWithExtensionMs?: number;
+  mainThreadWithMs?: number;
+  mainThreadWithoutMs?: number;
+  serviceWorkerMs?: number;
+  loadWithMs?: number;
+  loadWithoutMs?: number;
+  loadRatio?: number;
+  fcpWithMs?: number;
+  fcpWithoutMs?: number;
+  fcpRatio?: number;
+  heapDeltaBytes?: number;
+  heapPages: string[];
+  tokensSent: number;
+  visibleTokens: number;
+  naiveTokens: number;
+  sentPerVisible?: number;
+  medianSentPerVisible?: number;
+  pagesOver13: string[];
+  reloadRequests: number;
+  ttfvMs?: number;
+  ttfvEndpointMs?: number;
+  ttfvOwnMs?: number;
+  ttfvFirstRequestMs?: number;
+}
+
+export function corpusSummary(figures: PageFigures[], ttfv: TtfvRun[]): CorpusSummary {
+  const ok = figures.filter((f) => f.extensionMs !== undefined);
+  const both = (a: (f: PageFigures) => number | undefined, b: (f: PageFigures) => number | undefined) =>
+    ok.filter((f) => a(f) !== undefined && b(f) !== undefined);
+  const loadPages = both(
+    (f) => f.loadWithMs,
+    (f) => f.loadWithoutMs,
+  );
+  const fcpPages = both(
+    (f) => f.fcpWithMs,
+    (f) => f.fcpWithoutMs,
+  );
+  const heapPages = both(
+    (f) => f.heapWithBytes,
+    (f) => f.heapWithoutBytes,
+  );
+  const tokenPages = ok.filter((f) => f.tokensSent !== undefined && f.visibleTokens);
+  const ttfvOk = ttfv.filter((t) => t.ttfvMs !== undefined);
+  return {
+    pages: figures.length,
+    pagesMeasured: ok.length,
+    extensionMs: median(ok.map((f) => f.extensionMs)),
+    extensionStyleLayoutMs: median(ok.map((f) => f.extensionStyleLayoutMs)),
+    innerTextMs: median(ok.map((f) => f.innerTextMs)),
+    extensionPerInnerText: median(ok.map((f) => f.extensionPerInnerText)),
+    extensionLongestMs: median(ok.map((f) => f.extensionLongestMs)),
+    extensionCpuMs: median(ok.map((f) => f.extensionCpuMs)),
+    extensionLongestCpuMs: median(ok.map((f) => f.extensionLongestCpuMs)),
+    pagesOver50Cpu: ok.filter((f) => (f.extensionLongestCpuMs ?? 0) > 50).map((f) => f.name),
+    pagesOver50: ok.filter((f) => (f.extensionLongestMs ?? 0) > 50).map((f) => f.name),
+    pagesOver50AnyLoad: ok.filter((f) => (f.extensionLongestWorstMs ?? 0) > 50).map((f) => f.name),
+    longestTaskWithExtensionMs: median(ok.map((f) => f.longestTaskWithExtensionMs)),
+    mainThreadWithMs: median(ok.map((f) => f.mainThreadWithMs)),
+    mainThreadWithoutMs: median(ok.map((f) => f.mainThreadWithoutMs)),
+    serviceWorkerMs: median(ok.map((f) => f.serviceWorkerMs)),
+    loadWithMs: median(loadPages.map((f) => f.loadWithMs)),
+    loadWithoutMs: median(loadPages.map((f) => f.loadWithoutMs)),
+    loadRatio: median(loadPages.map((f) => ratio(f.loadWithMs, f.loadWithoutMs))),
+    fcpWithMs: median(fcpPages.map((f) => f.fcpWithMs)),
+    fcpWithoutMs: median(fcpPages.map((f) => f.fcpWithoutMs)),
+    fcpRatio: median(fcpPages.map((f) => ratio(f.fcpWithMs, f.fcpWithoutMs))),
+    heapDeltaBytes: median(heapPages.map((f) => f.heapWithBytes! - f.heapWithoutBytes!)),
+    heapPages: heapPages.map((f) => f.name),
+    tokensSent: sum(tokenPages.map((f) => f.tokensSent)),
+    visibleTokens: sum(tokenPages.map((f) => f.visibleTokens)),
+    naiveTokens: sum(tokenPages.map((f) => f.naiveTokens)),
+    sentPerVisible: ratio(
+      sum(tokenPages.map((f) => f.tokensSent)),
+      sum(tokenPages.map((f) => f.visibleTokens)),
+    ),
+    medianSentPerVisible: median(tokenPages.map((f) => ratio(f.tokensSent, f.visibleTokens))),
+    pagesOver13: tokenPages.filter((f) => f.tokensSent! > 1.3 * f.visibleTokens!).map((f) => f.name),
+    reloadRequests: sum(ok.map((f) => f.reloadRequests)),
+    ttfvMs: median(ttfvOk.map((t) => t.ttfvMs)),
+    ttfvEndpointMs: median(ttfvOk.map((t) => t.endpointMs)),
+    ttfvOwnMs: median(ttfvOk.map((t) => t.ownMs)),
+    ttfvFirstRequestMs: median(ttfvOk.map((t) => t.firstRequestMs)),
+  };
+}
+
+const ms = (v: number | undefined, digits = 1) => (v === undefined ? 'n/a' : `${v.toFixed(digits)} ms`);
+const pct = (v: number | undefined) => (v === undefined ? 'n/a' : `${((v - 1) * 100).toFixed(1)}%`);
+
+export interface PromptGuardFigures {
+  medianMs?: number;
+  p95Ms?: number;
+  samples?: number;
+  note?: string;
+}
+
+export function targets(
+  s: CorpusSummary,
+  promptGuard: PromptGuardFigures | undefined,
+  throughput: ThroughputRun[],
+): Target[] {
+  const list: Target[] = [];
+  list.push({
+    id: 'page-time',
+    what: 'Page cost: median extension main-thread time vs one `innerText` read',
+    target: '≤ 1× innerText',
+    value:
+      s.extensionMs !== undefined && s.innerTextMs !== undefined
+        ? `${ms(s.extensionMs)} vs ${ms(s.innerTextMs, 2)} (${(s.extensionMs / s.innerTextMs).toFixed(1)}×; ` +
+          `thread time ${ms(s.extensionCpuMs)})`
+        : 'n/a',
+    met: s.extensionMs !== undefined && s.innerTextMs !== undefined ? s.extensionMs <= s.innerTextMs : null,
+  });
+  list.push({
+    id: 'long-task',
+    what: 'Page cost: no extension task over 50 ms on any page (median of loads per page)',
+    target: '0 pages',
+    value:
+      `${s.pagesOver50.length} of ${s.pagesMeasured} pages${s.pagesOver50.length ? ` (${s.pagesOver50.join(', ')})` : ''}; ` +
+      `in any single load: ${s.pagesOver50AnyLoad.length}; in thread time: ${s.pagesOver50Cpu.length}`,
+    met: s.pagesMeasured > 0 ? s.pagesOver50.length === 0 : null,
+  });
+  list.push({
+    id: 'load',
+    what: 'Load delay: load event with vs without (median of per-page ratios)',
+    target: 'within 5%',
+    value: `${ms(s.loadWithMs, 0)} vs ${ms(s.loadWithoutMs, 0)} (${pct(s.loadRatio)})`,
+    met: s.loadRatio !== undefined ? s.loadRatio <= 1.05 : null,
+  });
+  list.push({
+    id: 'fcp',
+    what: 'Load delay: first contentful paint with vs without (median of per-page ratios)',
+    target: 'within 5%',
+    value: `${ms(s.fcpWithMs, 0)} vs ${ms(s.fcpWithoutMs, 0)} (${pct(s.fcpRatio)})`,
+    met: s.fcpRatio !== undefined ? s.fcpRatio <= 1.05 : null,
+  });
+  list.push({
+    id: 'tokens',
+    what: 'Tokens: prompt tokens sent per page vs the visible text (whole corpus)',
+    target: '≤ 1.3×',
+    value:
+      s.sentPerVisible !== undefined
+        ? `${s.tokensSent} vs ${s.visibleTokens} (${s.sentPerVisible.toFixed(2)}×; median page ${s.medianSentPerVisible?.toFixed(2)}×, ${s.pagesOver13.length} pages over 1.3×)`
+        : 'n/a',
+    met: s.sentPerVisible !== undefined ? s.sentPerVisible <= 1.3 : null,
+  });
+  list.push({
+    id: 'reload',
+    what: 'Tokens: a reload sends nothing',
+    target: '0 requests',
+    value: `${s.reloadRequests} requests over all reloads`,
+    met: s.pagesMeasured > 0 ? s.reloadRequests === 0 : null,
+  });
+  list.push({
+    id: 'prompt-guard',
+    what: 'Prompt guard delay (Enter → site receives the send, minus the endpoint)',
+    target: 'reported (no target set)',
+    value:
+      promptGuard?.medianMs !== undefined
+        ? `median ${ms(promptGuard.medianMs)}, p95 ${ms(promptGuard.p95Ms)}`
+        : (promptGuard?.note ?? 'not measured'),
+    met: null,
+  });
+  const plain = throughput.filter((t) => t.kind === 'prompt' && !t.retryAfterSeconds);
+  if (plain.length) {
+    list.push({
+      id: 'throughput',
+      what: 'Throughput: achieved vs ideal K / latency (prompts)',
+      target: 'reported (no target set)',
+      value: plain.map((t) => `K=${t.concurrency}: ${(t.efficiency * 100).toFixed(0)}%`).join(', '),
+      met: null,
+    });
+  }
+  return list;
+}
