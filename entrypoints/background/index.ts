@@ -4,6 +4,7 @@
  * whatever the previous worker left pending. Each feature registers its own messages (`*-handlers.ts`).
  */
 import type { BackgroundContext } from './context';
+import { registerContextMenu } from './context-menu';
 import { registerHistory } from './history';
 import { EngineHost, RESUME_ALARM } from './host';
 import { registerPageHandlers } from './page-handlers';
@@ -22,6 +23,7 @@ export default defineBackground(() => {
   const context: BackgroundContext = { host, ownId: browser.runtime.id };
 
   registerPageHandlers(context);
+  registerContextMenu(context);
   registerPopupHandlers(context);
   registerPromptHandlers(context);
   registerHistory(context);
