@@ -1,128 +1,386 @@
 /**
- * Finds the visible text of a page as blocks: text grouped by its nearest block-level element, whitespace
- * normalized, each block tied to its element. Skips scripts, styles, templates, hidden elements, form fields and
- * Guardlens' own UI. Work is done in small time slices so a long page never blocks the main thread.
+ * Finds what a person reads on a page as blocks: the text of each block-level element (paragraph, list item,
+ * heading, table cell…) without the text of the blocks nested in it, whitespace normalized, tied to its element.
+ *
+ * - Skips scripts, styles, templates, noscript, form fields (their values are never read, password fields
+ *   included), editable regions, hidden elements and Guardlens' own UI.
+ * - Follows open shadow roots in rendering order (slots show their assigned nodes). Frames have their own
+ *   content script.
+ * - `walkBlocks` is a generator so the caller can run it in time slices: it yields `null` every few dozen nodes
+ *   (a point to check the clock) and a `FoundBlock` whenever a block's own text is complete. Blocks the caller
+ *   already knows (`isKnown`) are not entered again, which keeps re-walks after a change small.
  */
 
-const BLOCK_SELECTOR = [
-  'p',
-  'li',
-  'dt',
+export const OWN_UI_ATTRIBUTE = 'data-guardlens-ui';
+
+/** Elements whose text is its own block (tag names, lower case). */
+export const BLOCK_TAGS: ReadonlySet<string> = new Set([
+  'address',
+  'article',
+  'aside',
+  'blockquote',
+  'body',
+  'caption',
+  'center',
   'dd',
+  'details',
+  'dialog',
+  'div',
+  'dl',
+  'dt',
+  'fieldset',
+  'figcaption',
+  'figure',
+  'footer',
+  'form',
   'h1',
   'h2',
   'h3',
   'h4',
   'h5',
   'h6',
-  'blockquote',
-  'pre',
-  'td',
-  'th',
-  'caption',
-  'figcaption',
-  'summary',
-  'address',
-  'article',
-  'section',
-  'aside',
   'header',
-  'footer',
-  'main',
-  'nav',
-  'div',
-  'form',
-  'fieldset',
+  'hgroup',
   'legend',
-  'details',
-  'dialog',
-  'table',
-  'ul',
+  'li',
+  'main',
+  'menu',
+  'nav',
   'ol',
-  'dl',
-  'body',
-].join(',');
-
-const SKIP_TAGS = new Set([
-  'SCRIPT',
-  'STYLE',
-  'TEMPLATE',
-  'NOSCRIPT',
-  'TEXTAREA',
-  'INPUT',
-  'SELECT',
-  'OPTION',
-  'BUTTON',
-  'SVG',
-  'CANVAS',
-  'IFRAME',
-  'OBJECT',
-  'EMBED',
-  'HEAD',
-  'TITLE',
-  'META',
-  'LINK',
+  'p',
+  'pre',
+  'search',
+  'section',
+  'summary',
+  'table',
+  'tbody',
+  'td',
+  'tfoot',
+  'th',
+  'thead',
+  'tr',
+  'ul',
 ]);
 
-export const OWN_UI_ATTRIBUTE = 'data-guardlens-ui';
+/** Never entered: not text a person reads, a form field, or another document. */
+const SKIP_TAGS: ReadonlySet<string> = new Set([
+  'script',
+  'style',
+  'template',
+  'noscript',
+  'textarea',
+  'input',
+  'select',
+  'option',
+  'optgroup',
+  'datalist',
+  'button',
+  'svg',
+  'canvas',
+  'iframe',
+  'frame',
+  'frameset',
+  'object',
+  'embed',
+  'head',
+  'title',
+  'meta',
+  'link',
+  'img',
+  'video',
+  'audio',
+  'map',
+  'area',
+  'source',
+  'track',
+  'param',
+  'col',
+  'colgroup',
+  'base',
+  // Guardlens' own UI (labels, messages), which also carries OWN_UI_ATTRIBUTE.
+  'guardlens-ui',
+]);
+
+/** Skipped elements that take room on the line, so the words on either side stay apart. */
+const BOXED_TAGS: ReadonlySet<string> = new Set([
+  'textarea',
+  'input',
+  'select',
+  'button',
+  'svg',
+  'canvas',
+  'iframe',
+  'object',
+  'embed',
+  'img',
+  'video',
+  'audio',
+]);
+
+/** Inline by default; a page may still make them blocks with CSS, which is checked where it matters. */
+const INLINE_TAGS: ReadonlySet<string> = new Set([
+  'a',
+  'abbr',
+  'b',
+  'bdi',
+  'bdo',
+  'cite',
+  'code',
+  'data',
+  'del',
+  'dfn',
+  'em',
+  'font',
+  'i',
+  'ins',
+  'kbd',
+  'label',
+  'mark',
+  'q',
+  'rp',
+  'rt',
+  'ruby',
+  's',
+  'samp',
+  'small',
+  'span',
+  'strong',
+  'sub',
+  'sup',
+  'time',
+  'u',
+  'var',
+  'wbr',
+]);
+
+/** Media elements the walk reports to `onMedia` (images, video posters). */
+const MEDIA_TAGS: ReadonlySet<string> = new Set(['img', 'video']);
+
+const ELEMENT_NODE = 1;
+const TEXT_NODE = 3;
+const CDATA_SECTION_NODE = 4;
 
 export interface FoundBlock {
   element: Element;
+  /** The block's own text, whitespace normalized (may be empty). */
   text: string;
 }
 
-export function normalizeText(text: string): string {
-  return text.replace(/\s+/g, ' ').trim();
+export interface WalkHooks {
+  /** A block already reported and unchanged: the walk does not enter it. */
+  isKnown?(element: Element): boolean;
+  /** Called for each visible `img` and `video`. */
+  onMedia?(element: Element): void;
+  /** Called for each other visible element that may show a background image (not inline text elements). */
+  onElement?(element: Element): void;
+  /** Called for each open shadow root the walk enters (to observe its changes). */
+  onShadowRoot?(root: ShadowRoot): void;
 }
 
-function skippedAncestor(node: Node): boolean {
-  for (let el = node.parentElement; el; el = el.parentElement) {
-    if (SKIP_TAGS.has(el.tagName.toUpperCase())) return true;
-    if (el.hasAttribute(OWN_UI_ATTRIBUTE)) return true;
-    if ((el as HTMLElement).isContentEditable) return true;
+const SPACE_RE = /\s+/g;
+
+export function normalizeText(text: string): string {
+  return text.replace(SPACE_RE, ' ').trim();
+}
+
+const LETTER_RE = /\p{L}/u;
+
+/** True when the text has a letter of any script: numbers and punctuation alone (clocks, counters) are not sent. */
+export function hasLetters(text: string): boolean {
+  return LETTER_RE.test(text);
+}
+
+function tagOf(el: Element): string {
+  return el.localName;
+}
+
+export function isBlockElement(el: Element): boolean {
+  return BLOCK_TAGS.has(tagOf(el));
+}
+
+function isEditable(el: Element): boolean {
+  const value = el.getAttribute('contenteditable');
+  return value !== null && value.toLowerCase() !== 'false';
+}
+
+/** The element's parent in the composed tree (a shadow root's host). */
+function composedParent(node: Node): Node | null {
+  if (node.nodeType === 11) return (node as ShadowRoot).host ?? null;
+  const parent = node.parentNode;
+  if (parent?.nodeType === 11) return (parent as ShadowRoot).host ?? parent;
+  return parent;
+}
+
+/** Whether an element renders. `display: contents` has no box of its own but its children render. */
+export function isShown(el: Element): boolean {
+  const check = (el as Element & { checkVisibility?: (o?: object) => boolean }).checkVisibility;
+  if (typeof check === 'function') {
+    if (check.call(el, { visibilityProperty: true })) return true;
+    const style = getComputedStyle(el);
+    return style.display === 'contents' && style.visibility !== 'hidden';
+  }
+  const style = getComputedStyle(el);
+  return style.display !== 'none' && style.visibility !== 'hidden';
+}
+
+/** The closest block-level element around `node` (itself included), across shadow roots. */
+export function nearestBlock(node: Node): Element | null {
+  for (let n: Node | null = node; n; n = composedParent(n)) {
+    if (n.nodeType === ELEMENT_NODE && isBlockElement(n as Element)) return n as Element;
+  }
+  return null;
+}
+
+/**
+ * Whether the text under `el` is something Guardlens may read: connected, rendered, and not inside a skipped
+ * element, an editable region or Guardlens' own UI. For the root of a walk (the walk checks everything below).
+ */
+export function isReadableRoot(el: Element): boolean {
+  if (!el.isConnected) return false;
+  for (let n: Node | null = el; n; n = composedParent(n)) {
+    if (n.nodeType !== ELEMENT_NODE) continue;
+    const e = n as Element;
+    if (SKIP_TAGS.has(tagOf(e)) || e.hasAttribute(OWN_UI_ATTRIBUTE) || isEditable(e)) return false;
+  }
+  return isShown(el);
+}
+
+interface OpenBlock {
+  element: Element;
+  parts: string[];
+}
+
+interface Cursor {
+  /** Next sibling to visit, for a live child list. */
+  next: Node | null;
+  /** Or a fixed list (a slot's assigned nodes). */
+  list?: Node[];
+  index: number;
+  /** The block this level closes when it is done. */
+  block?: OpenBlock;
+  /** An inline element the page made a block: keep the words after it apart. */
+  separate?: boolean;
+}
+
+function lastCharIsText(parts: string[]): boolean {
+  for (let i = parts.length - 1; i >= 0; i--) {
+    const part = parts[i]!;
+    if (part.length === 0) continue;
+    const ch = part.charCodeAt(part.length - 1);
+    return !(ch === 32 || ch === 10 || ch === 9 || ch === 13 || ch === 12 || ch === 160);
   }
   return false;
 }
 
-function isVisible(el: Element): boolean {
-  const check = (el as Element & { checkVisibility?: (o?: object) => boolean }).checkVisibility;
-  if (typeof check === 'function')
-    return check.call(el, { visibilityProperty: true, opacityProperty: false });
-  return (el as HTMLElement).offsetParent !== null || el.getClientRects().length > 0;
+/** For an inline-looking element that directly follows text: does the page lay it out as a block? */
+function laidOutAsBlock(el: Element): boolean {
+  const display = getComputedStyle(el).display;
+  return !(display.startsWith('inline') || display === 'contents' || display === 'ruby' || display === '');
 }
 
+function childrenOf(el: Element, hooks: WalkHooks): { next: Node | null; list?: Node[] } {
+  const tag = tagOf(el);
+  if (tag === 'slot') {
+    const assigned = (el as HTMLSlotElement).assignedNodes?.({ flatten: true }) ?? [];
+    if (assigned.length > 0) return { next: null, list: assigned };
+  }
+  const shadow = (el as Element & { shadowRoot?: ShadowRoot | null }).shadowRoot;
+  if (shadow) {
+    hooks.onShadowRoot?.(shadow);
+    return { next: shadow.firstChild };
+  }
+  return { next: el.firstChild };
+}
+
+const CHECKPOINT_EVERY = 48;
+
 /**
- * Collects blocks under `root`, yielding to the event loop whenever a slice has used `sliceMs`.
- * Text nodes are grouped under their closest block element; nested blocks each keep their own text.
+ * Walks `root` (a block, or `body`) and yields each block's own text once the block is done, nested blocks
+ * first. Yields `null` every few dozen nodes.
  */
-export async function collectBlocks(
-  root: Node,
-  options: { sliceMs?: number; seen?: WeakSet<Element>; signal?: AbortSignal } = {},
-): Promise<FoundBlock[]> {
-  const sliceMs = options.sliceMs ?? 4;
-  const texts = new Map<Element, string[]>();
-  const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
-  let sliceStart = performance.now();
-  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
-    if (options.signal?.aborted) return [];
-    const value = node.nodeValue;
-    if (value?.trim() && !skippedAncestor(node)) {
-      const block = node.parentElement?.closest(BLOCK_SELECTOR);
-      if (block && !options.seen?.has(block)) {
-        const parts = texts.get(block);
-        if (parts) parts.push(value);
-        else texts.set(block, [value]);
+export function* walkBlocks(root: Element, hooks: WalkHooks = {}): Generator<FoundBlock | null, void, void> {
+  // Editable regions are rare: find them once rather than asking every element.
+  const editables = new Set<Element>();
+  const findEditables = (scope: Element | ShadowRoot) => {
+    for (const el of scope.querySelectorAll('[contenteditable]')) if (isEditable(el)) editables.add(el);
+  };
+  findEditables(root);
+  const onShadowRoot = hooks.onShadowRoot;
+  hooks = {
+    ...hooks,
+    onShadowRoot(shadow) {
+      findEditables(shadow);
+      onShadowRoot?.(shadow);
+    },
+  };
+  const rootBlock: OpenBlock = { element: root, parts: [] };
+  const blocks: OpenBlock[] = [rootBlock];
+  const stack: Cursor[] = [{ ...childrenOf(root, hooks), index: 0, block: rootBlock }];
+  let visited = 0;
+  while (stack.length > 0) {
+    const top = stack[stack.length - 1]!;
+    let node: Node | null;
+    if (top.list) node = top.list[top.index++] ?? null;
+    else {
+      node = top.next;
+      if (node) top.next = node.nextSibling;
+    }
+    if (!node) {
+      stack.pop();
+      if (top.block) {
+        blocks.pop();
+        const parent = blocks[blocks.length - 1];
+        if (parent) parent.parts.push('\n');
+        yield { element: top.block.element, text: normalizeText(top.block.parts.join('')) };
+      } else if (top.separate) {
+        blocks[blocks.length - 1]!.parts.push('\n');
       }
+      continue;
     }
-    if (performance.now() - sliceStart > sliceMs) {
-      await new Promise((resolve) => setTimeout(resolve, 0));
-      sliceStart = performance.now();
+    if (++visited % CHECKPOINT_EVERY === 0) yield null;
+    const type = node.nodeType;
+    if (type === TEXT_NODE || type === CDATA_SECTION_NODE) {
+      const data = (node as CharacterData).data;
+      if (data) blocks[blocks.length - 1]!.parts.push(data);
+      continue;
     }
+    if (type !== ELEMENT_NODE) continue;
+    const el = node as Element;
+    const tag = tagOf(el);
+    const current = blocks[blocks.length - 1]!;
+    if (tag === 'br') {
+      current.parts.push('\n');
+      continue;
+    }
+    if (SKIP_TAGS.has(tag)) {
+      if (BOXED_TAGS.has(tag)) current.parts.push(' ');
+      // Images are reported even when invisible by visibility alone: "hide images until checked" does that.
+      if (MEDIA_TAGS.has(tag) && hooks.onMedia && el.checkVisibility?.() !== false) hooks.onMedia(el);
+      continue;
+    }
+    if ((editables.size > 0 && editables.has(el)) || !isShown(el)) continue;
+    if (BLOCK_TAGS.has(tag)) {
+      current.parts.push('\n');
+      if (hooks.isKnown?.(el)) continue;
+      hooks.onElement?.(el);
+      const block: OpenBlock = { element: el, parts: [] };
+      blocks.push(block);
+      stack.push({ ...childrenOf(el, hooks), index: 0, block });
+      continue;
+    }
+    if (tag === 'a' || !INLINE_TAGS.has(tag)) hooks.onElement?.(el);
+    let separate = false;
+    if ((!INLINE_TAGS.has(tag) || lastCharIsText(current.parts)) && laidOutAsBlock(el)) {
+      separate = true;
+      current.parts.push('\n');
+    }
+    stack.push({ ...childrenOf(el, hooks), index: 0, separate });
   }
-  const blocks: FoundBlock[] = [];
-  for (const [element, parts] of texts) {
-    const text = normalizeText(parts.join(' '));
-    if (text && isVisible(element)) blocks.push({ element, text });
-  }
-  return blocks;
+}
+
+/** Runs a whole walk at once (tests, small roots). */
+export function collectBlocks(root: Element, hooks: WalkHooks = {}): FoundBlock[] {
+  const found: FoundBlock[] = [];
+  for (const item of walkBlocks(root, hooks)) if (item) found.push(item);
+  return found;
 }

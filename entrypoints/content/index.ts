@@ -1,43 +1,108 @@
-import { type BlockReport, onMessage, type PageVerdict, sendMessage } from '@/utils/messages';
-import { applyVerdict } from './enforce';
-import { collectBlocks } from './extract';
+/**
+ * The page content script, in every frame. It asks the background whether this page is scanned
+ * (`page:hello`); on an excluded or paused site, without an endpoint, or in a private window it does nothing
+ * more. Otherwise it scans the page (`scan.ts`) — at once, or with "scan only on demand" when asked
+ * (`page:rescan`) — and enforces the verdicts it gets back (`page:verdicts`).
+ *
+ * It starts at `document_start` only so that "hide images until checked" can hide images before they show;
+ * the scan itself starts once the document is parsed.
+ */
+import { type ManualCheck, onMessage, type PageConfig, sendMessage } from '@/utils/messages';
+import { ensureStyle, removeStyles, setHideImages } from './enforce';
+import { t } from './i18n';
+import { LabelLayer } from './labels';
+import { readAsDataUrl } from './media';
+import { PageSession } from './scan';
+import { measure, stats } from './slices';
+
+/** Background answers can take as long as the endpoint: an image check waits for its verdict. */
+async function hello(): Promise<PageConfig | undefined> {
+  try {
+    return await sendMessage('page:hello', { url: location.href });
+  } catch {
+    return undefined; // the background is not reachable (extension reloading): do nothing
+  }
+}
+
+function showCheckResult(labels: LabelLayer, session: PageSession | null, check: ManualCheck): void {
+  if (check.status === 'flagged') {
+    labels.toast(t('page_checkFlagged', check.names.join(', ')), 'flagged');
+    if (check.kind === 'image' && check.src && check.action && session) {
+      for (const img of document.querySelectorAll('img')) {
+        if (img.currentSrc === check.src || img.src === check.src)
+          session.flag(img, { categories: check.categories, names: check.names, action: check.action });
+      }
+    }
+  } else if (check.status === 'safe') labels.toast(t('page_checkSafe'));
+  else labels.toast(t('page_checkFailed', check.reason ?? ''));
+}
+
+function whenParsed(signal: AbortSignal, fn: () => void): void {
+  if (document.readyState !== 'loading') fn();
+  else document.addEventListener('DOMContentLoaded', () => fn(), { once: true, signal });
+}
 
 export default defineContentScript({
   matches: ['<all_urls>'],
-  runAt: 'document_idle',
+  runAt: 'document_start',
   allFrames: true,
+  matchAboutBlank: true,
   async main(ctx) {
-    let config: Awaited<ReturnType<typeof sendMessage<'page:hello'>>> | undefined;
-    try {
-      config = await sendMessage('page:hello', { url: location.href });
-    } catch {
-      return; // the background is not reachable (extension reloading): do nothing
+    const labels = new LabelLayer();
+    let session: PageSession | null = null;
+    let config: PageConfig | undefined;
+
+    const listeners = [
+      onMessage('page:stats', () => ({ ...stats })),
+      onMessage('page:check-result', ({ data }) => {
+        measure(() => showCheckResult(labels, session, data), 'check-result');
+      }),
+      onMessage('page:read-image', async ({ data }) => {
+        try {
+          return { dataUrl: await readAsDataUrl(data.src) };
+        } catch (err) {
+          return { error: err instanceof Error ? err.message : String(err) };
+        }
+      }),
+      onMessage('page:rescan', () => {
+        if (!config) return { started: false, reason: 'disabled' as const };
+        if (!config.active || !session) return { started: false, reason: config.reason ?? 'disabled' };
+        const s = session;
+        whenParsed(ctx.signal, () => measure(() => s.start(), 'start'));
+        return { started: true };
+      }),
+      onMessage('page:verdicts', ({ data }) => {
+        measure(() => session?.applyVerdicts(data.verdicts), 'verdicts');
+      }),
+    ];
+    ctx.onInvalidated(() => {
+      for (const remove of listeners) remove();
+      session?.stop();
+      labels.dispose();
+      removeStyles();
+    });
+
+    config = await hello();
+    if (!config?.active || ctx.isInvalid) return;
+    const active = config;
+    if (active.scanImages && active.hideImagesUntilChecked) {
+      setHideImages(true);
+      if (document.documentElement) ensureStyle(document);
+      else whenParsed(ctx.signal, () => ensureStyle(document));
     }
-    if (!config?.active || config.onDemand || !config.scanText) return;
-
-    const refs = new Map<string, WeakRef<Element>>();
-    const seen = new WeakSet<Element>();
-    let nextRef = 1;
-
-    const removeListener = onMessage('page:verdicts', ({ data }) => {
-      if (data.url !== location.href) return;
-      for (const verdict of data.verdicts as PageVerdict[]) {
-        const element = refs.get(verdict.ref)?.deref();
-        if (element) applyVerdict(element, verdict);
-      }
+    session = new PageSession(
+      active,
+      {
+        sendBlocks: (url, blocks) => sendMessage('page:blocks', { url, blocks }),
+        checkImage: (url, image) => sendMessage('page:image', { url, image }),
+      },
+      labels,
+    );
+    const s = session;
+    // A new URL in the same document (a single-page app) starts a fresh page state once it has rendered.
+    ctx.addEventListener(window, 'wxt:locationchange', () => {
+      ctx.setTimeout(() => measure(() => s.started && s.fresh(), 'navigation'), 300);
     });
-    ctx.onInvalidated(removeListener);
-
-    const blocks = await collectBlocks(document.body ?? document.documentElement, {
-      seen,
-      signal: ctx.signal,
-    });
-    const reports: BlockReport[] = blocks.map(({ element, text }) => {
-      const ref = `b${nextRef++}`;
-      refs.set(ref, new WeakRef(element));
-      seen.add(element);
-      return { ref, text, visible: true };
-    });
-    if (reports.length) await sendMessage('page:blocks', { url: location.href, blocks: reports });
+    if (!active.onDemand) whenParsed(ctx.signal, () => measure(() => s.start(), 'start'));
   },
 });

@@ -1,0 +1,251 @@
+/**
+ * Guardlens' own UI on the page: a small label on each blurred (or labelled) element saying why, with a button
+ * that reveals the content and hides it again, and a toast for the result of a context-menu check.
+ *
+ * Everything lives in one shadow root on an element appended to `<html>` (outside `<body>`, which page
+ * frameworks manage), positioned over the flagged elements: the page's DOM structure, layout and CSS selectors
+ * are untouched, and page CSS cannot reach inside. Positions follow scrolling, resizing and the page's changes
+ * in animation frames, and only while there are labels.
+ */
+import { isRevealed, setRevealed } from './enforce';
+import { OWN_UI_ATTRIBUTE } from './extract';
+import { t } from './i18n';
+
+const SHADOW_CSS = `
+:host { all: initial; }
+.label {
+  position: fixed; top: 0; left: 0; box-sizing: border-box; display: flex; gap: 6px; align-items: center;
+  max-width: min(360px, 90vw); padding: 3px 3px 3px 8px; border-radius: 6px; background: #7c2d12;
+  color: #fff; font: 600 12px/1.35 system-ui, sans-serif; box-shadow: 0 1px 4px rgba(0, 0, 0, .35);
+  pointer-events: auto; direction: ltr; text-align: start; filter: none;
+}
+.label[hidden] { display: none; }
+.label.label-only { padding-right: 8px; background: #9a3412; }
+.why { overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
+button {
+  all: unset; cursor: pointer; padding: 2px 9px; border-radius: 4px; background: #fff; color: #7c2d12;
+  font: 600 12px/1.35 system-ui, sans-serif;
+}
+button:focus-visible { outline: 2px solid #fde68a; outline-offset: 1px; }
+.toast {
+  position: fixed; right: 16px; bottom: 16px; box-sizing: border-box; display: flex; gap: 10px;
+  align-items: center; max-width: min(420px, 92vw); padding: 10px 10px 10px 14px; border-radius: 8px;
+  background: #1f2937; color: #fff; font: 500 13px/1.4 system-ui, sans-serif;
+  box-shadow: 0 2px 10px rgba(0, 0, 0, .4); pointer-events: auto;
+}
+.toast.flagged { background: #7c2d12; }
+.toast button { background: transparent; color: #fff; border: 1px solid rgba(255, 255, 255, .6); }
+`;
+
+export type LabelKind = 'blur' | 'label' | 'unchecked';
+
+interface Label {
+  box: HTMLElement;
+  button?: HTMLButtonElement;
+  names: string;
+  rtl: boolean;
+}
+
+const LABEL_HEIGHT = 26;
+const TOAST_MS = 10_000;
+
+export class LabelLayer {
+  private host: HTMLElement | null = null;
+  private root: ShadowRoot | null = null;
+  private readonly labels = new Map<Element, Label>();
+  private frame = 0;
+  private listening = false;
+  private resize: ResizeObserver | null = null;
+  private toastTimer: ReturnType<typeof setTimeout> | undefined;
+  private readonly onMove = () => this.schedule();
+
+  constructor(private readonly doc: Document = document) {}
+
+  get size(): number {
+    return this.labels.size;
+  }
+
+  /** The label on `element`, if any (tests). */
+  labelOf(element: Element): HTMLElement | undefined {
+    return this.labels.get(element)?.box;
+  }
+
+  /** Shows (or updates) the label of a blurred, labelled or unchecked element. */
+  show(element: Element, kind: LabelKind, names: string[]): void {
+    const root = this.ensureRoot();
+    const text = kind === 'unchecked' ? t('page_labelUnchecked') : t('page_labelFlagged', names.join(', '));
+    let label = this.labels.get(element);
+    if (!label) {
+      const box = this.doc.createElement('div');
+      box.className = 'label';
+      box.setAttribute('role', 'group');
+      const why = this.doc.createElement('span');
+      why.className = 'why';
+      box.append(why);
+      for (const type of ['click', 'mousedown', 'mouseup', 'pointerdown', 'pointerup', 'keydown'])
+        box.addEventListener(type, (e) => e.stopPropagation());
+      root.append(box);
+      label = { box, names: '', rtl: rtlOf(element) };
+      this.labels.set(element, label);
+      this.resize?.observe(element);
+    }
+    label.names = text;
+    (label.box.firstChild as HTMLElement).textContent = text;
+    label.box.title = text;
+    label.box.classList.toggle('label-only', kind === 'label');
+    if (kind === 'label') {
+      label.button?.remove();
+      delete label.button;
+    } else if (!label.button) {
+      const button = this.doc.createElement('button');
+      button.type = 'button';
+      button.addEventListener('click', (e) => {
+        e.stopPropagation();
+        this.toggle(element);
+      });
+      label.box.append(button);
+      label.button = button;
+    }
+    this.updateButton(element, label);
+    this.listen();
+    this.schedule();
+  }
+
+  remove(element: Element): void {
+    const label = this.labels.get(element);
+    if (!label) return;
+    label.box.remove();
+    this.labels.delete(element);
+    this.resize?.unobserve(element);
+    if (this.labels.size === 0) this.unlisten();
+  }
+
+  /** Reveals a blurred element, or blurs it again. */
+  toggle(element: Element): void {
+    setRevealed(element, !isRevealed(element));
+    const label = this.labels.get(element);
+    if (label) this.updateButton(element, label);
+  }
+
+  /** A short message in the corner of the page (the result of a context-menu check). */
+  toast(message: string, tone: 'neutral' | 'flagged' = 'neutral'): HTMLElement {
+    const root = this.ensureRoot();
+    root.querySelector('.toast')?.remove();
+    clearTimeout(this.toastTimer);
+    const box = this.doc.createElement('div');
+    box.className = `toast ${tone}`;
+    box.setAttribute('role', 'status');
+    const text = this.doc.createElement('span');
+    text.textContent = message;
+    const close = this.doc.createElement('button');
+    close.type = 'button';
+    close.textContent = t('page_close');
+    close.addEventListener('click', (e) => {
+      e.stopPropagation();
+      box.remove();
+    });
+    box.append(text, close);
+    root.append(box);
+    this.toastTimer = setTimeout(() => box.remove(), TOAST_MS);
+    return box;
+  }
+
+  /** Recomputes positions in the next animation frame. */
+  schedule(): void {
+    if (this.frame || this.labels.size === 0) return;
+    this.frame = requestAnimationFrame(() => {
+      this.frame = 0;
+      this.position();
+    });
+  }
+
+  dispose(): void {
+    this.unlisten();
+    if (this.frame) cancelAnimationFrame(this.frame);
+    this.frame = 0;
+    clearTimeout(this.toastTimer);
+    this.labels.clear();
+    this.host?.remove();
+    this.host = null;
+    this.root = null;
+  }
+
+  private updateButton(element: Element, label: Label): void {
+    if (!label.button) return;
+    const revealed = isRevealed(element);
+    label.button.textContent = revealed ? t('page_hide') : t('page_show');
+    label.button.setAttribute('aria-label', revealed ? t('page_hideAria') : t('page_showAria', label.names));
+    label.button.setAttribute('aria-pressed', String(revealed));
+  }
+
+  private ensureRoot(): ShadowRoot {
+    if (this.host && this.root) {
+      if (!this.host.isConnected) this.doc.documentElement.append(this.host);
+      return this.root;
+    }
+    const host = this.doc.createElement('guardlens-ui');
+    host.setAttribute(OWN_UI_ATTRIBUTE, '');
+    const root = host.attachShadow({ mode: 'open' });
+    const style = this.doc.createElement('style');
+    style.textContent = SHADOW_CSS;
+    root.append(style);
+    this.doc.documentElement.append(host);
+    this.host = host;
+    this.root = root;
+    return root;
+  }
+
+  private listen(): void {
+    if (this.listening) return;
+    this.listening = true;
+    this.doc.addEventListener('scroll', this.onMove, { capture: true, passive: true });
+    this.doc.defaultView?.addEventListener('resize', this.onMove, { passive: true });
+    if (typeof ResizeObserver === 'function') {
+      this.resize = new ResizeObserver(this.onMove);
+      for (const element of this.labels.keys()) this.resize.observe(element);
+    }
+  }
+
+  private unlisten(): void {
+    if (!this.listening) return;
+    this.listening = false;
+    this.doc.removeEventListener('scroll', this.onMove, { capture: true });
+    this.doc.defaultView?.removeEventListener('resize', this.onMove);
+    this.resize?.disconnect();
+    this.resize = null;
+  }
+
+  private position(): void {
+    const view = this.doc.defaultView;
+    const width = view?.innerWidth ?? 0;
+    const height = view?.innerHeight ?? 0;
+    for (const [element, label] of [...this.labels]) {
+      if (!element.isConnected) {
+        this.remove(element);
+        continue;
+      }
+      const rect = element.getBoundingClientRect();
+      const off =
+        rect.width === 0 || rect.bottom <= 0 || rect.top >= height || rect.right <= 0 || rect.left >= width;
+      label.box.hidden = off;
+      if (off) continue;
+      const top = Math.max(4, Math.min(rect.top + 4, rect.bottom - LABEL_HEIGHT));
+      const box = label.box;
+      if (label.rtl) {
+        box.style.left = 'auto';
+        box.style.right = `${Math.max(4, width - rect.right + 4)}px`;
+      } else {
+        box.style.left = `${Math.max(4, rect.left + 4)}px`;
+      }
+      box.style.top = `${top}px`;
+    }
+  }
+}
+
+function rtlOf(element: Element): boolean {
+  try {
+    return getComputedStyle(element).direction === 'rtl';
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,158 @@
+// @vitest-environment happy-dom
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import type { BlockReport, InactiveReason, PageConfig } from '@/utils/messages';
+import { LabelLayer } from './labels';
+import { MAX_SENDS_PER_BLOCK, PageSession } from './scan';
+
+const CONFIG: PageConfig = {
+  active: true,
+  scanText: true,
+  scanImages: false,
+  hideImagesUntilChecked: false,
+  onDemand: false,
+  failMode: 'open',
+};
+
+let session: PageSession | null = null;
+let labels: LabelLayer | null = null;
+
+function start(html: string, answer: { inactive?: InactiveReason } = {}) {
+  document.head.innerHTML = '<style>[hidden] { display: none }</style>';
+  document.body.innerHTML = html;
+  const batches: BlockReport[][] = [];
+  labels = new LabelLayer();
+  session = new PageSession(
+    CONFIG,
+    {
+      async sendBlocks(_url, blocks) {
+        batches.push(blocks);
+        return { accepted: blocks.length, ...answer };
+      },
+      async checkImage() {
+        return { status: 'safe' };
+      },
+    },
+    labels,
+    5,
+  );
+  session.start();
+  const sent = () => batches.flat();
+  const texts = () => sent().map((b) => b.text);
+  return { batches, sent, texts, session };
+}
+
+/** Waits until `n` blocks in all were sent, then a little longer to see that no more come. */
+async function sentCount(sent: () => BlockReport[], n: number): Promise<void> {
+  await vi.waitFor(() => expect(sent().length).toBeGreaterThanOrEqual(n), { timeout: 3000 });
+  await new Promise((r) => setTimeout(r, 250));
+  expect(sent().length).toBe(n);
+}
+
+afterEach(() => {
+  session?.stop();
+  labels?.dispose();
+  session = null;
+  labels = null;
+  document.body.innerHTML = '';
+});
+
+describe('PageSession', () => {
+  it('sends each visible block with words once, with a ref; not hidden, editable or wordless blocks', async () => {
+    const { sent, texts } = start(`
+      <h1>Title</h1><p>First paragraph.</p><p hidden>Hidden paragraph.</p>
+      <div contenteditable="true"><p>Draft being typed.</p></div><p>12:00:01</p>
+      <ul><li>One item</li></ul>`);
+    await sentCount(sent, 3);
+    expect(texts()).toEqual(['Title', 'First paragraph.', 'One item']);
+    const refs = sent().map((b) => b.ref);
+    expect(new Set(refs).size).toBe(3);
+  });
+
+  it('sends only new blocks when content is appended (infinite scroll, live feeds)', async () => {
+    const { sent, texts } = start('<ol id="feed"><li>Entry one</li><li>Entry two</li></ol>');
+    await sentCount(sent, 2);
+    const feed = document.getElementById('feed')!;
+    for (const word of ['three', 'four']) {
+      const li = document.createElement('li');
+      li.innerHTML = `Entry <b>${word}</b>`;
+      feed.append(li);
+    }
+    await sentCount(sent, 4);
+    expect(texts().slice(2)).toEqual(['Entry three', 'Entry four']);
+  });
+
+  it('sends a changed block again under the same ref, at most a few times', async () => {
+    const { sent } = start('<p id="p">Version 0</p>');
+    await sentCount(sent, 1);
+    const p = document.getElementById('p')!;
+    p.firstChild!.nodeValue = 'Version 1';
+    await sentCount(sent, 2);
+    expect(sent()[1]).toMatchObject({ ref: sent()[0]!.ref, text: 'Version 1' });
+    for (let i = 2; i < MAX_SENDS_PER_BLOCK + 5; i++) {
+      p.textContent = `Version ${i}`;
+      await new Promise((r) => setTimeout(r, 140));
+    }
+    await new Promise((r) => setTimeout(r, 300));
+    expect(sent().length).toBe(MAX_SENDS_PER_BLOCK);
+  });
+
+  it('sends what becomes visible', async () => {
+    const { sent, texts } = start('<p>Shown</p><div id="more" hidden><p>Read more text</p></div>');
+    await sentCount(sent, 1);
+    document.getElementById('more')!.removeAttribute('hidden');
+    await sentCount(sent, 2);
+    expect(texts()[1]).toBe('Read more text');
+  });
+
+  it('follows changes inside open shadow roots', async () => {
+    const { sent, texts } = start('<x-card id="card"></x-card><p>Outside</p>');
+    const shadow = document.getElementById('card')!.attachShadow({ mode: 'open' });
+    shadow.innerHTML = '<p>Shadow text</p>';
+    await sentCount(sent, 2);
+    const added = document.createElement('p');
+    added.textContent = 'Added in the shadow root';
+    shadow.append(added);
+    await sentCount(sent, 3);
+    expect(texts()).toContain('Added in the shadow root');
+  });
+
+  it('enforces verdicts by ref, and forgets a flag when the text changes', async () => {
+    const { sent } = start('<p id="bad">Bad text</p><p id="ok">Fine text</p>');
+    await sentCount(sent, 2);
+    const ref = sent().find((b) => b.text === 'Bad text')!.ref;
+    session!.applyVerdicts([
+      { ref, categories: ['S1', 'S10'], names: ['Violent Crimes', 'Hate'], action: 'blur' },
+    ]);
+    const bad = document.getElementById('bad')!;
+    expect(bad.getAttribute('data-guardlens')).toBe('flagged');
+    expect(bad.getAttribute('data-guardlens-categories')).toBe('S1 S10');
+    expect(labels!.labelOf(bad)?.textContent).toContain('Violent Crimes, Hate');
+    expect(document.getElementById('ok')!.hasAttribute('data-guardlens')).toBe(false);
+    // An unknown ref is ignored.
+    session!.applyVerdicts([{ ref: 'nope', categories: ['S1'], names: ['x'], action: 'blur' }]);
+
+    bad.textContent = 'Other text now';
+    await sentCount(sent, 3);
+    expect(bad.hasAttribute('data-guardlens')).toBe(false);
+    expect(labels!.labelOf(bad)).toBeUndefined();
+  });
+
+  it('starts a fresh page state on request: every block is reported again', async () => {
+    const { sent, session: s } = start('<p>One</p><p>Two</p>');
+    await sentCount(sent, 2);
+    s.fresh();
+    await sentCount(sent, 4);
+    expect(sent()[2]!.ref).toBe(sent()[0]!.ref);
+  });
+
+  it('stops when the background says the site is now paused', async () => {
+    const { sent, session: s } = start('<p>One</p>', { inactive: 'paused' });
+    await sentCount(sent, 1);
+    expect(s.started).toBe(false);
+    const p = document.createElement('p');
+    p.textContent = 'Later';
+    document.body.append(p);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(sent().length).toBe(1);
+  });
+});

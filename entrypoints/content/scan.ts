@@ -1,0 +1,330 @@
+/**
+ * One frame's page scanning session: walks the page once in time slices, then follows its changes. A
+ * MutationObserver only records which nodes changed; the work happens later, in slices, on the blocks around
+ * them, and blocks already reported are not entered again — so infinite scroll and live feeds send only new or
+ * changed blocks. Blocks are sent viewport first. Images go through `MediaWatcher`. A new URL (SPA navigation)
+ * or `rescan()` starts a fresh page state.
+ */
+import type {
+  BlockReport,
+  ImageReport,
+  ImageResult,
+  InactiveReason,
+  PageConfig,
+  PageVerdict,
+} from '@/utils/messages';
+import { ACTION_ATTRIBUTE, applyVerdict, clearMarks } from './enforce';
+import { hasLetters, isReadableRoot, nearestBlock, type WalkHooks, walkBlocks } from './extract';
+import type { LabelLayer } from './labels';
+import { MediaWatcher } from './media';
+import { measure, noteError, SliceRunner, stats } from './slices';
+import { inViewport } from './viewport';
+
+export interface Transport {
+  sendBlocks(url: string, blocks: BlockReport[]): Promise<{ accepted: number; inactive?: InactiveReason }>;
+  checkImage(url: string, image: ImageReport): Promise<ImageResult>;
+}
+
+interface Known {
+  /** The own text last seen. */
+  text: string;
+  /** How often it was sent (a block that keeps changing — a ticker — is not sent forever). */
+  sends: number;
+}
+
+/** A block whose text keeps changing is sent at most this often per page state. */
+export const MAX_SENDS_PER_BLOCK = 12;
+/** Changes are gathered this long before they are looked at. */
+export const MUTATION_DELAY_MS = 120;
+/** Blocks per message. */
+export const BATCH = 250;
+const CONTEXT_CHARS = 300;
+/** A hidden tab renders no frames: start anyway after this long. */
+const FIRST_FRAME_WAIT_MS = 1000;
+const OBSERVED_ATTRIBUTES = ['class', 'style', 'hidden', 'open', 'src', 'srcset', 'poster'];
+const MEDIA_ATTRIBUTES = new Set(['src', 'srcset', 'poster']);
+
+export class PageSession {
+  private known = new WeakMap<Element, Known>();
+  private readonly dirtyBlocks = new Set<Element>();
+  private readonly refs = new Map<string, WeakRef<Element>>();
+  private readonly refOfElement = new WeakMap<Element, string>();
+  private readonly names = new WeakMap<Element, string[]>();
+  private readonly flagged = new WeakSet<Element>();
+  private readonly outbox = new Map<Element, BlockReport>();
+  private pendingNodes = new Set<Node>();
+  private mutationTimer: ReturnType<typeof setTimeout> | undefined;
+  private observer: MutationObserver | null = null;
+  private observedRoots = new WeakSet<Node>();
+  private readonly runner: SliceRunner;
+  private media: MediaWatcher | null = null;
+  private nextRef = 1;
+  private url = location.href;
+  private running = false;
+  private stopped = false;
+  private sending: Promise<void> = Promise.resolve();
+  private readonly hooks: WalkHooks;
+
+  constructor(
+    private readonly config: PageConfig,
+    private readonly transport: Transport,
+    private readonly labels: LabelLayer,
+    /** How long to wait for the viewport check of new blocks (a hidden tab renders no frames). */
+    private readonly viewportWaitMs = 800,
+  ) {
+    this.runner = new SliceRunner(() => this.onIdle());
+    this.hooks = {
+      isKnown: (el) => this.known.has(el) && !this.dirtyBlocks.has(el),
+      onShadowRoot: (root) => this.observe(root),
+    };
+    if (config.scanImages) {
+      this.hooks.onMedia = (el) => this.media?.consider(el);
+      this.hooks.onElement = (el) => this.media?.considerBackground(el);
+    }
+  }
+
+  get started(): boolean {
+    return this.running;
+  }
+
+  /** Starts scanning (again, from a fresh page state, when already running). */
+  start(): void {
+    if (this.stopped) return;
+    if (this.running) {
+      this.fresh();
+      return;
+    }
+    this.running = true;
+    stats.scanning = true;
+    this.url = location.href;
+    this.media = this.newMedia();
+    this.observer = new MutationObserver((records) => measure(() => this.record(records), 'mutations'));
+    this.observe(document.documentElement);
+    // After the page's first frame: style and layout are then up to date, and the walk does not force them.
+    let begun = false;
+    const begin = () => {
+      if (begun || this.stopped) return;
+      begun = true;
+      clearTimeout(fallback);
+      this.walkFromTop();
+    };
+    const fallback = setTimeout(begin, FIRST_FRAME_WAIT_MS);
+    requestAnimationFrame(() => setTimeout(begin, 0));
+  }
+
+  /** A fresh page state: every block and image is reported again (verdicts already known come from the cache). */
+  fresh(): void {
+    if (!this.running || this.stopped) return;
+    this.url = location.href;
+    this.known = new WeakMap();
+    this.dirtyBlocks.clear();
+    this.outbox.clear();
+    this.pendingNodes.clear();
+    this.media?.stop();
+    this.media = this.newMedia();
+    this.walkFromTop();
+  }
+
+  /** Stops scanning; flags and labels stay. */
+  stop(): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.running = false;
+    stats.scanning = false;
+    stats.idle = true;
+    clearTimeout(this.mutationTimer);
+    this.observer?.disconnect();
+    this.observer = null;
+    this.runner.stop();
+    this.media?.stop();
+    this.media = null;
+    this.outbox.clear();
+    this.pendingNodes.clear();
+  }
+
+  /** Enforces verdicts from the background on the elements they name. */
+  applyVerdicts(verdicts: readonly PageVerdict[]): void {
+    for (const verdict of verdicts) {
+      const element = this.refs.get(verdict.ref)?.deref();
+      if (element?.isConnected) this.flag(element, verdict);
+    }
+    this.labels.schedule();
+  }
+
+  /** Marks an element flagged, with its label. */
+  flag(element: Element, verdict: Pick<PageVerdict, 'categories' | 'names' | 'action'>): void {
+    if (!applyVerdict(element, verdict)) return;
+    if (!this.flagged.has(element)) stats.flagged++;
+    this.flagged.add(element);
+    const names = this.names.get(element) ?? [];
+    for (const name of verdict.names) if (!names.includes(name)) names.push(name);
+    this.names.set(element, names);
+    const action = element.getAttribute(ACTION_ATTRIBUTE);
+    if (action === 'blur' || action === 'label') this.labels.show(element, action, names);
+    else this.labels.remove(element);
+  }
+
+  private newMedia(): MediaWatcher | null {
+    if (!this.config.scanImages) return null;
+    return new MediaWatcher({
+      hideUntilChecked: this.config.hideImagesUntilChecked,
+      failMode: this.config.failMode,
+      check: (report) => this.transport.checkImage(this.url, report),
+      refOf: (el) => this.refFor(el),
+      contextOf: (el) => this.contextOf(el),
+      onResult: (el, result) => {
+        if (result.status === 'flagged') this.flag(el, result.verdict);
+        else if (result.status === 'error') this.labels.show(el, 'unchecked', []);
+      },
+    });
+  }
+
+  private observe(root: Node): void {
+    if (!this.observer || this.observedRoots.has(root)) return;
+    this.observedRoots.add(root);
+    this.observer.observe(root, {
+      childList: true,
+      subtree: true,
+      characterData: true,
+      attributes: true,
+      attributeFilter: OBSERVED_ATTRIBUTES,
+    });
+  }
+
+  private walkFromTop(): void {
+    const top = document.body ?? document.documentElement;
+    this.dirtyBlocks.add(top);
+    this.runner.add(this.walk(top));
+  }
+
+  /** The observer callback: note what changed, nothing more. */
+  private record(records: MutationRecord[]): void {
+    for (const record of records) {
+      const target = record.target;
+      if (record.type === 'attributes') {
+        if (MEDIA_ATTRIBUTES.has(record.attributeName ?? '')) {
+          const tag = (target as Element).localName;
+          if (tag === 'img' || tag === 'video') this.media?.consider(target as Element);
+          continue;
+        }
+      }
+      this.pendingNodes.add(target);
+    }
+    if (this.pendingNodes.size > 0 && this.mutationTimer === undefined) {
+      this.mutationTimer = setTimeout(() => {
+        this.mutationTimer = undefined;
+        this.runner.add(this.processChanges());
+      }, MUTATION_DELAY_MS);
+    }
+  }
+
+  private *processChanges(): Generator<void, void, void> {
+    const nodes = this.pendingNodes;
+    this.pendingNodes = new Set();
+    const roots: Element[] = [];
+    let count = 0;
+    for (const node of nodes) {
+      if (++count % 64 === 0) yield;
+      if (!node.isConnected) continue;
+      const block = nearestBlock(node);
+      if (block && !this.dirtyBlocks.has(block)) {
+        this.dirtyBlocks.add(block);
+        roots.push(block);
+      }
+    }
+    for (const root of roots) {
+      if (!this.dirtyBlocks.has(root)) continue; // walked as part of a dirty ancestor
+      if (!isReadableRoot(root)) {
+        this.dirtyBlocks.delete(root);
+        continue;
+      }
+      yield* this.walk(root);
+    }
+    this.labels.schedule();
+  }
+
+  private *walk(root: Element): Generator<void, void, void> {
+    for (const found of walkBlocks(root, this.hooks)) {
+      if (found) this.found(found.element, found.text);
+      yield;
+    }
+  }
+
+  private found(element: Element, text: string): void {
+    this.dirtyBlocks.delete(element);
+    let known = this.known.get(element);
+    if (!known) {
+      known = { text: '', sends: 0 };
+      this.known.set(element, known);
+    }
+    if (known.text === text) return;
+    const changed = known.text !== '';
+    known.text = text;
+    if (changed && this.flagged.has(element)) {
+      // Its verdict was for other text: the new text gets its own.
+      this.flagged.delete(element);
+      this.names.delete(element);
+      clearMarks(element);
+      this.labels.remove(element);
+    }
+    if (!this.config.scanText || !hasLetters(text) || known.sends >= MAX_SENDS_PER_BLOCK) return;
+    known.sends++;
+    this.outbox.set(element, { ref: this.refFor(element), text, visible: false });
+    if (this.outbox.size >= BATCH) this.flush();
+  }
+
+  private refFor(element: Element): string {
+    let ref = this.refOfElement.get(element);
+    if (!ref) {
+      ref = `g${this.nextRef++}`;
+      this.refOfElement.set(element, ref);
+      this.refs.set(ref, new WeakRef(element));
+    }
+    return ref;
+  }
+
+  private contextOf(element: Element): string {
+    const block = nearestBlock(element.parentNode ?? element);
+    const text = block ? (this.known.get(block)?.text ?? '') : '';
+    return text.length > CONTEXT_CHARS ? `${text.slice(0, CONTEXT_CHARS - 1)}…` : text;
+  }
+
+  private onIdle(): void {
+    if (this.outbox.size > 0) this.flush();
+  }
+
+  private flush(): void {
+    const entries = [...this.outbox];
+    this.outbox.clear();
+    const url = this.url;
+    this.sending = this.sending.then(() => this.send(url, entries)).catch(noteError);
+  }
+
+  private async send(url: string, entries: [Element, BlockReport][]): Promise<void> {
+    const inView = await inViewport(
+      entries.map(([element]) => element),
+      this.viewportWaitMs,
+    );
+    const ordered =
+      measure(() => {
+        const first: BlockReport[] = [];
+        const rest: BlockReport[] = [];
+        for (const [element, report] of entries) {
+          if (inView.has(element)) first.push({ ...report, visible: true });
+          else rest.push(report);
+        }
+        return [...first, ...rest];
+      }, 'send') ?? [];
+    for (let i = 0; i < ordered.length; i += BATCH) {
+      if (this.stopped || url !== this.url) return;
+      const batch = ordered.slice(i, i + BATCH);
+      const answer = await measure(() => this.transport.sendBlocks(url, batch), 'send');
+      if (!answer) return;
+      stats.blocksSent += batch.length;
+      if (answer.inactive) {
+        this.stop();
+        return;
+      }
+    }
+  }
+}
