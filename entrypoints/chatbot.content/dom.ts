@@ -245,11 +245,16 @@ export function readComposer(composer: HTMLElement): string {
 
 /** Does the composer's container hold attachments (files, images, pasted documents) the check cannot see? */
 export function hasAttachments(composer: Element, site: ChatbotSite): boolean {
-  const containers = containersOf(composer, site);
-  const container = containers.find(
-    (c) => otherComposers(c, composer, site) === 0 && c.querySelector(CONTROL),
-  );
-  const scope = container ?? composer.parentElement;
+  // The site's own container (its composer form), else the smallest ancestor that holds a control.
+  const own = site.selectors.container
+    .map((sel) => safeClosest(composer, sel))
+    .find((c) => c !== null && otherComposers(c, composer, site) === 0);
+  const scope =
+    own ??
+    containersOf(composer, site).find(
+      (c) => otherComposers(c, composer, site) === 0 && c.querySelector(CONTROL),
+    ) ??
+    composer.parentElement;
   if (!scope) return false;
   for (const input of safeQueryAll(scope, 'input[type="file"]')) {
     if (((input as HTMLInputElement).files?.length ?? 0) > 0) return true;
