@@ -217,8 +217,11 @@ export function sendClickTarget(
     const send = findSendControl(composer, generic ? GENERIC_SITE : site);
     if (send === control) return { control, composer };
   }
-  // A site send control whose composer could not be found (its markup changed): still a send.
-  if (site.id !== 'generic' && matchesAny(control, site.selectors.send)) return { control, composer: null };
+  // A site send control while no composer can be found at all (its markup changed): still a send, whose text the
+  // guard then reports it could not read. With a composer found, a control that is not its send is something else.
+  if (site.id !== 'generic' && composers.length === 0 && matchesAny(control, site.selectors.send)) {
+    return { control, composer: null };
+  }
   return null;
 }
 

@@ -57,6 +57,8 @@ export interface PromptGuardOptions {
   onConfig?(config: PromptConfig): void;
   /** How long release waits for a disabled send control to become usable. Default 3000 ms. */
   releaseWaitMs?: number;
+  /** Extra time given to the background beyond the config's limit before the guard gives up. Default 3000 ms. */
+  transportGraceMs?: number;
 }
 
 type Trigger =
@@ -292,7 +294,7 @@ export class PromptGuard {
   }
 
   private async check(text: string, config: PromptConfig | null): Promise<CheckOutcome> {
-    const limit = (config?.timeoutMs ?? 10_000) + TRANSPORT_GRACE_MS;
+    const limit = (config?.timeoutMs ?? 10_000) + (this.o.transportGraceMs ?? TRANSPORT_GRACE_MS);
     for (let attempt = 0; attempt < 2; attempt++) {
       let result: PromptCheckResult | typeof TIMED_OUT;
       const seq = ++this.requestSeq;

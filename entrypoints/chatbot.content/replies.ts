@@ -29,6 +29,16 @@ export interface ReplyWatcherOptions {
 }
 
 const MARK_ATTRIBUTES = ['data-guardlens', 'data-guardlens-categories', 'data-guardlens-action'];
+/** Attributes whose change can mean a reply started or stopped streaming. */
+const STATE_ATTRIBUTES = [
+  'data-is-streaming',
+  'aria-busy',
+  'data-testid',
+  'aria-label',
+  'class',
+  'disabled',
+  'hidden',
+];
 
 export class ReplyWatcher {
   private readonly tracker: ReplyTracker<HTMLElement>;
@@ -57,6 +67,9 @@ export class ReplyWatcher {
       childList: true,
       subtree: true,
       characterData: true,
+      // Streaming markers and stop controls that change state in place.
+      attributes: true,
+      attributeFilter: STATE_ATTRIBUTES,
     });
     this.schedule(this.now());
   }
@@ -119,6 +132,7 @@ export class ReplyWatcher {
     } else if (result.status === 'safe' && this.flagged.has(el)) {
       // A reply that was flagged and then rewritten into something safe loses its mark.
       for (const a of MARK_ATTRIBUTES) el.removeAttribute(a);
+      if (el.getAttribute('title')?.startsWith('Guardlens:')) el.removeAttribute('title');
       this.flagged.delete(el);
     } else if (result.status === 'error') {
       console.warn(`Guardlens could not check a reply (${result.kind}): ${result.message}`);

@@ -1,0 +1,451 @@
+// @vitest-environment happy-dom
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { GENERIC_SITE } from '@/lib/chatbots/sites';
+import {
+  fakeBackground,
+  giveElementsBoxes,
+  makePage,
+  panel,
+  panelButton,
+  startGuard,
+  uiHost,
+  uiState,
+} from './test-page';
+
+const until = (cond: () => unknown, message = 'condition') =>
+  vi.waitFor(() => expect(cond(), message).toBeTruthy());
+/** Lets queued promise callbacks and zero-delay timers run. */
+const settle = () => new Promise((r) => setTimeout(r, 20));
+
+let stops: Array<() => void> = [];
+function guardFor(...args: Parameters<typeof startGuard>) {
+  const g = startGuard(...args);
+  stops.push(g.stop);
+  return g;
+}
+
+beforeEach(() => {
+  giveElementsBoxes();
+});
+afterEach(() => {
+  for (const stop of stops) stop();
+  stops = [];
+  document.body.innerHTML = '';
+});
+
+describe('prompt guard: sends', () => {
+  it('holds Enter until the verdict, then releases it once with the text unchanged', async () => {
+    const page = makePage();
+    let answer!: () => void;
+    const bg = fakeBackground({}, () => new Promise((r) => (answer = () => r({ status: 'safe' }))));
+    guardFor(bg);
+    page.setText('hello\u200B there\nsecond line');
+    const press = page.pressEnter();
+    expect(press.defaultPrevented).toBe(true);
+    expect(page.keys).toHaveLength(0); // the site did not see it
+    await until(() => bg.checked.length === 1);
+    expect(bg.checked).toEqual(['hello there\nsecond line']);
+    expect(uiState()).toBe('checking');
+    expect(page.sent).toEqual([]);
+    answer();
+    await until(() => page.sent.length === 1);
+    expect(page.sent).toEqual(['hello\u200B there\nsecond line']);
+    await settle();
+    expect(page.sent).toHaveLength(1);
+    expect(bg.check).toHaveBeenCalledTimes(1);
+    expect(uiState()).toBe('idle');
+  });
+
+  it('lets Shift+Enter, an empty composer and IME composition through untouched', async () => {
+    const page = makePage();
+    const bg = fakeBackground();
+    guardFor(bg);
+    page.setText('typing');
+    page.pressEnter({ shiftKey: true });
+    page.pressEnter({ isComposing: true });
+    page.pressEnter({ keyCode: 229 });
+    page.setText('');
+    page.pressEnter();
+    // The site saw every one of them (the guard stopped none).
+    expect(page.keys).toHaveLength(4);
+    expect(page.sent).toEqual([]);
+    await settle();
+    expect(bg.check).not.toHaveBeenCalled();
+  });
+
+  it('swallows the Enter that follows compositionend without checking it', async () => {
+    const page = makePage();
+    const bg = fakeBackground();
+    guardFor(bg);
+    page.setText('にほんご');
+    page.composer.dispatchEvent(new CompositionEvent('compositionend', { bubbles: true, data: 'にほんご' }));
+    expect(page.pressEnter().defaultPrevented).toBe(true);
+    expect(page.keys).toHaveLength(0);
+    await settle();
+    expect(bg.check).not.toHaveBeenCalled();
+    // A later Enter is a send.
+    await new Promise((r) => setTimeout(r, 60));
+    page.pressEnter();
+    await until(() => page.sent.length === 1);
+  });
+
+  it('never intercepts its own replay, even when the site turns Enter into a click', async () => {
+    const page = makePage({ ignoreSynthetic: false });
+    // This site sends by clicking its own button from the Enter handler.
+    page.composer.addEventListener('keydown', (e) => {
+      if (e.key === 'Enter' && !e.defaultPrevented) page.send.click();
+    });
+    const bg = fakeBackground();
+    guardFor(bg);
+    page.setText('one send only');
+    page.pressEnter();
+    await until(() => page.sent.length === 1);
+    await settle();
+    expect(page.sent).toEqual(['one send only']);
+    expect(bg.check).toHaveBeenCalledTimes(1);
+  });
+
+  it("lets the site's own follow-up of a released send pass once (an asynchronous submit)", async () => {
+    const page = makePage();
+    const form = document.getElementById('form') as HTMLFormElement;
+    const submitted: string[] = [];
+    form.addEventListener('submit', (e) => {
+      e.preventDefault();
+      submitted.push('submit');
+    });
+    // The site answers Enter later, with a submit of its form.
+    page.composer.addEventListener(
+      'keydown',
+      (e) => {
+        if (e.key === 'Enter' && !e.shiftKey) {
+          e.preventDefault();
+          e.stopImmediatePropagation();
+          setTimeout(() => form.requestSubmit(), 0);
+        }
+      },
+      { capture: true },
+    );
+    const bg = fakeBackground();
+    guardFor(bg);
+    page.setText('async site');
+    page.pressEnter();
+    await until(() => submitted.length === 1);
+    await settle();
+    expect(submitted).toEqual(['submit']);
+    expect(bg.check).toHaveBeenCalledTimes(1);
+  });
+
+  it('uses the send control when the site ignores a synthetic Enter', async () => {
+    const page = makePage({ ignoreSynthetic: true });
+    const bg = fakeBackground();
+    guardFor(bg);
+    page.setText('needs the button');
+    page.pressEnter();
+    await until(() => page.sent.length === 1);
+    expect(page.sent).toEqual(['needs the button']);
+  });
+
+  it('intercepts a click on the send control and replays the click', async () => {
+    const page = makePage();
+    const bg = fakeBackground();
+    guardFor(bg);
+    page.setText('by the button');
+    page.send.click();
+    expect(page.sent).toEqual([]);
+    await until(() => page.sent.length === 1);
+    expect(bg.checked).toEqual(['by the button']);
+  });
+
+  it('checks the new text when the person kept typing during the check', async () => {
+    const page = makePage();
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const bg = fakeBackground({}, async (text) => {
+      if (text === 'first') await gate;
+      return { status: 'safe' };
+    });
+    guardFor(bg);
+    page.setText('first');
+    page.pressEnter();
+    await until(() => bg.checked.length === 1);
+    page.setText('first, then more');
+    release();
+    await until(() => page.sent.length === 1);
+    expect(bg.checked).toEqual(['first', 'first, then more']);
+    expect(page.sent).toEqual(['first, then more']);
+  });
+
+  it('sends on the re-rendered composer when the site replaced it during the check', async () => {
+    const page = makePage();
+    let release!: () => void;
+    const bg = fakeBackground({}, () => new Promise((r) => (release = () => r({ status: 'safe' }))));
+    guardFor(bg);
+    page.setText('survives a re-render');
+    page.pressEnter();
+    await until(() => bg.checked.length === 1);
+    // The app re-renders its composer: a new element with the same content and the same handler.
+    const fresh = page.composer.cloneNode(true) as HTMLElement;
+    const sentByFresh: string[] = [];
+    fresh.addEventListener('keydown', (e) => {
+      if (e.key === 'Enter') {
+        e.preventDefault();
+        sentByFresh.push(fresh.textContent ?? '');
+      }
+    });
+    page.composer.replaceWith(fresh);
+    release();
+    await until(() => sentByFresh.length === 1);
+    expect(sentByFresh).toEqual(['survives a re-render']);
+    expect(page.sent).toEqual([]);
+  });
+
+  it('does nothing where the background says the guard is off', async () => {
+    for (const config of [{ active: false }, { mode: 'off' as const }]) {
+      const page = makePage();
+      const bg = fakeBackground(config);
+      const { stop } = guardFor(bg);
+      await settle();
+      page.setText('GLTEST-S1 but unguarded');
+      expect(page.pressEnter().defaultPrevented).toBe(true); // the site's own handler
+      expect(page.keys).toHaveLength(1);
+      expect(page.sent).toEqual(['GLTEST-S1 but unguarded']);
+      expect(bg.check).not.toHaveBeenCalled();
+      stop();
+    }
+  });
+
+  it('an older answer never overrides a newer config', async () => {
+    const page = makePage();
+    const bg = fakeBackground();
+    let slow!: (c: unknown) => void;
+    bg.hello.mockImplementationOnce(() => new Promise((r) => (slow = r)));
+    const { guard } = guardFor(bg);
+    bg.config = { ...bg.config, active: false };
+    await guard.refreshConfig(); // newer: off
+    slow({ ...bg.config, active: true }); // the first hello answers last
+    await settle();
+    page.setText('still off');
+    page.pressEnter();
+    expect(page.sent).toEqual(['still off']);
+  });
+
+  it('is removed with the content script', async () => {
+    const page = makePage();
+    const bg = fakeBackground({}, () => ({
+      status: 'unsafe',
+      categories: ['S1'],
+      names: ['Violent Crimes'],
+    }));
+    const { stop } = guardFor(bg);
+    page.setText('GLTEST-S1');
+    page.pressEnter();
+    await until(() => uiState() === 'blocked');
+    stop();
+    expect(uiHost()).toBeNull();
+    page.pressEnter();
+    expect(page.sent).toEqual(['GLTEST-S1']);
+  });
+});
+
+describe('prompt guard: verdicts', () => {
+  const unsafe = () => ({
+    status: 'unsafe' as const,
+    categories: ['S1', 'S10'],
+    names: ['Violent Crimes', 'Hate'],
+  });
+
+  it('block mode: holds the prompt, names the categories, keeps the text; page scripts cannot press Send anyway', async () => {
+    const page = makePage();
+    const bg = fakeBackground({}, unsafe);
+    guardFor(bg);
+    page.setText('GLTEST-S1 plan');
+    page.pressEnter();
+    await until(() => uiState() === 'blocked');
+    expect(page.sent).toEqual([]);
+    expect(page.composer.textContent).toBe('GLTEST-S1 plan');
+    expect(panel()?.textContent).toContain('S1 Violent Crimes, S10 Hate');
+    expect(panelButton('edit')).not.toBeNull();
+    panelButton('send-anyway')?.click(); // a script's click, not a person's
+    await settle();
+    expect(page.sent).toEqual([]);
+    // Editing the prompt closes the panel: the verdict no longer applies.
+    page.composer.dispatchEvent(new InputEvent('input', { bubbles: true }));
+    expect(uiState()).toBe('idle');
+  });
+
+  it('offers no Send anyway when the policy forbids it, and says so', async () => {
+    const page = makePage();
+    guardFor(fakeBackground({ sendAnyway: false }, unsafe));
+    page.setText('GLTEST-S1');
+    page.pressEnter();
+    await until(() => uiState() === 'blocked');
+    expect(panelButton('send-anyway')).toBeNull();
+    expect(panel()?.textContent).toContain('prompt_send_anyway_forbidden');
+  });
+
+  it('warn mode: the panel shows and the person decides', async () => {
+    const page = makePage();
+    guardFor(fakeBackground({ mode: 'warn', sendAnyway: false }, unsafe));
+    page.setText('GLTEST-S1');
+    page.pressEnter();
+    await until(() => uiState() === 'warn');
+    expect(page.sent).toEqual([]);
+    expect(panelButton('send-anyway')).not.toBeNull();
+  });
+
+  it('names attachments the check did not see', async () => {
+    const page = makePage();
+    const tile = document.createElement('div');
+    tile.setAttribute('data-testid', 'file-tile');
+    document.getElementById('form')!.prepend(tile);
+    guardFor(fakeBackground({}, unsafe));
+    page.setText('GLTEST-S1 with a file');
+    page.pressEnter();
+    await until(() => uiState() === 'blocked');
+    expect(panel()?.textContent).toContain('prompt_attachments_unchecked');
+  });
+
+  it('a safe prompt with attachments is sent with a note', async () => {
+    const page = makePage();
+    const tile = document.createElement('div');
+    tile.setAttribute('data-testid', 'file-tile');
+    document.getElementById('form')!.prepend(tile);
+    guardFor(fakeBackground());
+    page.setText('fine text, unknown file');
+    page.pressEnter();
+    await until(() => page.sent.length === 1);
+    await until(() => uiHost()?.getAttribute('data-notice') === 'attachments');
+  });
+});
+
+describe('prompt guard: failures', () => {
+  const down = () => ({
+    status: 'error' as const,
+    kind: 'unreachable',
+    message: 'Could not reach the endpoint.',
+  });
+
+  it('fail open: sends once and says it went unchecked, and why', async () => {
+    const page = makePage();
+    guardFor(fakeBackground({ failMode: 'open' }, down));
+    page.setText('while down');
+    page.pressEnter();
+    await until(() => page.sent.length === 1);
+    await until(() => uiHost()?.getAttribute('data-notice') === 'unchecked');
+    expect(uiHost()?.shadowRoot?.textContent).toContain('Could not reach the endpoint.');
+  });
+
+  it('fail closed: holds with a Retry button', async () => {
+    const page = makePage();
+    guardFor(fakeBackground({ failMode: 'closed' }, down));
+    page.setText('while down');
+    page.pressEnter();
+    await until(() => uiState() === 'failed');
+    expect(page.sent).toEqual([]);
+    expect(panelButton('retry')).not.toBeNull();
+    expect(panel()?.textContent).toContain('Could not reach the endpoint.');
+  });
+
+  it('a background that does not answer in time counts as a failure, per the fail mode', async () => {
+    for (const failMode of ['open', 'closed'] as const) {
+      const page = makePage();
+      const { stop } = guardFor(
+        fakeBackground({ failMode, timeoutMs: 10 }, () => new Promise(() => {})),
+        undefined,
+        { transportGraceMs: 10 },
+      );
+      page.setText(`slow ${failMode}`);
+      page.pressEnter();
+      if (failMode === 'open') {
+        await until(() => page.sent.length === 1);
+        await until(() => uiHost()?.getAttribute('data-notice') === 'unchecked');
+        expect(uiHost()?.shadowRoot?.textContent).toContain('prompt_timeout');
+      } else {
+        await until(() => uiState() === 'failed');
+        expect(page.sent).toEqual([]);
+      }
+      stop();
+    }
+  });
+
+  it('a send whose text cannot be read is never let through silently', async () => {
+    for (const failMode of ['open', 'closed'] as const) {
+      const page = makePage();
+      // The site thinks there is something to send (its button is enabled), but the composer reads empty.
+      page.setText('');
+      const clicks: number[] = [];
+      page.send.addEventListener('click', () => clicks.push(1));
+      const bg = fakeBackground({ failMode });
+      const { stop } = guardFor(bg);
+      await settle();
+      page.send.click();
+      if (failMode === 'closed') {
+        await until(() => uiState() === 'failed');
+        expect(panel()?.textContent).toContain('prompt_unreadable');
+        expect(clicks).toEqual([]);
+      } else {
+        await until(() => uiHost()?.getAttribute('data-notice') === 'unchecked');
+        expect(uiHost()?.shadowRoot?.textContent).toContain('prompt_unreadable');
+        expect(clicks).toEqual([1]);
+      }
+      expect(bg.check).not.toHaveBeenCalled();
+      stop();
+    }
+  });
+
+  it('asks once more when the tab "navigated" during the check (an SPA route change)', async () => {
+    const page = makePage();
+    let first = true;
+    const bg = fakeBackground({}, () => {
+      if (first) {
+        first = false;
+        return { status: 'error', kind: 'dropped', message: 'The tab navigated.' };
+      }
+      return { status: 'safe' };
+    });
+    guardFor(bg);
+    page.setText('across a route change');
+    page.pressEnter();
+    await until(() => page.sent.length === 1);
+    expect(bg.check).toHaveBeenCalledTimes(2);
+  });
+});
+
+describe('prompt guard: generic detection', () => {
+  it('on a site that turns out to add a newline on Enter, stops checking Enter in that composer', async () => {
+    document.body.innerHTML = '<form><textarea id="c"></textarea><button type="submit">Send</button></form>';
+    const form = document.querySelector('form')!;
+    form.addEventListener('submit', (e) => e.preventDefault());
+    const c = document.getElementById('c') as HTMLTextAreaElement;
+    const inserted: string[] = [];
+    document.execCommand = ((_cmd: string, _ui?: boolean, value?: string) => {
+      inserted.push(value ?? '\n');
+      return true;
+    }) as typeof document.execCommand;
+    const bg = fakeBackground();
+    guardFor(bg, GENERIC_SITE);
+    c.value = 'a comment';
+    const first = new KeyboardEvent('keydown', { key: 'Enter', bubbles: true, cancelable: true });
+    c.dispatchEvent(first);
+    expect(first.defaultPrevented).toBe(true);
+    await until(() => inserted.length === 1);
+    // The next Enter is the site's (a newline), unchecked.
+    const second = new KeyboardEvent('keydown', { key: 'Enter', bubbles: true, cancelable: true });
+    c.dispatchEvent(second);
+    expect(second.defaultPrevented).toBe(false);
+    expect(bg.check).toHaveBeenCalledTimes(1);
+  });
+
+  it('leaves a text box without a send control alone', async () => {
+    document.body.innerHTML = '<label>Notes <textarea id="n"></textarea></label>';
+    const bg = fakeBackground();
+    guardFor(bg, GENERIC_SITE);
+    const n = document.getElementById('n') as HTMLTextAreaElement;
+    n.value = 'a note';
+    const e = new KeyboardEvent('keydown', { key: 'Enter', bubbles: true, cancelable: true });
+    n.dispatchEvent(e);
+    expect(e.defaultPrevented).toBe(false);
+    await settle();
+    expect(bg.check).not.toHaveBeenCalled();
+  });
+});
