@@ -1,5 +1,6 @@
 // @vitest-environment happy-dom
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { PromptConfig } from '@/lib/chatbots/config';
 import { GENERIC_SITE } from '@/lib/chatbots/sites';
 import {
   fakeBackground,
@@ -217,7 +218,7 @@ describe('prompt guard: sends', () => {
   it('an older answer never overrides a newer config', async () => {
     const page = makePage();
     const bg = fakeBackground();
-    let slow!: (c: unknown) => void;
+    let slow!: (c: PromptConfig) => void;
     bg.hello.mockImplementationOnce(() => new Promise((r) => (slow = r)));
     const { guard } = guardFor(bg);
     bg.config = { ...bg.config, active: false };

@@ -2,7 +2,7 @@
  * A minimal chatbot page for the prompt guard's DOM unit tests (happy-dom): a composer and a send button whose
  * page handlers record what the "site" sent, plus a fake background. Not part of the content script bundle.
  */
-import { vi } from 'vitest';
+import { type Mock, vi } from 'vitest';
 import type { PromptConfig } from '@/lib/chatbots/config';
 import type { ChatbotSite } from '@/lib/chatbots/sites';
 import type { PromptCheckResult } from '@/utils/protocol/prompt';
@@ -138,8 +138,8 @@ export function makePage(opts: { ignoreSynthetic?: boolean; textarea?: boolean }
 export type CheckAnswer = Omit<PromptCheckResult, 'config'> | Promise<Omit<PromptCheckResult, 'config'>>;
 
 export interface FakeBackground {
-  hello: ReturnType<typeof vi.fn>;
-  check: ReturnType<typeof vi.fn>;
+  hello: Mock<() => Promise<PromptConfig>>;
+  check: Mock<(text: string, ref: string) => Promise<PromptCheckResult>>;
   /** Texts the guard asked about. */
   checked: string[];
   config: PromptConfig;
@@ -156,7 +156,7 @@ export function fakeBackground(
     config: full,
     checked,
     hello: vi.fn(async () => bg.config),
-    check: vi.fn(async (text: string) => {
+    check: vi.fn(async (text: string, _ref: string) => {
       checked.push(text);
       const result = await answer(text);
       return { ...result, config: bg.config } as PromptCheckResult;
