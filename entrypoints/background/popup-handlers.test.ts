@@ -138,6 +138,22 @@ describe('buildTabView', () => {
     expect(view.inactiveReason).toBeUndefined();
   });
 
+  it('carries the last context-menu check of the tab', async () => {
+    const id = await tab('https://news.example/story');
+    const check = {
+      kind: 'text',
+      snippet: 'GLTEST-S1 x',
+      status: 'flagged',
+      categories: ['S1'],
+      names: ['Violent Crimes'],
+      at: 5,
+    };
+    await fakeBrowser.storage.session.set({ [`check:${id}`]: check, 'check:999': { bad: true } });
+    expect((await buildTabView(fakeHost(settings(), undefined), id)).manualCheck).toEqual(check);
+    const other = await tab('https://other.example/');
+    expect((await buildTabView(fakeHost(settings(), undefined), other)).manualCheck).toBeUndefined();
+  });
+
   it('says why a tab is not scanned', async () => {
     const page = await tab('https://bank.example/');
     const s = settings({ excludedSites: ['bank.example'], pausedSites: ['news.example'] });

@@ -12,10 +12,12 @@ import {
 import {
   type CategoryView,
   type FlaggedItemView,
+  type ManualCheck,
   onMessage,
   type TabInactiveReason,
   type TabView,
 } from '@/utils/messages';
+import { manualCheckKey } from '@/utils/protocol/page';
 import { getApiKey } from '@/utils/settings';
 import type { BackgroundContext } from './context';
 import { attachHistory, extraKey, type ItemExtra, tabItemExtras } from './history';
@@ -90,14 +92,28 @@ function inactiveReason(
   return undefined;
 }
 
+/** The context-menu check kept for the popup (see `manualCheckKey`), when it looks like one. */
+async function readManualCheck(tabId: number): Promise<ManualCheck | undefined> {
+  const key = manualCheckKey(tabId);
+  const stored: Record<string, unknown> = await browser.storage.session.get(key).catch(() => ({}));
+  const value = stored[key] as ManualCheck | undefined;
+  return value &&
+    typeof value === 'object' &&
+    typeof value.status === 'string' &&
+    typeof value.snippet === 'string'
+    ? value
+    : undefined;
+}
+
 export async function buildTabView(h: EngineHost, tabId: number): Promise<TabView> {
   const { settings } = h.state;
   const model = getGuardModel(settings.guardModel);
   const preset = getPreset(settings.provider);
   const state = h.engine.tabState(tabId);
-  const [tab, extras] = await Promise.all([
+  const [tab, extras, manualCheck] = await Promise.all([
     browser.tabs.get(tabId).catch(() => undefined),
     tabItemExtras(tabId).catch(() => ({})),
+    readManualCheck(tabId),
   ]);
   const url = tab?.url || state?.url;
   const status = h.status();
@@ -140,6 +156,7 @@ export async function buildTabView(h: EngineHost, tabId: number): Promise<TabVie
     if (host) view.host = host;
   }
   if (state) view.state = state;
+  if (manualCheck) view.manualCheck = manualCheck;
   const reason = inactiveReason(settings, missing === null, tab, url);
   if (reason) view.inactiveReason = reason;
   return view;

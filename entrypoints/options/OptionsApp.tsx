@@ -1,6 +1,8 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import type { Managed } from '@/components/Form';
 import { type MessageKey, t } from '@/components/i18n';
+import { extraSiteMatchPatterns } from '@/lib/chatbots/match';
+import { CHATBOT_SITES } from '@/lib/chatbots/sites';
 import { missingEndpointSetting } from '@/lib/settings/endpoint';
 import type { ManagedKey } from '@/lib/settings/policy';
 import { type Settings, SettingsValidationError } from '@/lib/settings/schema';
@@ -17,7 +19,7 @@ import { EndpointSection, type TestState } from './EndpointSection';
 import { HistorySection } from './HistorySection';
 import { PolicySection } from './PolicySection';
 import { type ChatbotSiteInfo, PromptGuardSection } from './PromptGuardSection';
-import { chatbotSiteOrigins, originsForBaseUrl, requestOrigins } from './permissions';
+import { originsForBaseUrl, requestOrigins } from './permissions';
 import { ScanningSection } from './ScanningSection';
 
 const SECTIONS: { id: string; title: MessageKey }[] = [
@@ -47,7 +49,7 @@ export function rebaseDraft(before: Settings, after: Settings, draft: Settings):
   return out;
 }
 
-export function OptionsApp({ chatbotSites = [] }: { chatbotSites?: readonly ChatbotSiteInfo[] }) {
+export function OptionsApp({ chatbotSites = CHATBOT_SITES }: { chatbotSites?: readonly ChatbotSiteInfo[] }) {
   const [state, setState] = useState<EffectiveState | null>(null);
   const [draft, setDraft] = useState<Settings | null>(null);
   const [apiKey, setApiKey] = useState('');
@@ -121,7 +123,7 @@ export function OptionsApp({ chatbotSites = [] }: { chatbotSites?: readonly Chat
     event.preventDefault();
     // The permission request must come first, while the click is being handled.
     const needed = originsForBaseUrl(draft.baseUrl);
-    const chatbots = chatbotSiteOrigins(draft.extraChatbotSites);
+    const chatbots = extraSiteMatchPatterns(draft.extraChatbotSites);
     if (!(await requestOrigins([...(needed.ok ? needed.origins : []), ...chatbots]))) {
       setMessage({
         ok: false,

@@ -1,6 +1,7 @@
 import { Choice, type Managed, Toggle } from '@/components/Form';
 import { t } from '@/components/i18n';
 import { SiteListField } from '@/components/SiteList';
+import type { ChatbotSite } from '@/lib/chatbots/sites';
 import {
   type FailMode,
   isChatbotSiteEnabled,
@@ -9,11 +10,7 @@ import {
 } from '@/lib/settings/schema';
 
 /** A chatbot site the prompt guard knows: its id in `chatbotSites`, its name and its hosts. */
-export interface ChatbotSiteInfo {
-  id: string;
-  name: string;
-  hosts: readonly string[];
-}
+export type ChatbotSiteInfo = Pick<ChatbotSite, 'id' | 'name' | 'hosts'>;
 
 export function PromptGuardSection({
   draft,

@@ -9,7 +9,7 @@ import { importSettingsFile } from './BackupSection';
 import { presetPatch } from './EndpointSection';
 import { rebaseDraft } from './OptionsApp';
 import { customCategoriesNote, nextCustomCode } from './PolicySection';
-import { chatbotSiteOrigins, originsForBaseUrl, requestOrigins } from './permissions';
+import { originsForBaseUrl, requestOrigins } from './permissions';
 
 const settings = (patch: Partial<Settings> = {}): Settings => ({ ...defaultSettings(), ...patch });
 
@@ -106,15 +106,6 @@ describe('endpoint permissions', () => {
     expect(await requestOrigins(['https://api.example.com/*'])).toBe(false);
     request.mockRejectedValue(new Error('not in a user gesture'));
     expect(await requestOrigins(['https://api.example.com/*'])).toBe(false);
-  });
-});
-
-describe('chatbotSiteOrigins', () => {
-  it('turns the other chatbot sites into match patterns, each once', () => {
-    expect(chatbotSiteOrigins(['chat.example', '*.bots.example', 'CHAT.example', 'not a site/'])).toEqual([
-      '*://chat.example/*',
-      '*://*.bots.example/*',
-    ]);
   });
 });
 

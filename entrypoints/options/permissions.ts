@@ -7,7 +7,6 @@
  * anything else.
  */
 import { validateBaseUrl } from '@/lib/providers/presets';
-import { parseHostPattern } from '@/lib/settings/schema';
 
 /** Origins the manifest already grants (`host_permissions`): plain http on this computer, any port. */
 const GRANTED_HOSTS = new Set(['localhost', '127.0.0.1']);
@@ -33,17 +32,4 @@ export async function requestOrigins(origins: string[]): Promise<boolean> {
   } catch {
     return false;
   }
-}
-
-/**
- * The match patterns the prompt guard needs to run on the person's other chatbot sites (`extraChatbotSites`):
- * `*://host/*`, or `*://*.domain/*` for a `*.domain` pattern; each valid pattern once, in order.
- */
-export function chatbotSiteOrigins(patterns: readonly string[]): string[] {
-  const out: string[] = [];
-  for (const pattern of patterns) {
-    const parsed = parseHostPattern(pattern);
-    if (parsed.ok && !out.includes(`*://${parsed.pattern}/*`)) out.push(`*://${parsed.pattern}/*`);
-  }
-  return out;
 }

@@ -1,9 +1,9 @@
 import { useCallback, useEffect, useState } from 'preact/hooks';
-import { CategoryList, type RevealState, revealKey } from '@/components/CategoryList';
+import { CategoryCode, CategoryList, type RevealState, revealKey } from '@/components/CategoryList';
 import { formatNumber, formatTime, formatUsd, type MessageKey, plural, t } from '@/components/i18n';
 import type { GuardErrorData } from '@/lib/guard/errors';
 import { hostOfUrl, normalizeHost } from '@/lib/settings/schema';
-import type { FlaggedItemView, TabView } from '@/utils/messages';
+import type { FlaggedItemView, ManualCheck, TabView } from '@/utils/messages';
 import { sendMessage } from '@/utils/messages';
 import { loadEffectiveSettings, saveSettings } from '@/utils/settings';
 import { type Overall, overallState } from './overall';
@@ -205,6 +205,7 @@ function Body({
   return (
     <>
       <Status overall={overall} view={view} onOpenOptions={onOpenOptions} />
+      {view.manualCheck && <ManualCheckCard check={view.manualCheck} />}
       <CategoryList categories={view.categories} items={view.items} onReveal={onReveal} reveals={reveals} />
       {scannable && (
         <section class="gl-section" aria-labelledby="gl-site-title">
@@ -448,5 +449,34 @@ function LastError({ error, onOpenOptions }: { error: GuardErrorData; onOpenOpti
         {t('popup_open_settings_fix')}
       </button>
     </div>
+  );
+}
+
+/** The last check the person asked for from the context menu: what was checked and what came of it. */
+function ManualCheckCard({ check }: { check: ManualCheck }) {
+  return (
+    <section class="gl-section gl-check" aria-labelledby="gl-check-title" data-status={check.status}>
+      <h2 id="gl-check-title">{t('popup_check_title')}</h2>
+      <div class="gl-panel">
+        <span class="gl-item-kind">
+          {t(check.kind === 'image' ? 'popup_item_kind_image' : 'popup_check_kind_selection')}
+          {' · '}
+          {formatTime(check.at)}
+        </span>
+        <span class="gl-snippet">{check.snippet}</span>
+        {check.status === 'safe' && <p class="gl-ok">{t('popup_check_safe')}</p>}
+        {check.status === 'flagged' && (
+          <ul class="gl-codes gl-check-codes" aria-label={t('popup_check_flagged')}>
+            {check.categories.map((code, i) => (
+              <li key={code}>
+                <CategoryCode code={code} /> {check.names[i] ?? code}
+              </li>
+            ))}
+          </ul>
+        )}
+        {check.status === 'error' && <p class="gl-error">{t('popup_check_error', check.reason ?? '')}</p>}
+        {check.status === 'refused' && <p class="gl-error">{t('popup_check_refused', check.reason ?? '')}</p>}
+      </div>
+    </section>
   );
 }

@@ -6,6 +6,7 @@ import type { ItemKind, TabState } from '@/lib/engine/types';
 import type { GuardErrorData } from '@/lib/guard/errors';
 import type { Verdict } from '@/lib/guard/types';
 import type { CategoryAction, Settings } from '@/lib/settings/schema';
+import type { ManualCheck } from './page';
 
 /** The answer to "Test connection": a real request to the endpoint. */
 export type EndpointTestResult =
@@ -73,6 +74,8 @@ export interface TabView {
   /** Flagged elements, in the order they were found. */
   items: FlaggedItemView[];
   engine: EngineView;
+  /** The last check the person asked for from the context menu in this tab (until it closes or navigates). */
+  manualCheck?: ManualCheck;
   endpoint: {
     provider: string;
     providerLabel: string;

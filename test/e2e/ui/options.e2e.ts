@@ -214,6 +214,11 @@ describe('options page (chromium)', () => {
     );
     await raw().locator('#chunkTokens').fill('1500');
     await raw().getByLabel('Check pages only when I ask').check();
+    // The prompt guard's chatbot sites: every known site, each with its hosts; one turned off.
+    const sites = raw().locator('#prompt-guard .gl-checklist li');
+    expect(await sites.count()).toBeGreaterThanOrEqual(10);
+    expect(await raw().locator('#prompt-guard').textContent()).toContain('chatgpt.com');
+    await raw().getByRole('checkbox', { name: 'ChatGPT' }).uncheck();
     await raw().getByRole('button', { name: 'Save', exact: true }).click();
     await raw().locator('.gl-savebar-state', { hasText: 'Saved.' }).waitFor();
     const { settings } = await stored(gl);
@@ -221,6 +226,7 @@ describe('options page (chromium)', () => {
       excludedSites: ['bank.example', '*.health.example', 'mail.example'],
       chunkTokens: 1500,
       scanOnDemand: true,
+      chatbotSites: { chatgpt: false },
     });
   });
 

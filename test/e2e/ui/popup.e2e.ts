@@ -269,6 +269,32 @@ describe('popup (chromium)', () => {
     await closeAll();
   });
 
+  it('shows the last check the person asked for from the context menu', async () => {
+    const page = track(await gl.openPage(site.url('/ui/clean.html?check')));
+    const tabId = await page.tabId();
+    // What the context menu's check keeps for the popup (entrypoints/background/context-menu.ts).
+    await gl.extensionEval((key, check) => browser.storage.session.set({ [key]: check }), `check:${tabId}`, {
+      kind: 'text',
+      snippet: 'GLTEST-S1 <i>a selected sentence</i>',
+      status: 'flagged',
+      categories: ['S1'],
+      names: ['Violent Crimes'],
+      action: 'blur',
+      at: Date.now(),
+    });
+    const popup = track(await openPopup(gl, tabId));
+    const raw = rawPage(popup);
+    const card = raw.locator('.gl-check');
+    await card.waitFor({ timeout: 10_000 });
+    expect(await card.getByRole('heading').textContent()).toBe('Your check');
+    expect(await card.locator('.gl-snippet').textContent()).toBe('GLTEST-S1 <i>a selected sentence</i>');
+    expect(await card.locator('i').count()).toBe(0);
+    expect(await card.locator('.gl-check-codes').textContent()).toBe('S1 Violent Crimes');
+    const violations = await seriousViolations(popup);
+    expect(violations, describeViolations(violations)).toEqual([]);
+    await closeAll();
+  });
+
   it('scan on demand: the popup says so, and "Scan now" checks the page', async () => {
     guard.reset();
     await gl.configure(
