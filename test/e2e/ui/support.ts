@@ -9,7 +9,14 @@ import type { Page } from 'playwright-core';
 import type { GuardlensBrowser, PageHandle } from '../harness';
 import { REPO_ROOT } from '../harness';
 
-export const SCREENSHOT_DIR = path.join(REPO_ROOT, 'docs/screenshots');
+/**
+ * Screenshots go to `test/.artifacts/screenshots/` on every run, and into `docs/screenshots/` (the README's) only
+ * when `GUARDLENS_UPDATE_SCREENSHOTS=1`, so a test run leaves the work tree clean.
+ */
+export const SCREENSHOT_DIR = path.join(
+  REPO_ROOT,
+  process.env.GUARDLENS_UPDATE_SCREENSHOTS === '1' ? 'docs/screenshots' : 'test/.artifacts/screenshots',
+);
 export const UI_PAGES_DIR = 'test/e2e/ui/pages';
 
 /** The toolbar popup's width (`.gl-popup` in components/styles.css). */
