@@ -10,6 +10,7 @@ import {
   readComposer,
   sendClickTarget,
   siteComposers,
+  stopShowing,
   userTurnBefore,
 } from './dom';
 import { ReplyWatcher } from './replies';
@@ -127,8 +128,11 @@ describe('replies', () => {
     expect(replies.map((r) => r.textContent)).toEqual(['first answer', 'second']);
     expect(userTurnBefore(replies[0]!, claude, document)).toBe('first question');
     expect(userTurnBefore(replies[1]!, claude, document)).toBe('second question');
-    expect(isStreaming(replies[0]!, claude, document)).toBe(false);
-    expect(isStreaming(replies[1]!, claude, document)).toBe(true);
+    expect(isStreaming(replies[0]!, claude, stopShowing(claude, document))).toBe(false);
+    expect(isStreaming(replies[1]!, claude, false)).toBe(true);
+    expect(isStreaming(replies[0]!, claude, true)).toBe(true);
+    document.body.insertAdjacentHTML('beforeend', '<button aria-label="Stop response">Stop</button>');
+    expect(stopShowing(claude, document)).toBe(true);
   });
 
   it('checks a reply once it finished, marks it when flagged, unmarks it when rewritten safe', async () => {

@@ -278,11 +278,15 @@ export function findReplies(doc: Document, site: ChatbotSite): HTMLElement[] {
   return [];
 }
 
-/** Is anything on the page saying a reply is still being written? */
-export function isStreaming(reply: Element, site: ChatbotSite, doc: Document): boolean {
-  if (site.selectors.streaming.some((s) => safeClosest(reply, s) || safeQueryAll(reply, s).length > 0))
-    return true;
+/** Is a stop control showing anywhere on the page (a reply is being written)? */
+export function stopShowing(site: ChatbotSite, doc: Document): boolean {
   return site.selectors.stop.some((s) => safeQueryAll(doc, s).some((el) => isLive(el, site)));
+}
+
+/** Is this reply still being written: a streaming marker on it or around it, or (`stop`) a stop control showing. */
+export function isStreaming(reply: Element, site: ChatbotSite, stop: boolean): boolean {
+  if (stop) return true;
+  return site.selectors.streaming.some((s) => safeClosest(reply, s) || safeQueryAll(reply, s).length > 0);
 }
 
 /** The text of the user turn just before `reply` in the document, or null. */

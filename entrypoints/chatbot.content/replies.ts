@@ -9,7 +9,7 @@ import type { ChatbotSite } from '@/lib/chatbots/sites';
 import { cleanText, readNodeText } from '@/lib/chatbots/text';
 import type { PageVerdict, ReplyCheckResult } from '@/utils/messages';
 import { applyVerdict } from '../content/enforce';
-import { findReplies, isLive, isStreaming, userTurnBefore } from './dom';
+import { findReplies, isLive, isStreaming, stopShowing, userTurnBefore } from './dom';
 
 export interface ReplyTransport {
   reply(data: { ref: string; text: string; prompt: string; visible: boolean }): Promise<ReplyCheckResult>;
@@ -98,10 +98,11 @@ export class ReplyWatcher {
     const { doc, site } = this.o;
     this.lastScan = this.now();
     const replies = findReplies(doc, site);
+    const stop = replies.length > 0 && stopShowing(site, doc);
     const sightings = replies.map((el) => ({
       key: el,
       text: cleanText(readNodeText(el)),
-      streaming: isStreaming(el, site, doc),
+      streaming: isStreaming(el, site, stop),
     }));
     for (const { key, text } of this.tracker.observe(sightings, this.now())) void this.check(key, text);
     const due = this.tracker.nextDueAt();
