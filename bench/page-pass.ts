@@ -168,8 +168,8 @@ export async function freshCache(
   await new Promise((resolve) => setTimeout(resolve, 200));
 }
 
-/** Pages per trace. */
-const TRACE_BATCH = 4;
+/** Pages per trace, unless told otherwise. */
+const TRACE_BATCH = Number(process.env.GUARDLENS_BENCH_TRACE_BATCH) || 8;
 
 const DEBUG = process.env.GUARDLENS_BENCH_DEBUG === '1';
 

@@ -139,12 +139,16 @@ export function summaryTable(r: Report): string {
       `Guardlens' own share: ${n(s.ttfvOwnMs, 0)} ms`,
     ],
     [
-      'Prompt guard delay (median / p95)',
+      'Prompt guard: what it adds to a send, Enter → site (median / p95)',
       r.promptGuard?.medianMs !== undefined
         ? `${n(r.promptGuard.medianMs)} / ${n(r.promptGuard.p95Ms)} ms`
         : 'not measured',
-      r.promptGuard?.note ?? '',
-      '',
+      r.promptGuard?.medianMs !== undefined
+        ? `whole send ${n(r.promptGuard.totalMedianMs)} ms − endpoint ${n(r.promptGuard.endpointMedianMs)} ms − page alone ${n(r.promptGuard.baselineMedianMs)} ms`
+        : (r.promptGuard?.note ?? ''),
+      r.promptGuard?.cachedMedianMs !== undefined
+        ? `from the cache: ${n(r.promptGuard.cachedMedianMs)} / ${n(r.promptGuard.cachedP95Ms)} ms`
+        : '',
     ],
     [
       'Extension service worker time per page load (median, not page cost)',
@@ -303,7 +307,7 @@ const METHOD = `## Method
   until the tab's state in \`storage.session\` is for this page with verdicts and nothing pending, and no model
   request is under way or was answered in the last 0.25 s (at most 10 s for a first load, 4 s for a reload).
   Per page the median of the loads is taken; corpus figures are medians over pages.
-- **Page cost.** Both browsers are traced over the DevTools protocol, browser-wide, four pages per trace
+- **Page cost.** Both browsers are traced over the DevTools protocol, browser-wide, eight pages per trace
   (\`Tracing\` with \`devtools.timeline\`, \`disabled-by-default-devtools.timeline\` and \`v8.execute\`), with
   a marker before and after each load. Inside each top-level task (\`RunTask\`) on the main thread of every page
   renderer process (iframes in their own processes included; the extension's own process is not), the
@@ -382,7 +386,14 @@ export function markdown(r: Report): string {
     '## Prompt guard delay',
     '',
     r.promptGuard?.medianMs !== undefined
-      ? `Median ${n(r.promptGuard.medianMs)} ms, 95th percentile ${n(r.promptGuard.p95Ms)} ms over ${r.promptGuard.samples ?? '?'} sends.${r.promptGuard.note ? ` ${r.promptGuard.note}` : ''}`
+      ? [
+          `From the person's Enter to the site's own send handler, minus the endpoint's answer time and minus what`,
+          `the page takes with the guard off: median ${n(r.promptGuard.medianMs)} ms, 95th percentile ${n(r.promptGuard.p95Ms)} ms`,
+          `over ${r.promptGuard.samples ?? '?'} new prompts (whole send ${n(r.promptGuard.totalMedianMs)} ms, endpoint`,
+          `${n(r.promptGuard.endpointMedianMs)} ms, page alone ${n(r.promptGuard.baselineMedianMs)} ms). A prompt checked before`,
+          `(from the cache) adds ${n(r.promptGuard.cachedMedianMs)} ms, p95 ${n(r.promptGuard.cachedP95Ms)} ms. ${r.promptGuard.note ?? ''}`,
+          "It runs `.output/chrome-mv3` as built (not this run's snapshot); raw figures in `prompt-guard.json`.",
+        ].join('\n')
       : `Not measured: ${r.promptGuard?.note ?? 'no prompt guard benchmark in this run'}.`,
     '',
     `## Engine throughput (endpoint latency ${r.run.config.throughputLatencyMs} ms)`,
@@ -406,7 +417,7 @@ export function readmeSection(r: Report): string {
   const list = (items: Target[]) =>
     items.map((t) => `- ${t.what}: ${t.value} (target ${t.target}).`).join('\n');
   return [
-    '`npm run bench` loads the 52 real pages of the shared corpus in headless Chromium with and without the',
+    `\`npm run bench\` loads the ${r.summary.pages} real pages of the shared corpus in headless Chromium with and without the`,
     'production build, against the local test server, and writes `bench/results/latest.json` and',
     '[`bench/results/latest.md`](bench/results/latest.md) (per-page tables, memory, time to first verdict,',
     'throughput and the method). Every figure comes with its baseline from the same run.',

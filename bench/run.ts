@@ -10,16 +10,16 @@
  * npm run bench -- --readme              # also rewrite the README's "Performance" section
  * ```
  *
- * Other options: `--ttfv-pages=N` (12), `--ttfv-latency=MS` (250), `--heap-pages=N` (8), `--throughput-latency=MS`
- * (100), `--throughput-seconds=S` (3), `--profiler` (add V8's sampling profiler to the traces), `--skip=` any of
+ * Other options: `--ttfv-pages=N` (10), `--ttfv-latency=MS` (250), `--heap-pages=N` (8), `--throughput-latency=MS`
+ * (100), `--throughput-seconds=S` (3), `--prompt-guard-runs=N` (30), `--profiler` (add V8's sampling profiler to the traces), `--skip=` any of
  * `pages,ttfv,prompt-guard,throughput`, `--out=DIR` (bench/results).
  * Writes `latest.json` and `latest.md` in the output directory. See `report.ts` for the method.
  */
-import { existsSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, statSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { type GuardlensBrowser, launchBrowser, REPO_ROOT, startStaticServer } from '../test/e2e/harness';
 import { startGuardServer } from '../test/server/guard-server';
 import { type BaselineBrowser, type BuildSource, buildExtension, launchBaseline } from './browsers';
@@ -27,7 +27,6 @@ import { bundleSizes } from './bundle';
 import { type PageRun, runPagePass } from './page-pass';
 import { CORPUS_DIR, listCorpus } from './pages';
 import { markdown, type Report, readmeSection, replaceReadmeSection } from './report';
-import { median, percentile } from './stats';
 import { corpusSummary, type PromptGuardFigures, pageFigures, targets } from './summary';
 import { runThroughput, type ThroughputRun } from './throughput';
 import { runTtfvPass, type TtfvRun } from './ttfv';
@@ -43,6 +42,7 @@ interface Options {
   heapPages: number;
   throughputLatencyMs: number;
   throughputSeconds: number;
+  promptGuardRuns: number;
   profiler: boolean;
   skip: Set<string>;
   readme: boolean;
@@ -53,11 +53,12 @@ function parseArgs(argv: string[]): Options {
   const o: Options = {
     reps: 3,
     build: 'worktree',
-    ttfvPages: 12,
+    ttfvPages: 10,
     ttfvLatencyMs: 250,
     heapPages: 8,
     throughputLatencyMs: 100,
     throughputSeconds: 3,
+    promptGuardRuns: 30,
     profiler: false,
     skip: new Set(),
     readme: false,
@@ -82,6 +83,7 @@ function parseArgs(argv: string[]): Options {
     else if (key === 'heap-pages') o.heapPages = Math.round(num());
     else if (key === 'throughput-latency') o.throughputLatencyMs = num();
     else if (key === 'throughput-seconds') o.throughputSeconds = num();
+    else if (key === 'prompt-guard-runs') o.promptGuardRuns = Math.round(num());
     else if (key === 'profiler') o.profiler = true;
     else if (key === 'skip') for (const s of value.split(',')) o.skip.add(s);
     else if (key === 'readme') o.readme = true;
@@ -125,36 +127,60 @@ async function warmUp(
 }
 
 /**
- * The prompt guard's own benchmark (`bench/prompt-guard.ts`, written with the prompt guard), when it exists:
- * it is given the running browser, servers and settings and returns the delays it measured.
+ * The prompt guard's own benchmark (`bench/prompt-guard.ts`, written with the prompt guard), when it exists: run
+ * as its own process in Chromium after this runner's browsers are closed; its results file is read back.
  */
-async function promptGuardFigures(context: {
-  gl: GuardlensBrowser;
-  guard: Awaited<ReturnType<typeof startGuardServer>>;
-  settings: Record<string, unknown>;
-  apiKey: string;
-  log: (line: string) => void;
-}): Promise<PromptGuardFigures> {
-  const file = path.join(REPO_ROOT, 'bench/prompt-guard.ts');
-  if (!existsSync(file)) {
-    return { note: 'the prompt guard and its benchmark (`bench/prompt-guard.ts`) have not landed yet' };
+async function promptGuardFigures(runs: number): Promise<PromptGuardFigures> {
+  const script = path.join(REPO_ROOT, 'bench/prompt-guard.ts');
+  if (!existsSync(script))
+    return { note: 'the prompt guard benchmark (`bench/prompt-guard.ts`) has not landed yet' };
+  const results = path.join(REPO_ROOT, 'bench/results/prompt-guard.json');
+  const started = Date.now();
+  const code = await new Promise<number | null>((resolve) => {
+    const child = spawn('npx', ['tsx', script, '--runs', String(runs), '--browsers', 'chromium'], {
+      cwd: REPO_ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (d: Buffer) => {
+      output += d.toString();
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      output += d.toString();
+    });
+    child.on('close', (exit) => {
+      for (const line of output.split('\n')) if (line.trim() && !/npm warn/i.test(line)) log(`  | ${line}`);
+      resolve(exit);
+    });
+  });
+  if (code !== 0) return { note: `\`bench/prompt-guard.ts\` exited with ${code}` };
+  if (!existsSync(results) || statSync(results).mtimeMs < started) {
+    return { note: '`bench/prompt-guard.ts` wrote no `bench/results/prompt-guard.json`' };
   }
-  const mod = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
-  const fn = (mod.runPromptGuardBench ?? mod.measurePromptGuard ?? mod.default) as
-    | ((c: typeof context) => Promise<unknown>)
-    | undefined;
-  if (typeof fn !== 'function') {
-    return { note: '`bench/prompt-guard.ts` exports no function the runner knows how to call' };
+  type Summary = { n?: number; median?: number; p95?: number };
+  const data = JSON.parse(await readFile(results, 'utf8')) as {
+    results?: Array<{
+      browser?: string;
+      baselineMs?: Summary;
+      fresh?: { totalMs?: Summary; endpointMs?: Summary; addedMs?: Summary };
+      cached?: { addedMs?: Summary };
+    }>;
+  };
+  const chromium = data.results?.find((r) => r.browser === 'chromium');
+  if (chromium?.fresh?.addedMs?.median === undefined) {
+    return { note: '`bench/results/prompt-guard.json` has no Chromium figures in the expected shape' };
   }
-  const result = (await fn(context)) as { delaysMs?: number[]; medianMs?: number; p95Ms?: number } | number[];
-  const delays = Array.isArray(result) ? result : result.delaysMs;
-  if (delays?.length) {
-    return { medianMs: median(delays), p95Ms: percentile(delays, 0.95), samples: delays.length };
-  }
-  if (!Array.isArray(result) && result.medianMs !== undefined) {
-    return { medianMs: result.medianMs, p95Ms: result.p95Ms };
-  }
-  return { note: '`bench/prompt-guard.ts` returned no delays' };
+  return {
+    medianMs: chromium.fresh.addedMs.median,
+    p95Ms: chromium.fresh.addedMs.p95,
+    samples: chromium.fresh.addedMs.n,
+    totalMedianMs: chromium.fresh.totalMs?.median,
+    endpointMedianMs: chromium.fresh.endpointMs?.median,
+    baselineMedianMs: chromium.baselineMs?.median,
+    cachedMedianMs: chromium.cached?.addedMs?.median,
+    cachedP95Ms: chromium.cached?.addedMs?.p95,
+    note: 'measured by `bench/prompt-guard.ts` on the ChatGPT fixture (its captured composer at https://chatgpt.com/), endpoint answering at once',
+  };
 }
 
 async function main(): Promise<void> {
@@ -231,13 +257,6 @@ async function main(): Promise<void> {
         log,
       });
     }
-    if (!o.skip.has('prompt-guard')) {
-      log('Prompt guard delay');
-      promptGuard = await promptGuardFigures({ gl, guard, settings, apiKey: API_KEY, log }).catch(
-        (error: unknown) => ({ note: `the prompt guard benchmark failed: ${String(error).split('\n')[0]}` }),
-      );
-      log(`  ${promptGuard.note ?? `median ${promptGuard.medianMs?.toFixed(1)} ms`}`);
-    }
     const unexpected = gl.unexpectedBlocked().filter((r) => r.origin?.startsWith(gl!.extensionOrigin));
     if (unexpected.length) log(`Note: the extension tried to reach ${unexpected.length} non-loopback URLs`);
   } finally {
@@ -245,6 +264,17 @@ async function main(): Promise<void> {
     await base?.close().catch(() => {});
     await site.close();
     await guard.close();
+  }
+  if (!o.skip.has('prompt-guard')) {
+    log('Prompt guard delay (bench/prompt-guard.ts)');
+    promptGuard = await promptGuardFigures(o.promptGuardRuns).catch((error: unknown) => ({
+      note: `the prompt guard benchmark failed: ${String(error).split('\n')[0]}`,
+    }));
+    log(
+      promptGuard.medianMs !== undefined
+        ? `  adds median ${promptGuard.medianMs} ms, p95 ${promptGuard.p95Ms} ms`
+        : `  ${promptGuard.note}`,
+    );
   }
   if (!o.skip.has('throughput')) {
     log(`Engine throughput: endpoint latency ${o.throughputLatencyMs} ms`);
