@@ -146,6 +146,47 @@ describe('prompt guard: sends', () => {
     expect(page.sent).toEqual(['needs the button']);
   });
 
+  it('never sends twice when the site takes the replayed Enter without saying so', async () => {
+    document.body.innerHTML = `<form><div id="composer" contenteditable="true"><p>just once</p></div>
+      <button id="send" type="button">Send</button></form>`;
+    const composer = document.getElementById('composer')!;
+    const sentBy: string[] = [];
+    const send = (via: string) => {
+      if (!composer.textContent) return;
+      sentBy.push(via);
+      composer.innerHTML = '<p><br></p>';
+    };
+    // This site sends on Enter without calling preventDefault; its button would send again.
+    composer.addEventListener('keydown', (e) => {
+      if (e.key === 'Enter') send('enter');
+    });
+    // (A button that sends whatever state the composer is in shows a second send at once.)
+    document.getElementById('send')!.addEventListener('click', () => sentBy.push('button'));
+    guardFor(fakeBackground());
+    composer.dispatchEvent(
+      new KeyboardEvent('keydown', { key: 'Enter', keyCode: 13, bubbles: true, cancelable: true }),
+    );
+    await until(() => sentBy.length === 1);
+    await new Promise((r) => setTimeout(r, 150));
+    expect(sentBy).toEqual(['enter']);
+  });
+
+  it('tells the person when the site did not take the released send', async () => {
+    const page = makePage({ ignoreSynthetic: true });
+    // This site also ignores synthetic clicks: nothing the guard replays reaches it.
+    const button = page.send.cloneNode(true) as HTMLButtonElement;
+    page.send.replaceWith(button);
+    button.addEventListener('click', (e) => {
+      if (e.isTrusted) page.sent.push('by a person');
+    });
+    guardFor(fakeBackground(), undefined, { confirmMs: 50 });
+    page.setText('ignored by the site');
+    page.pressEnter();
+    await until(() => uiHost()?.getAttribute('data-notice') === 'release-failed');
+    expect(page.sent).toEqual([]);
+    expect(page.composer.textContent).toBe('ignored by the site');
+  });
+
   it('intercepts a click on the send control and replays the click', async () => {
     const page = makePage();
     const bg = fakeBackground();

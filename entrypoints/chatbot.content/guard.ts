@@ -14,6 +14,8 @@
  * - If the text changes while it is being checked, the new text is checked instead.
  * - On sites the person added (generic detection), an Enter the site does not handle as a send is given back as
  *   the newline it was, and Enter is left alone in that composer from then on.
+ * - After a release the guard watches that the site took it (the composer emptied or a stop control showed). If
+ *   not (a site that ignores synthetic input), the person is told, and their own next send of that text passes.
  */
 import type { PromptConfig } from '@/lib/chatbots/config';
 import { type CheckOutcome, type Decision, decide } from '@/lib/chatbots/decide';
@@ -36,6 +38,7 @@ import {
   readComposer,
   sendClickTarget,
   siteComposers,
+  stopShowing,
 } from './dom';
 import type { Translate } from './i18n';
 import { GuardUi } from './ui';
@@ -59,6 +62,8 @@ export interface PromptGuardOptions {
   releaseWaitMs?: number;
   /** Extra time given to the background beyond the config's limit before the guard gives up. Default 3000 ms. */
   transportGraceMs?: number;
+  /** How long the site has to take a released send before the person is told. Default 3000 ms. */
+  confirmMs?: number;
 }
 
 type Trigger =
@@ -82,6 +87,10 @@ interface Pending extends Send {
 const TRANSPORT_GRACE_MS = 3000;
 /** How long a follow-up send the site makes on its own after a release passes (with the approved text). */
 const FOLLOW_UP_MS = 1500;
+/** How long the site has to take a released send (clear the composer, show its stop control). */
+const CONFIRM_MS = 3000;
+/** How long a checked prompt the site did not take may be sent by the person without a second check. */
+const PASS_NEXT_MS = 60_000;
 
 function stop(event: Event): void {
   event.preventDefault();
@@ -117,6 +126,7 @@ export class PromptGuard {
   private refSeq = 0;
   private replaying = false;
   private approval: { text: string; until: number } | null = null;
+  private passNext: { text: string; until: number } | null = null;
   private lastCompositionEnd = Number.NEGATIVE_INFINITY;
   private swallowKeyup: string | null = null;
   /** Composers (generic sites) where Enter turned out to be a newline. */
@@ -248,6 +258,12 @@ export class PromptGuard {
       this.approval = null;
       return false;
     }
+    if (this.passNext && e.isTrusted && this.now() <= this.passNext.until && text === this.passNext.text) {
+      // The person sends again a prompt that was checked but that the site did not take from the guard.
+      this.passNext = null;
+      this.ui.hideNotice();
+      return false;
+    }
     stop(e);
     if (this.pending?.state === 'checking') return true; // one check at a time; this press is absorbed
     this.ui.hideNotice();
@@ -329,8 +345,9 @@ export class PromptGuard {
     if (decision.action === 'send') {
       this.pending = null;
       this.ui.hide();
-      void this.release(pending).then((ok) => {
-        if (!ok) this.ui.showNotice(anchor, 'release-failed', this.o.t('prompt_release_failed'));
+      void this.releaseAndConfirm(pending).then((result) => {
+        if (result === 'failed')
+          this.ui.showNotice(anchor, 'release-failed', this.o.t('prompt_release_failed'));
         else if (decision.notice === 'unchecked') {
           this.ui.showNotice(anchor, 'unchecked', this.o.t('prompt_sent_unchecked', decision.message ?? ''));
         } else if (decision.notice === 'attachments') {
@@ -382,8 +399,9 @@ export class PromptGuard {
         if (this.pending !== pending) return;
         this.pending = null;
         this.ui.hide();
-        void this.release(pending).then((ok) => {
-          if (!ok) this.ui.showNotice(anchor, 'release-failed', this.o.t('prompt_release_failed'));
+        void this.releaseAndConfirm(pending).then((result) => {
+          if (result === 'failed')
+            this.ui.showNotice(anchor, 'release-failed', this.o.t('prompt_release_failed'));
         });
       },
     });
@@ -453,6 +471,34 @@ export class PromptGuard {
     }
   }
 
+  /**
+   * Did the site take the send within `ms`: the composer emptied or changed, went away, or a stop control showed?
+   */
+  private async sentSince(composer: HTMLElement | null, text: string, ms: number): Promise<boolean> {
+    const deadline = this.now() + ms;
+    for (;;) {
+      if (!composer?.isConnected) return true;
+      if (cleanText(readComposer(composer)) !== text) return true;
+      if (stopShowing(this.o.site, this.doc)) return true;
+      if (this.now() >= deadline) return false;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  }
+
+  /**
+   * Releases the send and makes sure the site took it. If the site did not (it ignores synthetic input), the
+   * person is told, and their own next send of the same text goes through without a second check.
+   */
+  private async releaseAndConfirm(send: Send): Promise<'sent' | 'failed'> {
+    const ok = await this.release(send);
+    const composer = send.composer?.isConnected ? send.composer : null;
+    // Nothing to confirm by: no composer any more, a text that could not be read, Enter given back as a newline.
+    if (ok && (!composer || !send.text || this.enterIsNewline.has(composer))) return 'sent';
+    if (ok && (await this.sentSince(composer, send.text, this.o.confirmMs ?? CONFIRM_MS))) return 'sent';
+    this.passNext = { text: send.text, until: this.now() + PASS_NEXT_MS };
+    return 'failed';
+  }
+
   /** Lets the send go, once. Returns false when no way to send was found (the person is told). */
   private async release(send: Send): Promise<boolean> {
     this.lastPrompt = send.text;
@@ -464,6 +510,8 @@ export class PromptGuard {
     if (trigger.kind === 'key') {
       const target = trigger.target.isConnected ? trigger.target : composer;
       if (target && this.replayKey(target, trigger.init)) return true;
+      // Not handled as such, yet maybe sent all the same: a second send must never follow a first.
+      if (target && (await this.sentSince(target, send.text, 60))) return true;
       if (target && this.o.site.id === 'generic' && !trigger.init.ctrlKey && !trigger.init.metaKey) {
         // This site does not send on Enter: give the newline back, and leave Enter alone here from now on.
         this.enterIsNewline.add(target);
