@@ -3,6 +3,7 @@
  * Chromium with the same flags, viewport, profile kind and network blocker, but no extension (the baseline).
  */
 import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { cp, symlink } from 'node:fs/promises';
 import path from 'node:path';
 import { type BrowserContext, chromium } from 'playwright-core';
@@ -74,6 +75,8 @@ export interface BuildInfo {
   commit: string;
   /** Files changed in the working tree but not committed (they are in a `worktree` build). */
   uncommitted: string[];
+  /** The source tree that was built (a temporary copy for `head`). */
+  tree: string;
 }
 
 function git(args: string[]): string {
@@ -90,7 +93,7 @@ export async function buildExtension(
     .split('\n')
     .filter((line) => line.trim() !== '')
     .map((line) => line.slice(3));
-  const info = { source, commit, uncommitted: source === 'head' ? [] : uncommitted };
+  const info = { source, commit, uncommitted: source === 'head' ? [] : uncommitted, tree: REPO_ROOT };
   if (source === 'existing') return { ...(await snapshotBuild()), ...info };
   if (source === 'worktree') {
     log('Building the working tree for Chrome (wxt build)…');
@@ -105,6 +108,9 @@ export async function buildExtension(
       cwd: REPO_ROOT,
     });
     await symlink(path.join(REPO_ROOT, 'node_modules'), path.join(tree, 'node_modules'));
+    // Fixtures that live beside the repository (`../shared`) are found from the copy too.
+    const shared = path.resolve(REPO_ROOT, '../shared');
+    if (existsSync(shared)) await symlink(shared, path.join(parent, 'shared'));
     execFileSync('npx', ['wxt', 'build'], { cwd: tree, stdio: 'ignore' });
     const built = path.join(tree, path.relative(REPO_ROOT, EXTENSION_BUILD_DIRS.chromium));
     const snapshot = await snapshotBuild(built);
@@ -112,7 +118,7 @@ export async function buildExtension(
       await snapshot.remove();
       await removeTempDir(parent);
     };
-    return { ...info, dir: snapshot.dir, remove };
+    return { ...info, tree, dir: snapshot.dir, remove };
   } catch (error) {
     await removeTempDir(parent);
     throw error;

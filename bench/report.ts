@@ -392,7 +392,7 @@ export function markdown(r: Report): string {
           `over ${r.promptGuard.samples ?? '?'} new prompts (whole send ${n(r.promptGuard.totalMedianMs)} ms, endpoint`,
           `${n(r.promptGuard.endpointMedianMs)} ms, page alone ${n(r.promptGuard.baselineMedianMs)} ms). A prompt checked before`,
           `(from the cache) adds ${n(r.promptGuard.cachedMedianMs)} ms, p95 ${n(r.promptGuard.cachedP95Ms)} ms. ${r.promptGuard.note ?? ''}`,
-          "It runs `.output/chrome-mv3` as built (not this run's snapshot); raw figures in `prompt-guard.json`.",
+          'It runs on the same source tree and build as the rest of this run; raw figures in `prompt-guard.json`.',
         ].join('\n')
       : `Not measured: ${r.promptGuard?.note ?? 'no prompt guard benchmark in this run'}.`,
     '',

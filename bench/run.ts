@@ -130,15 +130,15 @@ async function warmUp(
  * The prompt guard's own benchmark (`bench/prompt-guard.ts`, written with the prompt guard), when it exists: run
  * as its own process in Chromium after this runner's browsers are closed; its results file is read back.
  */
-async function promptGuardFigures(runs: number): Promise<PromptGuardFigures> {
-  const script = path.join(REPO_ROOT, 'bench/prompt-guard.ts');
+async function promptGuardFigures(runs: number, tree: string, out: string): Promise<PromptGuardFigures> {
+  const script = path.join(tree, 'bench/prompt-guard.ts');
   if (!existsSync(script))
     return { note: 'the prompt guard benchmark (`bench/prompt-guard.ts`) has not landed yet' };
-  const results = path.join(REPO_ROOT, 'bench/results/prompt-guard.json');
+  const results = path.join(tree, 'bench/results/prompt-guard.json');
   const started = Date.now();
   const code = await new Promise<number | null>((resolve) => {
     const child = spawn('npx', ['tsx', script, '--runs', String(runs), '--browsers', 'chromium'], {
-      cwd: REPO_ROOT,
+      cwd: tree,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';
@@ -158,7 +158,12 @@ async function promptGuardFigures(runs: number): Promise<PromptGuardFigures> {
     return { note: '`bench/prompt-guard.ts` wrote no `bench/results/prompt-guard.json`' };
   }
   type Summary = { n?: number; median?: number; p95?: number };
-  const data = JSON.parse(await readFile(results, 'utf8')) as {
+  const text = await readFile(results, 'utf8');
+  if (path.resolve(results) !== path.resolve(out, 'prompt-guard.json')) {
+    await mkdir(out, { recursive: true });
+    await writeFile(path.join(out, 'prompt-guard.json'), text);
+  }
+  const data = JSON.parse(text) as {
     results?: Array<{
       browser?: string;
       baselineMs?: Summary;
@@ -267,7 +272,7 @@ async function main(): Promise<void> {
   }
   if (!o.skip.has('prompt-guard')) {
     log('Prompt guard delay (bench/prompt-guard.ts)');
-    promptGuard = await promptGuardFigures(o.promptGuardRuns).catch((error: unknown) => ({
+    promptGuard = await promptGuardFigures(o.promptGuardRuns, build.tree, o.out).catch((error: unknown) => ({
       note: `the prompt guard benchmark failed: ${String(error).split('\n')[0]}`,
     }));
     log(
