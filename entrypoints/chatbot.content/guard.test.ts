@@ -9,6 +9,7 @@ import {
   panel,
   panelButton,
   startGuard,
+  TEST_SITE,
   uiHost,
   uiState,
 } from './test-page';
@@ -185,6 +186,45 @@ describe('prompt guard: sends', () => {
     await until(() => uiHost()?.getAttribute('data-notice') === 'release-failed');
     expect(page.sent).toEqual([]);
     expect(page.composer.textContent).toBe('ignored by the site');
+  });
+
+  it('catches Cmd/Ctrl+Enter too, and replays it with its modifier; leaves it alone where it is a newline', async () => {
+    const page = makePage();
+    const bg = fakeBackground();
+    const { stop } = guardFor(bg);
+    page.setText('sent with ctrl');
+    expect(page.pressEnter({ ctrlKey: true }).defaultPrevented).toBe(true);
+    await until(() => page.sent.length === 1);
+    expect(page.keys.at(-1)?.ctrlKey).toBe(true);
+    stop();
+    const kimiLike = { ...TEST_SITE, keys: { enter: 'send' as const, modEnter: 'newline' as const } };
+    const page2 = makePage();
+    const bg2 = fakeBackground();
+    guardFor(bg2, kimiLike);
+    page2.setText('a newline here');
+    page2.pressEnter({ ctrlKey: true });
+    expect(page2.keys).toHaveLength(1); // the site saw it
+    await settle();
+    expect(bg2.check).not.toHaveBeenCalled();
+  });
+
+  it('catches a form submit that carries the prompt, and submits once when it is safe', async () => {
+    document.body.innerHTML = `<form id="f"><textarea id="composer"></textarea><button id="send" type="submit">Send</button></form>`;
+    const form = document.getElementById('f') as HTMLFormElement;
+    const submits: string[] = [];
+    form.addEventListener('submit', (e) => {
+      e.preventDefault();
+      submits.push((document.getElementById('composer') as HTMLTextAreaElement).value);
+    });
+    const bg = fakeBackground();
+    guardFor(bg);
+    (document.getElementById('composer') as HTMLTextAreaElement).value = 'submitted text';
+    form.requestSubmit();
+    expect(submits).toEqual([]);
+    await until(() => submits.length === 1);
+    await settle();
+    expect(submits).toEqual(['submitted text']);
+    expect(bg.checked).toEqual(['submitted text']);
   });
 
   it('intercepts a click on the send control and replays the click', async () => {

@@ -91,6 +91,45 @@ describe('prompt guard on every named chatbot: chromium', () => {
     },
   );
 
+  it('shows that it is checking with a compact indicator on the composer, without moving the page', async () => {
+    const f = fixture('gemini');
+    const page = await gl.openPage(f.url);
+    guard.setLatency(800);
+    try {
+      await insertText(page, f.composer, 'a slow check');
+      const layout = () =>
+        page.evaluate((sel: string) => {
+          const r = document.querySelector(sel)!.getBoundingClientRect();
+          return [r.x, r.y, r.width, r.height, document.documentElement.scrollHeight, scrollY];
+        }, f.composer);
+      const before = await layout();
+      await page.press('Enter');
+      await waitForGuardState(page, 'checking');
+      expect(await layout()).toEqual(before);
+      const pill = await page.evaluate((sel: string) => {
+        const p = document
+          .querySelector('guardlens-prompt')!
+          .shadowRoot!.querySelector('.pill')!
+          .getBoundingClientRect();
+        const c = document.querySelector(sel)!.getBoundingClientRect();
+        return {
+          w: p.width,
+          h: p.height,
+          near: p.left >= c.left - 1 && p.right <= c.right + 1 && Math.abs(p.top - c.top) < 30,
+        };
+      }, f.composer);
+      expect(pill.w).toBeGreaterThan(0);
+      expect(pill.h).toBeLessThan(40);
+      expect(pill.near).toBe(true);
+      expect(await sent(page)).toEqual([]);
+      await settled(page, 1);
+      expect(await guardState(page)).toBe('idle');
+    } finally {
+      guard.setLatency(0);
+      await page.close();
+    }
+  });
+
   it('leaves a chatbot the person turned off alone', async () => {
     const f = fixture('claude');
     await configureGuard(gl, settingsFor(guard, { chatbotSites: { claude: false } }), f.url);
