@@ -135,6 +135,30 @@ describe('replies', () => {
     expect(stopShowing(claude, document)).toBe(true);
   });
 
+  it('checks a reply again when the page moved on during its check (an SPA route change)', async () => {
+    document.body.innerHTML = `<div data-is-streaming="false"><div class="font-claude-response"><div class="standard-markdown"><p>done</p></div></div></div>`;
+    let calls = 0;
+    const watcher = new ReplyWatcher({
+      doc: document,
+      site: claude,
+      lastPrompt: () => 'the prompt',
+      stableMs: 20,
+      throttleMs: 5,
+      transport: {
+        reply: async () =>
+          ++calls === 1
+            ? { status: 'error', kind: 'dropped', message: 'The tab navigated.' }
+            : { status: 'safe' },
+      },
+    });
+    watcher.start();
+    try {
+      await vi.waitFor(() => expect(calls).toBe(2));
+    } finally {
+      watcher.stop();
+    }
+  });
+
   it('checks a reply once it finished, marks it when flagged, unmarks it when rewritten safe', async () => {
     document.body.innerHTML = `<div data-testid="user-message">a question</div>
       <div data-is-streaming="true"><div class="font-claude-response"><div class="standard-markdown"><p id="r">Part</p></div></div></div>`;

@@ -275,6 +275,10 @@ describe('prompt guard: sends', () => {
       }
     });
     page.composer.replaceWith(fresh);
+    // The page scrolls meanwhile: the indicator follows the composer there is now instead of giving up.
+    window.dispatchEvent(new Event('scroll'));
+    await new Promise((r) => setTimeout(r, 50));
+    expect(uiState()).toBe('checking');
     release();
     await until(() => sentByFresh.length === 1);
     expect(sentByFresh).toEqual(['survives a re-render']);

@@ -140,8 +140,11 @@ export class PromptGuard {
     this.doc = o.win.document;
     this.now = o.now ?? (() => Date.now());
     this.ui = new GuardUi(this.doc, o.t);
+    // The composer was re-rendered or the page moved on: follow the composer there is now, if any.
     this.ui.onAnchorLost = () => {
-      this.pending = null;
+      const next = siteComposers(this.doc, this.o.site)[0] ?? null;
+      if (!next) this.pending = null;
+      return next;
     };
     const opts = { capture: true, signal: o.signal };
     const w = o.win;

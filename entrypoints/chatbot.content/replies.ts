@@ -29,6 +29,9 @@ export interface ReplyWatcherOptions {
 }
 
 const MARK_ATTRIBUTES = ['data-guardlens', 'data-guardlens-categories', 'data-guardlens-action'];
+/** Reply check failures worth another try: the tab navigated (SPA route) or the endpoint was briefly unavailable. */
+const RETRYABLE = new Set(['dropped', 'rate-limited', 'circuit-open', 'offline', 'timeout']);
+const RETRY_DELAY_MS = 10_000;
 /** Attributes whose change can mean a reply started or stopped streaming. */
 const STATE_ATTRIBUTES = [
   'data-is-streaming',
@@ -136,7 +139,14 @@ export class ReplyWatcher {
       if (el.getAttribute('title')?.startsWith('Guardlens:')) el.removeAttribute('title');
       this.flagged.delete(el);
     } else if (result.status === 'error') {
-      console.warn(`Guardlens could not check a reply (${result.kind}): ${result.message}`);
+      if (RETRYABLE.has(result.kind)) {
+        // The page moved on (an SPA route change) or the endpoint was busy: check it again later.
+        this.tracker.recheck(el, this.now(), result.kind === 'dropped' ? 0 : RETRY_DELAY_MS);
+        const due = this.tracker.nextDueAt();
+        if (due !== null) this.schedule(due);
+      } else {
+        console.warn(`Guardlens could not check a reply (${result.kind}): ${result.message}`);
+      }
     }
   }
 }

@@ -78,8 +78,11 @@ export class GuardUi {
   private noticeTimer: ReturnType<typeof setTimeout> | null = null;
   private frame = 0;
   private listening = false;
-  /** Called when the element the UI is anchored to is gone (the composer re-rendered away, SPA navigation). */
-  onAnchorLost: (() => void) | null = null;
+  /**
+   * Called when the element the UI is anchored to is gone (the composer re-rendered, SPA navigation): returns the
+   * element to follow now, or null to close the pill and the panel.
+   */
+  onAnchorLost: (() => Element | null) | null = null;
 
   constructor(
     private readonly doc: Document,
@@ -291,9 +294,9 @@ export class GuardUi {
     const vw = view?.innerWidth ?? 1024;
     const vh = view?.innerHeight ?? 768;
     if (this.anchor && !this.anchor.isConnected) {
-      const lost = this.onAnchorLost;
-      this.hide();
-      lost?.();
+      const next = this.onAnchorLost?.() ?? null;
+      if (next) this.anchor = next;
+      else this.hide();
     }
     if (this.anchor) {
       const rect = this.anchor.getBoundingClientRect();

@@ -31,6 +31,19 @@ describe('ReplyTracker', () => {
     expect(t.size).toBe(0);
   });
 
+  it('checks a reply again, after a delay, when its check could not be made', () => {
+    const t = new ReplyTracker<string>({ stableMs: 100 });
+    t.observe([{ key: 'r', text: 'done', streaming: false }], 0);
+    expect(t.observe([{ key: 'r', text: 'done', streaming: false }], 100)).toHaveLength(1);
+    t.recheck('r', 200, 1000);
+    expect(t.nextDueAt()).toBe(1300);
+    expect(t.observe([{ key: 'r', text: 'done', streaming: false }], 1299)).toEqual([]);
+    expect(t.observe([{ key: 'r', text: 'done', streaming: false }], 1300)).toEqual([
+      { key: 'r', text: 'done' },
+    ]);
+    t.recheck('gone', 0);
+  });
+
   it('never checks an empty reply or one still streaming', () => {
     const t = new ReplyTracker<string>({ stableMs: 10 });
     expect(t.observe([{ key: 'e', text: '  ', streaming: false }], 0)).toEqual([]);

@@ -5,8 +5,8 @@
  *
  * Pure and clock-free: the caller feeds what it sees now and asks when to look again.
  *
- * Public API: `ReplySighting`, `ReplyTracker` (`observe(sightings, now)`, `nextDueAt()`, `size`),
- * `REPLY_STABLE_MS`.
+ * Public API: `ReplySighting`, `ReplyTracker` (`observe(sightings, now)`, `recheck(key, now)`, `nextDueAt()`,
+ * `size`), `REPLY_STABLE_MS`.
  */
 
 /** How long a finished reply's text must stay the same before it is checked. */
@@ -72,6 +72,17 @@ export class ReplyTracker<K> {
       entry.checkedText !== entry.text &&
       now - entry.changedAt >= this.stableMs
     );
+  }
+
+  /**
+   * Makes a reply due again because its check could not be made: checked once its text has been stable for
+   * `stableMs` after `now + delayMs`.
+   */
+  recheck(key: K, now: number, delayMs = 0): void {
+    const entry = this.entries.get(key);
+    if (!entry) return;
+    entry.checkedText = null;
+    entry.changedAt = now + delayMs;
   }
 
   /** When a reply that is waiting only for its text to settle becomes due, or null when none is waiting. */
