@@ -59,7 +59,6 @@ export class PageSession {
   private readonly runner: SliceRunner;
   private media: MediaWatcher | null = null;
   private nextRef = 1;
-  private url = location.href;
   private running = false;
   private stopped = false;
   private sending: Promise<void> = Promise.resolve();
@@ -96,7 +95,7 @@ export class PageSession {
     }
     this.running = true;
     stats.scanning = true;
-    this.url = location.href;
+    stats.idle = false; // until the first walk is done
     this.media = this.newMedia();
     this.observer = new MutationObserver((records) => measure(() => this.record(records), 'mutations'));
     this.observe(document.documentElement);
@@ -115,7 +114,6 @@ export class PageSession {
   /** A fresh page state: every block and image is reported again (verdicts already known come from the cache). */
   fresh(): void {
     if (!this.running || this.stopped) return;
-    this.url = location.href;
     this.known = new WeakMap();
     this.dirtyBlocks.clear();
     this.outbox.clear();
@@ -169,7 +167,7 @@ export class PageSession {
     return new MediaWatcher({
       hideUntilChecked: this.config.hideImagesUntilChecked,
       failMode: this.config.failMode,
-      check: (report) => this.transport.checkImage(this.url, report),
+      check: (report) => this.transport.checkImage(location.href, report),
       refOf: (el) => this.refFor(el),
       contextOf: (el) => this.contextOf(el),
       onResult: (el, result) => {
@@ -296,7 +294,8 @@ export class PageSession {
   private flush(): void {
     const entries = [...this.outbox];
     this.outbox.clear();
-    const url = this.url;
+    // The URL now: after a same-document navigation, changes are reported under the new one.
+    const url = location.href;
     this.sending = this.sending.then(() => this.send(url, entries)).catch(noteError);
   }
 
@@ -316,7 +315,7 @@ export class PageSession {
         return [...first, ...rest];
       }, 'send') ?? [];
     for (let i = 0; i < ordered.length; i += BATCH) {
-      if (this.stopped || url !== this.url) return;
+      if (this.stopped) return;
       const batch = ordered.slice(i, i + BATCH);
       const answer = await measure(() => this.transport.sendBlocks(url, batch), 'send');
       if (!answer) return;
