@@ -1,0 +1,272 @@
+/**
+ * Every saved real-world page of `../shared/corpus/pages/` in a real browser: the extension must raise no script
+ * errors, keep every task it runs under 50 ms and its total main-thread time of the order of one
+ * `document.body.innerText` call, and send the endpoint (the test server's `requests[].text`) the article text of
+ * the page's `expected.html`. Coverage per page is printed as a table and written to
+ * `test/.artifacts/coverage.json`.
+ *
+ * Chromium runs every page, Firefox a sample (`FIREFOX_SAMPLE`; every page with `GUARDLENS_CORPUS_FULL=1`).
+ * `GUARDLENS_CORPUS_BROWSERS=chromium` (a comma-separated list) picks the browsers, `GUARDLENS_CORPUS_PAGES=a,b`
+ * the pages. What was sent and expected for each page is kept in `test/.artifacts/corpus/<browser>/`.
+ */
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { Window } from 'happy-dom';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type GuardServer, startGuardServer } from '../../server/guard-server';
+import {
+  type BrowserName,
+  type GuardlensBrowser,
+  launchBrowser,
+  REPO_ROOT,
+  type StaticServer,
+  startStaticServer,
+} from '../harness';
+import {
+  API_KEY,
+  baseSettings,
+  buildDir,
+  coverage,
+  type PageStats,
+  scriptErrors,
+  sentTexts,
+  waitForSettled,
+} from './helpers';
+
+const CORPUS = path.resolve(REPO_ROOT, '../shared/corpus/pages');
+const ARTIFACTS = path.join(REPO_ROOT, 'test/.artifacts');
+const ONLY = process.env.GUARDLENS_CORPUS_PAGES?.split(',').map((s) => s.trim());
+const PAGES = existsSync(CORPUS)
+  ? readdirSync(CORPUS, { withFileTypes: true })
+      .filter((d) => d.isDirectory() && existsSync(path.join(CORPUS, d.name, 'expected.html')))
+      .map((d) => d.name)
+      .filter((n) => !ONLY || ONLY.includes(n))
+      .sort()
+  : [];
+
+/** Coverage every page must reach (the aim is 0.95; pages below it are listed in the report). */
+const COVERAGE_FLOOR = 0.92;
+/** The extension's total main-thread time on a page may be at most this many `innerText` calls (plus slack). */
+const INNER_TEXT_FACTOR = 5;
+const SLACK_MS = 50;
+/** No task of the content script may take longer. */
+const MAX_TASK_MS = 50;
+/** Visits of a page over its time budget, to tell a long task from a busy machine. */
+const TIME_ATTEMPTS = 3;
+
+const BLOCK_TAGS = new Set(
+  'address article aside blockquote br caption dd div dl dt figcaption figure footer h1 h2 h3 h4 h5 h6 header hr li main nav ol p pre section table td th tr ul'.split(
+    ' ',
+  ),
+);
+
+/**
+ * The article text of an `expected.html`, with words of neighbouring blocks kept apart. A block repeated word
+ * for word counts once: Guardlens never sends the same content twice (its verdict is cached by content).
+ */
+function expectedText(html: string): string {
+  const window = new Window();
+  window.document.body.innerHTML = html;
+  const out: string[] = [];
+  const walk = (node: Node) => {
+    if (node.nodeType === 3) out.push((node as Text).data);
+    else if (node.nodeType === 1) {
+      const tag = (node as Element).localName;
+      if (tag === 'script' || tag === 'style') return;
+      const block = BLOCK_TAGS.has(tag);
+      if (block) out.push('\n');
+      for (const child of node.childNodes) walk(child as unknown as Node);
+      if (block) out.push('\n');
+    }
+  };
+  walk(window.document.body as unknown as Node);
+  void window.happyDOM.close();
+  const blocks = out
+    .join('')
+    .split('\n')
+    .map((b) => b.replace(/\s+/g, ' ').trim())
+    .filter(Boolean);
+  return [...new Set(blocks)].join('\n');
+}
+
+interface Row {
+  page: string;
+  words: number;
+  found: number;
+  coverage: number;
+  blocksSent: number;
+  requests: number;
+  tasks: number;
+  totalMs: number;
+  longestMs: number;
+  longestTask: string;
+  /** `document.body.innerText` with style and layout to recompute. */
+  innerTextMs: number;
+  /** The same with layout up to date. */
+  warmInnerTextMs: number;
+  errors: number;
+  /** Visits it took (more than one: the first was over its time budget). */
+  attempts: number;
+}
+
+function browsersToRun(): BrowserName[] {
+  const wanted = process.env.GUARDLENS_CORPUS_BROWSERS?.split(',').map((s) => s.trim());
+  return (['chromium', 'firefox'] as const).filter((b) => !wanted || wanted.includes(b));
+}
+
+/**
+ * Firefox takes as long as Chromium over the whole corpus (about two minutes); by default it runs a sample that
+ * covers the scripts and the largest pages, and every page with `GUARDLENS_CORPUS_FULL=1`.
+ */
+const FIREFOX_SAMPLE = ['gmw', 'lemonde-1', 'lwn-1', 'qq', 'wikipedia', 'yahoo-2'];
+
+function pagesFor(name: BrowserName): string[] {
+  if (name === 'chromium' || process.env.GUARDLENS_CORPUS_FULL === '1' || ONLY) return PAGES;
+  return PAGES.filter((p) => FIREFOX_SAMPLE.includes(p));
+}
+
+const results: Partial<Record<BrowserName, Row[]>> = {};
+
+function writeReport(): void {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  writeFileSync(path.join(ARTIFACTS, 'coverage.json'), `${JSON.stringify(results, null, 2)}\n`);
+}
+
+function printTable(name: string, rows: Row[]): void {
+  const pct = (n: number) => `${(n * 100).toFixed(1)}%`;
+  const lines = rows.map(
+    (r) =>
+      `${r.page.padEnd(22)} ${pct(r.coverage).padStart(7)} ${`${r.found}/${r.words}`.padStart(11)} ${String(r.blocksSent).padStart(6)} ${String(r.requests).padStart(5)} ${r.totalMs.toFixed(1).padStart(8)} ${r.longestMs.toFixed(1).padStart(7)} ${r.innerTextMs.toFixed(1).padStart(9)} ${r.warmInnerTextMs.toFixed(1).padStart(6)} ${r.longestTask}${r.attempts > 1 ? ` (${r.attempts} visits)` : ''}`,
+  );
+  console.log(
+    [
+      `Corpus coverage (${name}):`,
+      `${'page'.padEnd(22)} ${'cover'.padStart(7)} ${'words'.padStart(11)} ${'blocks'.padStart(6)} ${'reqs'.padStart(5)} ${'total ms'.padStart(8)} ${'long ms'.padStart(7)} ${'innerText'.padStart(9)} ${'warm'.padStart(6)} longest`,
+      ...lines,
+    ].join('\n'),
+  );
+}
+
+describe.skipIf(PAGES.length === 0).each(browsersToRun())('corpus pages: %s', (name) => {
+  let guard: GuardServer;
+  let site: StaticServer;
+  let gl: GuardlensBrowser;
+  const rows: Row[] = [];
+
+  beforeAll(async () => {
+    guard = await startGuardServer({ preloadTokenizer: true });
+    site = await startStaticServer({ root: null });
+    site.mount('/corpus/', CORPUS);
+    site.route('/blank.html', { body: '<!doctype html><title>blank</title>' });
+    gl = await launchBrowser(name, { extensionPath: buildDir(name) });
+  });
+
+  afterAll(async () => {
+    results[name] = rows;
+    if (rows.length > 0) {
+      printTable(name, rows);
+      writeReport();
+    }
+    await gl?.close();
+    await site?.close();
+    await guard?.close();
+  });
+
+  it(`covers the article text of ${name === 'chromium' ? 'every page' : 'the pages'}`, {
+    timeout: 600_000,
+  }, async () => {
+    // One tab for every page. Pages are opened by the page itself (location.href): Firefox's remote protocol
+    // refuses to navigate to some of them directly ("Address rejected"), although they load fine.
+    const page = await gl.openPage(site.url('/blank.html'));
+    const tabId = await page.tabId();
+    const visit = async (url: string) => {
+      await page.evaluate((to: string) => {
+        location.href = to;
+      }, url);
+      await page.waitForFunction(
+        (to: string) => location.href === to && document.readyState !== 'loading',
+        { timeoutMs: 30_000 },
+        url,
+      );
+    };
+
+    const measure = async (pageName: string, attempt: number): Promise<Row> => {
+      await visit(site.url('/blank.html'));
+      guard.reset();
+      // A model id per visit gives it a fresh verdict cache, so every block it sends reaches the server.
+      await gl.configure(baseSettings(guard, { model: `corpus-${pageName}-${attempt}` }), API_KEY);
+      await visit(site.url(`/corpus/${pageName}/source.html`));
+      const stats: PageStats = await waitForSettled(gl, tabId, { guard, timeoutMs: 60_000, quietMs: 300 });
+      // innerText as a content script would call it once the page has settled (layout up to date), and
+      // cold: after a style change that makes the browser recompute style and layout first.
+      const { warmMs, coldMs } = await page.evaluate(() => {
+        let start = performance.now();
+        // biome-ignore lint/performance/useDomNodeTextContent: innerText's cost is what is measured.
+        void document.body.innerText;
+        const warm = performance.now() - start;
+        const root = document.documentElement;
+        const before = root.style.fontSize;
+        root.style.fontSize = '100.5%';
+        start = performance.now();
+        // biome-ignore lint/performance/useDomNodeTextContent: as above.
+        void document.body.innerText;
+        const cold = performance.now() - start;
+        root.style.fontSize = before;
+        return { warmMs: warm, coldMs: cold };
+      });
+      const expected = expectedText(readFileSync(path.join(CORPUS, pageName, 'expected.html'), 'utf8'));
+      const sent = sentTexts(guard).join('\n');
+      const cover = coverage(expected, sent);
+      // What was sent and what was expected, to look into a page that falls short.
+      mkdirSync(path.join(ARTIFACTS, 'corpus', name), { recursive: true });
+      writeFileSync(path.join(ARTIFACTS, 'corpus', name, `${pageName}.sent.txt`), sent);
+      writeFileSync(path.join(ARTIFACTS, 'corpus', name, `${pageName}.expected.txt`), expected);
+      return {
+        page: pageName,
+        words: cover.words,
+        found: cover.found,
+        coverage: Number(cover.share.toFixed(4)),
+        blocksSent: stats.blocksSent,
+        requests: guard.requests.length,
+        tasks: stats.tasks,
+        totalMs: Number(stats.totalMs.toFixed(2)),
+        longestMs: Number(stats.longestMs.toFixed(2)),
+        longestTask: stats.longestTask,
+        innerTextMs: Number(coldMs.toFixed(2)),
+        warmInnerTextMs: Number(warmMs.toFixed(2)),
+        errors: stats.errors,
+        attempts: attempt,
+      };
+    };
+
+    const withinTime = (r: Row) =>
+      r.longestMs < MAX_TASK_MS && r.totalMs < INNER_TEXT_FACTOR * r.innerTextMs + SLACK_MS;
+    try {
+      for (const pageName of pagesFor(name)) {
+        let row = await measure(pageName, 1);
+        // Wall-clock times on a busy machine include the time the browser was not scheduled: a page over its
+        // time budget is measured again (up to twice), and the best visit counts. A task that is really long
+        // is long on every visit.
+        for (let attempt = 2; attempt <= TIME_ATTEMPTS && !withinTime(row); attempt++) {
+          const again = await measure(pageName, attempt);
+          if (again.longestMs + again.totalMs / 10 < row.longestMs + row.totalMs / 10) row = again;
+          row.attempts = attempt;
+        }
+        rows.push(row);
+      }
+    } finally {
+      await page.close();
+    }
+    expect(scriptErrors(gl)).toEqual([]);
+    for (const row of rows) {
+      expect.soft(row.errors, `${row.page}: script errors`).toBe(0);
+      expect.soft(row.longestMs, `${row.page}: longest task (ms)`).toBeLessThan(MAX_TASK_MS);
+      expect
+        .soft(row.totalMs, `${row.page}: total main-thread time (ms)`)
+        .toBeLessThan(INNER_TEXT_FACTOR * row.innerTextMs + SLACK_MS);
+      expect
+        .soft(row.coverage, `${row.page}: coverage of expected.html`)
+        .toBeGreaterThanOrEqual(COVERAGE_FLOOR);
+    }
+  });
+});
