@@ -12,7 +12,7 @@ import type { FailMode } from '@/lib/settings/schema';
 import type { ImageReport, ImageResult } from '@/utils/messages';
 import { IMAGE_ATTRIBUTE, markUnchecked } from './enforce';
 import { normalizeText } from './extract';
-import { measure, stats } from './slices';
+import { measure, retryOnce, stats } from './slices';
 
 /** Smallest rendered size worth a check, in CSS pixels. */
 export const MIN_IMAGE_SIDE = 64;
@@ -275,7 +275,7 @@ export class MediaWatcher {
           visible: state.inView,
         };
         stats.imagesChecked++;
-        result = await this.options.check(report);
+        result = await retryOnce(() => this.options.check(report));
       }
     } catch (err) {
       result = { status: 'error', reason: err instanceof Error ? err.message : String(err) };

@@ -145,6 +145,32 @@ describe('PageSession', () => {
     expect(sent()[2]!.ref).toBe(sent()[0]!.ref);
   });
 
+  it('sends a batch again when the background stopped in the middle of answering', async () => {
+    document.body.innerHTML = '<p>Only paragraph</p>';
+    const sent: BlockReport[] = [];
+    let calls = 0;
+    labels = new LabelLayer();
+    session = new PageSession(
+      CONFIG,
+      {
+        async sendBlocks(_url, blocks) {
+          calls++;
+          if (calls === 1) throw new Error('The message port closed before a response was received.');
+          sent.push(...blocks);
+          return { accepted: blocks.length };
+        },
+        async checkImage() {
+          return { status: 'safe' };
+        },
+      },
+      labels,
+      5,
+    );
+    session.start();
+    await vi.waitFor(() => expect(sent.map((b) => b.text)).toEqual(['Only paragraph']), { timeout: 3000 });
+    expect(calls).toBe(2);
+  });
+
   it('stops when the background says the site is now paused', async () => {
     const { sent, session: s } = start('<p>One</p>', { inactive: 'paused' });
     await sentCount(sent, 1);

@@ -17,7 +17,7 @@ import { ACTION_ATTRIBUTE, applyVerdict, clearMarks } from './enforce';
 import { hasLetters, isReadableRoot, nearestBlock, type WalkHooks, walkBlocks } from './extract';
 import type { LabelLayer } from './labels';
 import { MediaWatcher } from './media';
-import { measure, noteError, SliceRunner, stats } from './slices';
+import { measure, noteError, retryOnce, SliceRunner, stats } from './slices';
 import { inViewport } from './viewport';
 
 export interface Transport {
@@ -317,7 +317,9 @@ export class PageSession {
     for (let i = 0; i < ordered.length; i += BATCH) {
       if (this.stopped) return;
       const batch = ordered.slice(i, i + BATCH);
-      const answer = await measure(() => this.transport.sendBlocks(url, batch), 'send');
+      const answer = await retryOnce(async () =>
+        measure(() => this.transport.sendBlocks(url, batch), 'send'),
+      );
       if (!answer) return;
       stats.blocksSent += batch.length;
       if (answer.inactive) {

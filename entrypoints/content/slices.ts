@@ -115,3 +115,16 @@ export class SliceRunner {
     stats.idle = !this.scheduled;
   }
 }
+
+/**
+ * Calls `fn` once more after `delayMs` when it throws: a message to the background fails when its service worker
+ * stops in the middle of an answer; the next one starts it again.
+ */
+export async function retryOnce<T>(fn: () => Promise<T>, delayMs = 1000): Promise<T> {
+  try {
+    return await fn();
+  } catch {
+    await new Promise((resolve) => setTimeout(resolve, delayMs));
+    return fn();
+  }
+}
