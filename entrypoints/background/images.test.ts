@@ -333,3 +333,22 @@ describe('checkImage', () => {
     expect(check).toHaveBeenCalledTimes(1);
   });
 });
+
+describe('host permissions', () => {
+  it('says so when an image cannot be read for want of a host permission', async () => {
+    const contains = vi.spyOn(browser.permissions, 'contains').mockResolvedValue(false);
+    try {
+      // Nothing listens on port 9: the download fails as a CORS refusal would.
+      await expect(
+        prepareImage('http://127.0.0.1:9/x.png', { pageUrl: 'http://127.0.0.1/', codec: fakeCodec() }),
+      ).rejects.toThrow('Guardlens may not read images from 127.0.0.1:9: allow it to access this site');
+      expect(contains).toHaveBeenCalledWith({ origins: ['http://127.0.0.1/*'] });
+      contains.mockResolvedValue(true);
+      await expect(
+        prepareImage('http://127.0.0.1:9/x.png', { pageUrl: 'http://127.0.0.1/', codec: fakeCodec() }),
+      ).rejects.toThrow('The image could not be downloaded:');
+    } finally {
+      contains.mockRestore();
+    }
+  });
+});

@@ -8,7 +8,8 @@
  * with `maxImages > 0`, a preset that accepts images, chat mode.
  *
  * A web page decides which URLs its content script reports, so the background refuses to fetch loopback and
- * private-network addresses for a page that is not on such an address itself.
+ * private-network addresses for a page that is not on such an address itself. Images of other sites without
+ * CORS headers need a host permission for that site; without it the error says so.
  */
 import { getGuardModel } from '@/lib/guard/registry';
 import { getPreset } from '@/lib/providers/presets';
@@ -201,7 +202,12 @@ async function download(url: URL, pageUrl: string, signal?: AbortSignal): Promis
     credentials: 'omit',
     cache: 'force-cache',
     signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
-  }).catch((err: unknown) => {
+  }).catch(async (err: unknown) => {
+    // Another site's image without CORS headers is readable only with a host permission for that site.
+    if (!(await hasHostPermission(url)))
+      throw new ImageError(
+        `Guardlens may not read images from ${url.host}: allow it to access this site (or all sites) in the browser's extension settings.`,
+      );
     throw new ImageError(`The image could not be downloaded: ${describe(err)}`);
   });
   if (response.url) refuse(new URL(response.url));
@@ -211,6 +217,15 @@ async function download(url: URL, pageUrl: string, signal?: AbortSignal): Promis
   const bytes = new Uint8Array(await response.arrayBuffer());
   if (bytes.length > MAX_IMAGE_FETCH_BYTES) throw new ImageError('The image is too large to download.');
   return bytes;
+}
+
+/** Whether the extension holds a host permission for the URL's origin (true when it cannot tell). */
+async function hasHostPermission(url: URL): Promise<boolean> {
+  try {
+    return await browser.permissions.contains({ origins: [`${url.protocol}//${url.hostname}/*`] });
+  } catch {
+    return true;
+  }
 }
 
 function decodeDataUrl(src: string): Uint8Array {
