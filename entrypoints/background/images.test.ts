@@ -336,14 +336,17 @@ describe('checkImage', () => {
 
 describe('host permissions', () => {
   it('says so when an image cannot be read for want of a host permission', async () => {
-    const contains = vi.spyOn(browser.permissions, 'contains').mockResolvedValue(false);
+    let granted = false;
+    const contains = vi
+      .spyOn(browser.permissions, 'contains')
+      .mockImplementation((() => Promise.resolve(granted)) as unknown as typeof browser.permissions.contains);
     try {
       // Nothing listens on port 9: the download fails as a CORS refusal would.
       await expect(
         prepareImage('http://127.0.0.1:9/x.png', { pageUrl: 'http://127.0.0.1/', codec: fakeCodec() }),
       ).rejects.toThrow('Guardlens may not read images from 127.0.0.1:9: allow it to access this site');
       expect(contains).toHaveBeenCalledWith({ origins: ['http://127.0.0.1/*'] });
-      contains.mockResolvedValue(true);
+      granted = true;
       await expect(
         prepareImage('http://127.0.0.1:9/x.png', { pageUrl: 'http://127.0.0.1/', codec: fakeCodec() }),
       ).rejects.toThrow('The image could not be downloaded:');
