@@ -49,11 +49,16 @@ const ratioText = (a: number | undefined, b: number | undefined, digits = 2) =>
   a === undefined || b === undefined || b === 0 ? '–' : `${(a / b).toFixed(digits)}×`;
 const mark = (met: boolean | null) => (met === null ? '—' : met ? '**met**' : '**not met**');
 
+/** A Markdown table with its columns padded to one width, as the formatter writes them. */
 function table(head: string[], rows: string[][]): string {
+  const width = (text: string) => [...text].length;
+  const widths = head.map((h, c) => Math.max(3, width(h), ...rows.map((r) => width(r[c] ?? ''))));
+  const line = (cells: string[]) =>
+    `| ${cells.map((cell, c) => cell + ' '.repeat(widths[c]! - width(cell))).join(' | ')} |`;
   return [
-    `| ${head.join(' | ')} |`,
-    `| ${head.map(() => '---').join(' | ')} |`,
-    ...rows.map((r) => `| ${r.join(' | ')} |`),
+    line(head),
+    line(widths.map((w) => '-'.repeat(w))),
+    ...rows.map((r) => line(head.map((_, c) => r[c] ?? ''))),
   ].join('\n');
 }
 
@@ -392,7 +397,7 @@ export function markdown(r: Report): string {
           `over ${r.promptGuard.samples ?? '?'} new prompts (whole send ${n(r.promptGuard.totalMedianMs)} ms, endpoint`,
           `${n(r.promptGuard.endpointMedianMs)} ms, page alone ${n(r.promptGuard.baselineMedianMs)} ms). A prompt checked before`,
           `(from the cache) adds ${n(r.promptGuard.cachedMedianMs)} ms, p95 ${n(r.promptGuard.cachedP95Ms)} ms. ${r.promptGuard.note ?? ''}`,
-          'It runs on the same source tree and build as the rest of this run; raw figures in `prompt-guard.json`.',
+          'It runs on the same source tree and build as the rest of this run; its figures are under `promptGuard` in `latest.json`.',
         ].join('\n')
       : `Not measured: ${r.promptGuard?.note ?? 'no prompt guard benchmark in this run'}.`,
     '',
@@ -415,14 +420,14 @@ export function readmeSection(r: Report): string {
   const notMet = r.targets.filter((t) => t.met === false);
   const open = r.targets.filter((t) => t.met === null);
   const list = (items: Target[]) =>
-    items.map((t) => `- ${t.what}: ${t.value} (target ${t.target}).`).join('\n');
+    items.map((t) => `- ${t.what}: ${t.value}${t.met === null ? '' : ` (target ${t.target})`}.`).join('\n');
   return [
     `\`npm run bench\` loads the ${r.summary.pages} real pages of the shared corpus in headless Chromium with and without the`,
     'production build, against the local test server, and writes `bench/results/latest.json` and',
     '[`bench/results/latest.md`](bench/results/latest.md) (per-page tables, memory, time to first verdict,',
     'throughput and the method). Every figure comes with its baseline from the same run.',
     '',
-    `Last run: ${r.run.date}, ${machineLine(r)}. ${buildLine(r)}`,
+    `Last run: ${r.run.date} (${(r.run.seconds / 60).toFixed(1)} min), ${machineLine(r)}. ${buildLine(r)}`,
     '',
     summaryTable(r),
     '',

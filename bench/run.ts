@@ -130,7 +130,7 @@ async function warmUp(
  * The prompt guard's own benchmark (`bench/prompt-guard.ts`, written with the prompt guard), when it exists: run
  * as its own process in Chromium after this runner's browsers are closed; its results file is read back.
  */
-async function promptGuardFigures(runs: number, tree: string, out: string): Promise<PromptGuardFigures> {
+async function promptGuardFigures(runs: number, tree: string): Promise<PromptGuardFigures> {
   const script = path.join(tree, 'bench/prompt-guard.ts');
   if (!existsSync(script))
     return { note: 'the prompt guard benchmark (`bench/prompt-guard.ts`) has not landed yet' };
@@ -158,12 +158,7 @@ async function promptGuardFigures(runs: number, tree: string, out: string): Prom
     return { note: '`bench/prompt-guard.ts` wrote no `bench/results/prompt-guard.json`' };
   }
   type Summary = { n?: number; median?: number; p95?: number };
-  const text = await readFile(results, 'utf8');
-  if (path.resolve(results) !== path.resolve(out, 'prompt-guard.json')) {
-    await mkdir(out, { recursive: true });
-    await writeFile(path.join(out, 'prompt-guard.json'), text);
-  }
-  const data = JSON.parse(text) as {
+  const data = JSON.parse(await readFile(results, 'utf8')) as {
     results?: Array<{
       browser?: string;
       baselineMs?: Summary;
@@ -184,6 +179,7 @@ async function promptGuardFigures(runs: number, tree: string, out: string): Prom
     baselineMedianMs: chromium.baselineMs?.median,
     cachedMedianMs: chromium.cached?.addedMs?.median,
     cachedP95Ms: chromium.cached?.addedMs?.p95,
+    raw: chromium,
     note: 'measured by `bench/prompt-guard.ts` on the ChatGPT fixture (its captured composer at https://chatgpt.com/), endpoint answering at once',
   };
 }
@@ -272,7 +268,7 @@ async function main(): Promise<void> {
   }
   if (!o.skip.has('prompt-guard')) {
     log('Prompt guard delay (bench/prompt-guard.ts)');
-    promptGuard = await promptGuardFigures(o.promptGuardRuns, build.tree, o.out).catch((error: unknown) => ({
+    promptGuard = await promptGuardFigures(o.promptGuardRuns, build.tree).catch((error: unknown) => ({
       note: `the prompt guard benchmark failed: ${String(error).split('\n')[0]}`,
     }));
     log(

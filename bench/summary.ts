@@ -209,6 +209,8 @@ export interface PromptGuardFigures {
   /** A prompt checked before (answered from the cache): what the guard adds, median and p95. */
   cachedMedianMs?: number;
   cachedP95Ms?: number;
+  /** The Chromium result as `bench/prompt-guard.ts` wrote it. */
+  raw?: unknown;
   note?: string;
 }
 
