@@ -393,11 +393,14 @@ export function markdown(r: Report): string {
     r.promptGuard?.medianMs !== undefined
       ? [
           `From the person's Enter to the site's own send handler, minus the endpoint's answer time and minus what`,
-          `the page takes with the guard off: median ${n(r.promptGuard.medianMs)} ms, 95th percentile ${n(r.promptGuard.p95Ms)} ms`,
-          `over ${r.promptGuard.samples ?? '?'} new prompts (whole send ${n(r.promptGuard.totalMedianMs)} ms, endpoint`,
-          `${n(r.promptGuard.endpointMedianMs)} ms, page alone ${n(r.promptGuard.baselineMedianMs)} ms). A prompt checked before`,
-          `(from the cache) adds ${n(r.promptGuard.cachedMedianMs)} ms, p95 ${n(r.promptGuard.cachedP95Ms)} ms. ${r.promptGuard.note ?? ''}`,
-          'It runs on the same source tree and build as the rest of this run; its figures are under `promptGuard` in `latest.json`.',
+          `the page takes with the guard off: median ${n(r.promptGuard.medianMs)} ms, 95th percentile`,
+          `${n(r.promptGuard.p95Ms)} ms over ${r.promptGuard.samples ?? '?'} new prompts (whole send`,
+          `${n(r.promptGuard.totalMedianMs)} ms, endpoint ${n(r.promptGuard.endpointMedianMs)} ms, page alone`,
+          `${n(r.promptGuard.baselineMedianMs)} ms). A prompt checked before (answered from the cache) adds`,
+          `${n(r.promptGuard.cachedMedianMs)} ms, p95 ${n(r.promptGuard.cachedP95Ms)} ms. Measured by`,
+          '`bench/prompt-guard.ts` on the ChatGPT fixture (its captured composer served at https://chatgpt.com/),',
+          'with the endpoint answering at once, on the same source tree and build as the rest of this run; its',
+          'figures are under `promptGuard` in `latest.json`.',
         ].join('\n')
       : `Not measured: ${r.promptGuard?.note ?? 'no prompt guard benchmark in this run'}.`,
     '',

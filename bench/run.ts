@@ -180,7 +180,6 @@ async function promptGuardFigures(runs: number, tree: string): Promise<PromptGua
     cachedMedianMs: chromium.cached?.addedMs?.median,
     cachedP95Ms: chromium.cached?.addedMs?.p95,
     raw: chromium,
-    note: 'measured by `bench/prompt-guard.ts` on the ChatGPT fixture (its captured composer at https://chatgpt.com/), endpoint answering at once',
   };
 }
 
