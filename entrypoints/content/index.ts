@@ -12,6 +12,7 @@ import { ensureStyle, removeStyles, setHideImages } from './enforce';
 import { t } from './i18n';
 import { LabelLayer } from './labels';
 import { readAsDataUrl } from './media';
+import { answerReveal } from './reveal';
 import { PageSession } from './scan';
 import { measure, stats } from './slices';
 
@@ -54,6 +55,7 @@ export default defineContentScript({
 
     const listeners = [
       onMessage('page:stats', () => ({ ...stats })),
+      answerReveal((ref) => session?.elementOf(ref)),
       onMessage('page:check-result', ({ data }) => {
         measure(() => showCheckResult(labels, session, data), 'check-result');
       }),

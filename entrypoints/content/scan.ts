@@ -86,6 +86,12 @@ export class PageSession {
     return this.running;
   }
 
+  /** The element a reported `ref` stands for, while it is in the page (`page:reveal`). */
+  elementOf(ref: string): Element | undefined {
+    const element = this.refs.get(ref)?.deref();
+    return element?.isConnected ? element : undefined;
+  }
+
   /** Starts scanning (again, from a fresh page state, when already running). */
   start(): void {
     if (this.stopped) return;
