@@ -40,6 +40,10 @@ export type Fault = (
   | { kind: 'status'; status: number; retryAfterSeconds?: number; body?: string; times?: number }
   | { kind: 'rate-limit'; retryAfterSeconds?: number /* omitted → no Retry-After header */; times?: number }
   | { kind: 'timeout' | 'reset' | 'malformed-json' | 'no-choices' | 'not-llama-guard'; times?: number }
+  /** A 200 whose body is an HTML page, as a captive portal or a web server at the wrong path sends. */
+  | { kind: 'html'; times?: number }
+  /** The ordinary answer, `ms` later than the latency alone would give it. */
+  | { kind: 'delay'; ms: number; times?: number }
 ) & {
   /**
    * Only requests to this path (e.g. `/v1/models`) take the fault. Without it, the fault goes to
@@ -77,6 +81,8 @@ export interface RecordedRequest {
   warnings?: string[];
   /** When the answer was handed to the socket (or the socket was destroyed by a `reset` fault). */
   answeredAt?: number;
+  /** The `usage` the answer reported (completions answered with a readable body only). */
+  usage?: { promptTokens: number; completionTokens: number };
 }
 
 export interface GuardServerOptions {
@@ -117,6 +123,15 @@ export interface GuardServer {
   reset(): void;
   /** Resolves with the recorded requests once `n` were recorded since start (or the last reset). */
   waitForRequests(n: number, timeoutMs?: number): Promise<RecordedRequest[]>;
+  /**
+   * Stops accepting connections (clients get "connection refused") and ends the open ones, without closing
+   * the server for good: `resumeListening()` listens again on the same port.
+   */
+  stopListening(): Promise<void>;
+  /** Listens again on the same port after `stopListening()`. */
+  resumeListening(): Promise<void>;
+  /** Whether the server accepts connections now. */
+  readonly listening: boolean;
   /** Stops listening and ends every connection, including held ones. */
   close(): Promise<void>;
 }
@@ -138,6 +153,11 @@ export const DEFAULT_LISTED_MODELS = [
   'meta-llama/llama-guard-2-8b',
   'meta-llama/llamaguard-7b',
 ];
+
+/** What the `html` fault answers: a page, as a proxy's or captive portal's sign-in page would be. */
+export const HTML_PAGE =
+  '<!doctype html>\n<html><head><title>Sign in to the network</title></head>' +
+  '<body><h1>Sign in to the network</h1><p>Accept the terms to continue.</p></body></html>\n';
 
 /** What a model answers under the `not-llama-guard` fault. */
 export const REFUSAL_REPLY = "I'm sorry, I can't help with that.";
@@ -224,6 +244,8 @@ const FAULT_KINDS = new Set([
   'malformed-json',
   'no-choices',
   'not-llama-guard',
+  'html',
+  'delay',
 ]);
 
 function checkFault(fault: Fault): Fault {
@@ -246,6 +268,14 @@ function checkFault(fault: Fault): Fault {
   ) {
     throw new GuardServerOptionError(
       `retryAfterSeconds must be a whole number ≥ 0 (got ${fault.retryAfterSeconds}).`,
+    );
+  }
+  if (
+    fault.kind === 'delay' &&
+    !(typeof fault.ms === 'number' && Number.isFinite(fault.ms) && fault.ms >= 0)
+  ) {
+    throw new GuardServerOptionError(
+      `A delay fault needs ms, a finite number ≥ 0 (got ${String(fault.ms)}).`,
     );
   }
   if (fault.path !== undefined && !fault.path.startsWith('/')) {
@@ -492,12 +522,16 @@ export async function startGuardServer(opts: GuardServerOptions = {}): Promise<G
     const fault = takeFault(method, path);
     if (fault) record.fault = fault.kind;
     if (fault?.kind === 'timeout') return; // Hold the socket until the client gives up or the server closes.
-    if ((await sleep(latencyMs)) === 'closed' || res.destroyed) return;
+    const extraDelay = fault?.kind === 'delay' ? fault.ms : 0;
+    if ((await sleep(latencyMs + extraDelay)) === 'closed' || res.destroyed) return;
 
     if (fault?.kind === 'reset') {
       record.answeredAt = Date.now();
       req.socket.destroy();
       return;
+    }
+    if (fault?.kind === 'html') {
+      return send(200, HTML_PAGE, { 'Content-Type': 'text/html; charset=utf-8' });
     }
     if (fault?.kind === 'status' || fault?.kind === 'rate-limit') {
       const status = fault.kind === 'status' ? fault.status : 429;
@@ -578,6 +612,10 @@ export async function startGuardServer(opts: GuardServerOptions = {}): Promise<G
     };
     const json = JSON.stringify(payload);
     if (fault?.kind === 'malformed-json') return send(200, json.slice(0, Math.floor(json.length / 2)));
+    record.usage = {
+      promptTokens: payload.usage.prompt_tokens,
+      completionTokens: payload.usage.completion_tokens,
+    };
     return send(200, json);
   }
 
@@ -758,7 +796,11 @@ export async function startGuardServer(opts: GuardServerOptions = {}): Promise<G
       for (const text of await tokenPieces(answer.output)) event({ ...base, choices: [piece(text, null)] });
       event({ ...base, choices: [piece('', answer.finishReason)] });
     }
-    if (answer.includeUsage) event({ ...base, choices: [], usage: await usage(answer, answer.output) });
+    if (answer.includeUsage) {
+      const u = await usage(answer, answer.output);
+      record.usage = { promptTokens: u.prompt_tokens, completionTokens: u.completion_tokens };
+      event({ ...base, choices: [], usage: u });
+    }
     record.answeredAt = Date.now();
     res.end('data: [DONE]\n\n');
   }
@@ -775,6 +817,8 @@ export async function startGuardServer(opts: GuardServerOptions = {}): Promise<G
   const { port } = server.address() as AddressInfo;
   const url = `http://127.0.0.1:${port}`;
   let closing: Promise<void> | undefined;
+  let listening = true;
+  let stopping: Promise<void> | undefined;
 
   return {
     url,
@@ -827,6 +871,35 @@ export async function startGuardServer(opts: GuardServerOptions = {}): Promise<G
         };
         waiters.add(waiter);
       });
+    },
+    get listening() {
+      return listening;
+    },
+    stopListening() {
+      if (closed) return Promise.reject(new Error('The Guardlens test server is closed.'));
+      if (!listening) return stopping ?? Promise.resolve();
+      listening = false;
+      stopping = new Promise<void>((resolve) => {
+        // Held answers end as a dropped connection would; nothing new is accepted.
+        for (const wake of [...sleepers]) wake();
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      return stopping;
+    },
+    async resumeListening() {
+      if (closed) throw new Error('The Guardlens test server is closed.');
+      if (listening) return;
+      await stopping;
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, '127.0.0.1', () => {
+          server.off('error', reject);
+          resolve();
+        });
+      });
+      listening = true;
+      stopping = undefined;
     },
     close() {
       closing ??= new Promise<void>((resolve) => {

@@ -16,6 +16,7 @@ import {
   DEFAULT_RULES,
   type GuardServer,
   GuardServerOptionError,
+  HTML_PAGE,
   ORDINARY_REPLY,
   REFUSAL_REPLY,
   startGuardServer,
@@ -720,6 +721,72 @@ describe('faults', () => {
     expect(server.requests.map((r) => r.output)).toEqual([REFUSAL_REPLY, REFUSAL_REPLY]);
   });
 
+  it('html: 200 with a web page where the JSON should be', async () => {
+    server.injectFault({ kind: 'html' });
+    const r = await chat([user('hi')]);
+    expect(r.status).toBe(200);
+    expect(r.headers.get('content-type')).toMatch(/^text\/html/);
+    expect(r.text).toBe(HTML_PAGE);
+    expect(server.requests[0]).toMatchObject({ fault: 'html', status: 200 });
+    expect(server.requests[0]!.usage).toBeUndefined();
+  });
+
+  it('delay: the ordinary answer, later by the given time, once per `times`', async () => {
+    server.injectFault({ kind: 'delay', ms: 200 });
+    const started = Date.now();
+    const r = await chat([user('GLTEST-S1 late')]);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(195);
+    expect(content(r)).toBe('unsafe\nS1');
+    const quick = Date.now();
+    await chat([user('on time')]);
+    expect(Date.now() - quick).toBeLessThan(150);
+    const [late] = server.requests;
+    expect(late).toMatchObject({ fault: 'delay', status: 200 });
+    expect(late!.answeredAt! - late!.receivedAt).toBeGreaterThanOrEqual(195);
+  });
+
+  it('records the usage it answered with, and none for answers without a readable body', async () => {
+    const ok = await chat([user('count me')]);
+    server.injectFault({ kind: 'malformed-json' });
+    await chat([user('cut short')]);
+    const [answered, cut] = server.requests;
+    const usage = (ok.json as { usage: { prompt_tokens: number; completion_tokens: number } }).usage;
+    expect(answered!.usage).toEqual({
+      promptTokens: usage.prompt_tokens,
+      completionTokens: usage.completion_tokens,
+    });
+    expect(cut!.usage).toBeUndefined();
+  });
+
+  it('stopListening: connections are refused until resumeListening, on the same port', async () => {
+    const own = await startGuardServer({ latencyMs: 60_000 });
+    try {
+      const held = chat([user('held')], {}, own).then(
+        () => 'answered',
+        () => 'failed',
+      );
+      await own.waitForRequests(1);
+      await own.stopListening();
+      expect(own.listening).toBe(false);
+      expect(await held).toBe('failed');
+      const refused = await fetch(`${own.baseUrl}/models`).then(
+        () => undefined,
+        (error: Error & { cause?: { code?: string } }) => error.cause?.code,
+      );
+      expect(refused).toBe('ECONNREFUSED');
+      await own.stopListening(); // twice is fine
+      await own.resumeListening();
+      expect(own.listening).toBe(true);
+      own.setLatency(0);
+      expect((await chat([user('back')], {}, own)).status).toBe(200);
+      expect(own.url).toBe(`http://127.0.0.1:${own.port}`);
+    } finally {
+      await own.close();
+    }
+    await expect(own.stopListening()).rejects.toThrow(/closed/);
+    await expect(own.resumeListening()).rejects.toThrow(/closed/);
+  });
+
   it('rejects bad faults, rules and options with a typed error', async () => {
     expect(() => server.injectFault({ kind: 'status', status: 200 })).toThrow(GuardServerOptionError);
     expect(() => server.injectFault({ kind: 'reset', times: 0 })).toThrow(GuardServerOptionError);
@@ -729,6 +796,8 @@ describe('faults', () => {
     );
     expect(() => server.setRules([{ phrase: '', categories: ['S1'] }])).toThrow(GuardServerOptionError);
     expect(() => server.setRules([{ phrase: 'x', categories: [] }])).toThrow(GuardServerOptionError);
+    expect(() => server.injectFault({ kind: 'delay', ms: -1 })).toThrow(GuardServerOptionError);
+    expect(() => server.injectFault({ kind: 'delay' } as never)).toThrow(GuardServerOptionError);
     expect(() => server.setLatency(-5)).toThrow(GuardServerOptionError);
     await expect(startGuardServer({ outputStyle: 'fancy' as never })).rejects.toThrow(GuardServerOptionError);
   });
