@@ -9,6 +9,7 @@ import {
   type DecodedImage,
   type ImageCodec,
   ImageError,
+  ImagePermissionError,
   imageSupport,
   isPrivateHost,
   MAX_IMAGE_SIDE,
@@ -344,12 +345,65 @@ describe('host permissions', () => {
       // Nothing listens on port 9: the download fails as a CORS refusal would.
       await expect(
         prepareImage('http://127.0.0.1:9/x.png', { pageUrl: 'http://127.0.0.1/', codec: fakeCodec() }),
-      ).rejects.toThrow('Guardlens may not read images from 127.0.0.1:9: allow it to access this site');
+      ).rejects.toThrow(ImagePermissionError);
+      await expect(
+        prepareImage('http://127.0.0.1:9/x.png', { pageUrl: 'http://127.0.0.1/', codec: fakeCodec() }),
+      ).rejects.toThrow(
+        'Guardlens may not download images from 127.0.0.1:9: turn on "Allow" under Check images',
+      );
       expect(contains).toHaveBeenCalledWith({ origins: ['http://127.0.0.1/*'] });
       granted = true;
       await expect(
         prepareImage('http://127.0.0.1:9/x.png', { pageUrl: 'http://127.0.0.1/', codec: fakeCodec() }),
       ).rejects.toThrow('The image could not be downloaded:');
+    } finally {
+      contains.mockRestore();
+    }
+  });
+});
+
+describe('images of the frame’s own site without a host permission', () => {
+  const base = {
+    tabId: 3,
+    frameId: 0,
+    pageUrl: 'http://127.0.0.1:9/',
+    ref: 'g1',
+    priority: 'image' as const,
+  };
+  const image = { src: 'http://127.0.0.1:9/own.png', alt: '', context: '' };
+  const verdict = { safe: true, categories: [], unknownCategories: [] };
+
+  it('are read by the frame’s content script; other sites’ images report the missing permission', async () => {
+    const contains = vi
+      .spyOn(browser.permissions, 'contains')
+      .mockImplementation((() => Promise.resolve(false)) as unknown as typeof browser.permissions.contains);
+    const check = vi.fn(async () => verdict);
+    const h = { engine: { check }, state: { settings: defaultSettings() } } as unknown as EngineHost;
+    const readInPage = vi.fn(async () => dataUrl(png(300, 200)));
+    try {
+      const own = await checkImage(
+        h,
+        { ...base, url: 'http://127.0.0.1:9/page' },
+        image,
+        fakeCodec(),
+        readInPage,
+      );
+      expect(own).toEqual({ status: 'safe' });
+      expect(readInPage).toHaveBeenCalledWith(image.src);
+      expect(check).toHaveBeenCalledTimes(1);
+
+      const other = await checkImage(
+        h,
+        { ...base, url: 'http://127.0.0.1:8/page' },
+        image,
+        fakeCodec(),
+        readInPage,
+      );
+      expect(other.status).toBe('error');
+      expect(other).toMatchObject({
+        reason: expect.stringContaining('may not download images from 127.0.0.1:9'),
+      });
+      expect(readInPage).toHaveBeenCalledTimes(1);
     } finally {
       contains.mockRestore();
     }

@@ -36,6 +36,16 @@ export class ImageError extends Error {
   override name = 'ImageError';
 }
 
+/** Another site's image the browser lets Guardlens download only with a host permission it does not have. */
+export class ImagePermissionError extends ImageError {
+  override name = 'ImagePermissionError';
+  constructor(readonly host: string) {
+    super(
+      `Guardlens may not download images from ${host}: turn on "Allow" under Check images in Guardlens' options (Page scanning), or allow it to access this site in the browser's extension settings.`,
+    );
+  }
+}
+
 export type PreparedImage =
   | { ok: true; dataUrl: string; width: number; height: number; reencoded: boolean }
   | { ok: false; reason: string };
@@ -204,10 +214,7 @@ async function download(url: URL, pageUrl: string, signal?: AbortSignal): Promis
     signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
   }).catch(async (err: unknown) => {
     // Another site's image without CORS headers is readable only with a host permission for that site.
-    if (!(await hasHostPermission(url)))
-      throw new ImageError(
-        `Guardlens may not read images from ${url.host}: allow it to access this site (or all sites) in the browser's extension settings.`,
-      );
+    if (!(await hasHostPermission(url))) throw new ImagePermissionError(url.host);
     throw new ImageError(`The image could not be downloaded: ${describe(err)}`);
   });
   if (response.url) refuse(new URL(response.url));
@@ -324,16 +331,37 @@ export interface ImagePlace {
   priority: 'viewport' | 'image';
 }
 
-/** Prepares an image and asks the engine about it; never throws. */
+/** Whether `src` is on the frame's own site (its content script may read it without a host permission). */
+export function sameOrigin(src: string, frameUrl: string): boolean {
+  try {
+    const a = new URL(src);
+    const b = new URL(frameUrl);
+    return (a.protocol === 'https:' || a.protocol === 'http:') && a.origin === b.origin;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Prepares an image and asks the engine about it; never throws. `readInPage` reads an image of the frame's own
+ * site through its content script (as a `data:` URL) when the background may not download it.
+ */
 export async function checkImage(
   h: EngineHost,
   place: ImagePlace,
   image: { src: string; alt: string; context: string },
   codec?: ImageCodec,
+  readInPage?: (src: string) => Promise<string>,
 ): Promise<ImageResult> {
   let prepared: PreparedImage;
+  const options = { pageUrl: place.pageUrl, ...(codec ? { codec } : {}) };
   try {
-    prepared = await prepareImage(image.src, { pageUrl: place.pageUrl, ...(codec ? { codec } : {}) });
+    try {
+      prepared = await prepareImage(image.src, options);
+    } catch (err) {
+      if (!(err instanceof ImagePermissionError && readInPage && sameOrigin(image.src, place.url))) throw err;
+      prepared = await prepareImage(await readInPage(image.src), options);
+    }
   } catch (err) {
     return { status: 'error', reason: describe(err) };
   }

@@ -124,6 +124,13 @@ export function registerPageHandlers({ host, ownId }: BackgroundContext): void {
         alt: typeof image.alt === 'string' ? image.alt : '',
         context: typeof image.context === 'string' ? image.context : '',
       },
+      undefined,
+      // An image of the frame's own site, which the background may not download: the frame reads it.
+      async (src) => {
+        const answer = await sendMessage('page:read-image', { src }, { tabId, frameId: sender.frameId ?? 0 });
+        if (!answer || 'error' in answer) throw new Error(answer?.error ?? 'The image could not be read.');
+        return answer.dataUrl;
+      },
     );
   });
 

@@ -10,6 +10,13 @@ import {
   DAILY_BUDGET_MAX_USD,
   type Settings,
 } from '@/lib/settings/schema';
+import {
+  hasImageOrigins,
+  imageAccess,
+  requestImageOrigins,
+  toggleImages,
+  watchOriginPermissions,
+} from './permissions';
 
 /** A number typed as text: the setting changes only when the text is a number in range. */
 function NumberField({
@@ -96,6 +103,23 @@ export function ScanningSection({
   incognitoAllowed: boolean | undefined;
   update: (patch: Partial<Settings>) => void;
 }) {
+  const [granted, setGranted] = useState<boolean | undefined>(undefined);
+  const [denied, setDenied] = useState(false);
+  useEffect(() => {
+    let live = true;
+    const refresh = () =>
+      void hasImageOrigins().then((has) => {
+        if (!live) return;
+        setGranted(has);
+        if (has) setDenied(false);
+      });
+    refresh();
+    const unwatch = watchOriginPermissions(refresh);
+    return () => {
+      live = false;
+      unwatch();
+    };
+  }, []);
   return (
     <>
       <section id="scanning" class="gl-card" aria-labelledby="scanning-title">
@@ -114,7 +138,24 @@ export function ScanningSection({
           hint={t('options_scan_images_hint')}
           checked={draft.scanImages}
           managed={managed('scanImages')}
-          onChange={(scanImages) => update({ scanImages })}
+          onChange={(scanImages) => {
+            // The permission request must start in this click (see permissions.ts).
+            void toggleImages(scanImages, update, (allowed) => {
+              setGranted(allowed);
+              setDenied(!allowed);
+            });
+          }}
+        />
+        <ImageAccessNote
+          scanImages={draft.scanImages}
+          granted={granted}
+          denied={denied}
+          onAllow={() => {
+            void requestImageOrigins().then((allowed) => {
+              setGranted(allowed);
+              setDenied(!allowed);
+            });
+          }}
         />
         <Toggle
           id="hideImagesUntilChecked"
@@ -206,6 +247,41 @@ export function ScanningSection({
         />
       </section>
     </>
+  );
+}
+
+/**
+ * Whether images from other sites can be checked: the browser lets Guardlens download them only with access to
+ * those sites. Shown while image checks are on, with a button to ask when the access is missing (images turned
+ * on by a policy or an imported file, or the permission taken back in the browser's settings).
+ */
+function ImageAccessNote({
+  scanImages,
+  granted,
+  denied,
+  onAllow,
+}: {
+  scanImages: boolean;
+  granted: boolean | undefined;
+  denied: boolean;
+  onAllow: () => void;
+}) {
+  const access = imageAccess(scanImages, granted);
+  if (access === 'off' || access === 'unknown') return null;
+  if (access === 'granted')
+    return (
+      <p id="image-access" class="gl-hint" data-access="granted">
+        {t('options_images_access_granted')}
+      </p>
+    );
+  return (
+    <div id="image-access" class="gl-field" data-access="needed" role="status">
+      <p class="gl-hint gl-error">{t('options_images_access_needed')}</p>
+      {denied && <p class="gl-hint">{t('options_images_access_denied')}</p>}
+      <button type="button" id="image-access-allow" onClick={onAllow}>
+        {t('options_images_access_allow')}
+      </button>
+    </div>
   );
 }
 

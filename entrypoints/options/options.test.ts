@@ -9,7 +9,14 @@ import { importSettingsFile } from './BackupSection';
 import { presetPatch } from './EndpointSection';
 import { rebaseDraft } from './OptionsApp';
 import { customCategoriesNote, nextCustomCode } from './PolicySection';
-import { originsForBaseUrl, requestOrigins } from './permissions';
+import {
+  IMAGE_ORIGINS,
+  imageAccess,
+  originsForBaseUrl,
+  requestOrigins,
+  toggleImages,
+  watchOriginPermissions,
+} from './permissions';
 
 const settings = (patch: Partial<Settings> = {}): Settings => ({ ...defaultSettings(), ...patch });
 
@@ -170,5 +177,63 @@ describe('rebaseDraft', () => {
         edited,
       ),
     ).toEqual(settings({ scanImages: true, dailyBudgetUsd: 2, pausedSites: ['a.example'] }));
+  });
+});
+
+describe('image permissions', () => {
+  type Api = {
+    request: (p: unknown) => Promise<boolean>;
+  };
+  it('asks for all sites in the click that turns images on, before anything is awaited', async () => {
+    const permissions = browser.permissions as unknown as Api;
+    const request = vi.spyOn(permissions, 'request').mockResolvedValue(false);
+    const update = vi.fn();
+    const granted = vi.fn();
+    const done = toggleImages(true, update, granted);
+    // Synchronously, in the same task as the click.
+    expect(request).toHaveBeenCalledWith({ origins: [...IMAGE_ORIGINS] });
+    expect(update).toHaveBeenCalledWith({ scanImages: true });
+    await done;
+    // Refused: images stay on (the page's own images are still checked) and the section says what is missing.
+    expect(granted).toHaveBeenCalledWith(false);
+    expect(IMAGE_ORIGINS).toEqual(['https://*/*', 'http://*/*']);
+  });
+
+  it('asks nothing when images are turned off', async () => {
+    const request = vi.spyOn(browser.permissions as unknown as Api, 'request').mockResolvedValue(true);
+    const update = vi.fn();
+    const granted = vi.fn();
+    await toggleImages(false, update, granted);
+    expect(request).not.toHaveBeenCalled();
+    expect(update).toHaveBeenCalledWith({ scanImages: false });
+    expect(granted).not.toHaveBeenCalled();
+  });
+
+  it('says whether images from other sites can be checked', () => {
+    expect(imageAccess(false, false)).toBe('off');
+    expect(imageAccess(true, undefined)).toBe('unknown');
+    expect(imageAccess(true, true)).toBe('granted');
+    expect(imageAccess(true, false)).toBe('needed');
+  });
+
+  it('hears when the browser grants or takes back an origin, not other permissions', () => {
+    const added: Array<(p: { origins?: string[] }) => void> = [];
+    const removed: Array<(p: { origins?: string[] }) => void> = [];
+    const api = browser.permissions as unknown as {
+      onAdded: { addListener: (fn: never) => void; removeListener: (fn: never) => void };
+      onRemoved: { addListener: (fn: never) => void; removeListener: (fn: never) => void };
+    };
+    vi.spyOn(api.onAdded, 'addListener').mockImplementation((fn) => void added.push(fn));
+    vi.spyOn(api.onRemoved, 'addListener').mockImplementation((fn) => void removed.push(fn));
+    const offAdded = vi.spyOn(api.onAdded, 'removeListener').mockImplementation(() => undefined);
+    const offRemoved = vi.spyOn(api.onRemoved, 'removeListener').mockImplementation(() => undefined);
+    const onChange = vi.fn();
+    const unwatch = watchOriginPermissions(onChange);
+    removed[0]!({ origins: ['https://*/*'] });
+    added[0]!({ permissions: [] } as { origins?: string[] });
+    expect(onChange).toHaveBeenCalledTimes(1);
+    unwatch();
+    expect(offAdded).toHaveBeenCalled();
+    expect(offRemoved).toHaveBeenCalled();
   });
 });

@@ -33,3 +33,69 @@ export async function requestOrigins(origins: string[]): Promise<boolean> {
     return false;
   }
 }
+
+/**
+ * Images on ordinary sites: the background downloads them (a page's canvas would be tainted), which the browser
+ * allows only with a host permission for their sites. Images the page itself can read (`data:`, `blob:`, its own
+ * site's) are checked without it.
+ */
+export const IMAGE_ORIGINS: readonly string[] = ['https://*/*', 'http://*/*'];
+
+/** Whether images from other sites can be checked: `undefined` while not known. */
+export async function hasImageOrigins(): Promise<boolean | undefined> {
+  try {
+    return await browser.permissions.contains({ origins: [...IMAGE_ORIGINS] });
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Asks for the image origins. Call it first thing in a click handler: the request starts synchronously,
+ * before anything else is awaited.
+ */
+export function requestImageOrigins(): Promise<boolean> {
+  return requestOrigins([...IMAGE_ORIGINS]);
+}
+
+/** Calls `onChange` whenever the browser grants or takes back an origin permission (also from its own settings). */
+export function watchOriginPermissions(onChange: () => void): () => void {
+  const api = browser.permissions;
+  const listener = (p: { origins?: string[] }) => {
+    if (p.origins?.length) onChange();
+  };
+  api.onAdded?.addListener(listener);
+  api.onRemoved?.addListener(listener);
+  return () => {
+    api.onAdded?.removeListener(listener);
+    api.onRemoved?.removeListener(listener);
+  };
+}
+
+/**
+ * Turning image checks on in the options: the permission request goes out at once, in the same click, then the
+ * setting changes whatever the answer (the page's own images are checked without it, and the section says what
+ * is missing). Turning them off asks for nothing. `granted` gets the answer.
+ */
+export function toggleImages(
+  on: boolean,
+  update: (patch: { scanImages: boolean }) => void,
+  granted: (allowed: boolean) => void,
+): Promise<void> {
+  if (!on) {
+    update({ scanImages: false });
+    return Promise.resolve();
+  }
+  const asked = requestImageOrigins();
+  update({ scanImages: true });
+  return asked.then(granted);
+}
+
+export type ImageAccess = 'off' | 'unknown' | 'granted' | 'needed';
+
+/** What the Page scanning section says about image access. */
+export function imageAccess(scanImages: boolean, granted: boolean | undefined): ImageAccess {
+  if (!scanImages) return 'off';
+  if (granted === undefined) return 'unknown';
+  return granted ? 'granted' : 'needed';
+}
