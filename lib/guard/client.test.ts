@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type GuardServer, startGuardServer } from '../../test/server/guard-server';
-import { createGuardClient, type EndpointConfig, MAX_RETRY_AFTER_WAIT_MS } from './client';
+import { answeredUsage, createGuardClient, type EndpointConfig, MAX_RETRY_AFTER_WAIT_MS } from './client';
 import { GuardError } from './errors';
 import { buildChatMessages, buildRawPrompt } from './prompt';
 import { getGuardModel } from './registry';
@@ -427,6 +427,41 @@ describe('failures', () => {
     const e = await failure(createGuardClient(config()).classify([user('x')]));
     expect(e.kind).toBe('bad-output');
     expect(e.toJSON().output).toContain("I'm sorry");
+  });
+
+  it('an answer that came back but cannot be used carries the usage the provider bills for it', async () => {
+    const client = createGuardClient(
+      config({ presetId: 'groq', apiKey: KEY, model: 'meta-llama/llama-guard-4-12b' }),
+    );
+    for (const kind of ['no-choices', 'not-llama-guard'] as const) {
+      server.reset();
+      server.injectFault({ kind });
+      const e = await failure(client.classify([user('billed anyway')]));
+      const served = server.requests[0]!.usage!;
+      expect(served.promptTokens).toBeGreaterThan(0);
+      expect(answeredUsage(e)).toEqual({
+        usage: served,
+        costUsd: expect.any(Number),
+      });
+    }
+    for (const kind of ['malformed-json', 'html'] as const) {
+      server.injectFault({ kind });
+      const e = await failure(client.classify([user('unreadable')]));
+      expect(e.kind).toBe('bad-response');
+      expect(e.message).toMatch(/not JSON/);
+      expect(answeredUsage(e)?.usage).toEqual({ promptTokens: 0, completionTokens: 0 });
+    }
+    // Failures without an answer carry none.
+    server.injectFault({ kind: 'status', status: 500 });
+    expect(answeredUsage(await failure(client.classify([user('refused')])))).toBeUndefined();
+  });
+
+  it('a web page instead of JSON names what came back', async () => {
+    server.injectFault({ kind: 'html' });
+    const e = await failure(createGuardClient(config()).classify([user('x')]));
+    expect(e.kind).toBe('bad-response');
+    expect(e.message).toContain('text/html');
+    expect(e.message).toContain('Sign in to the network');
   });
 
   it('other error bodies keep their message', async () => {

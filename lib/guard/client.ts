@@ -254,6 +254,46 @@ function badResponseThrow(message: string): never {
   throw badResponse(message);
 }
 
+/**
+ * What an endpoint answered with HTTP 200 but Guardlens could not use (no JSON, no choices, not a verdict): the
+ * provider bills it all the same, so the error carries the usage it reported (zero when unreadable) and the cost.
+ * Read it with `answeredUsage(err)`.
+ */
+export interface AnsweredError {
+  answered: { usage: ClassifyUsage; costUsd?: number };
+}
+
+function markAnswered(err: unknown, usage: ClassifyUsage, costUsd: number | undefined): unknown {
+  if (err && typeof err === 'object') {
+    (err as AnsweredError).answered = { usage, ...(costUsd !== undefined ? { costUsd } : {}) };
+  }
+  return err;
+}
+
+/** The usage an error's answer reported, when the endpoint did answer (see `AnsweredError`). */
+export function answeredUsage(err: unknown): AnsweredError['answered'] | undefined {
+  const answered = (err as Partial<AnsweredError> | null | undefined)?.answered;
+  return answered && typeof answered === 'object' ? answered : undefined;
+}
+
+/** Reads a 200 response's body as JSON; anything else is a 'bad-response' error. */
+async function readJson(response: Response, ctx: GuardErrorContext): Promise<unknown> {
+  let text: string;
+  try {
+    text = await response.text();
+  } catch (err) {
+    throw toGuardError(err, ctx);
+  }
+  try {
+    return JSON.parse(text);
+  } catch {
+    const type = response.headers.get('content-type')?.split(';')[0]?.trim();
+    throw badResponse(
+      `The endpoint answered with something that is not JSON${type ? ` (${type})` : ''}: ${JSON.stringify(text.slice(0, 80))}`,
+    );
+  }
+}
+
 export function createGuardClient(config: EndpointConfig): GuardClient {
   const guard = checkEndpoint(config);
   const preset = config.presetId ? getPreset(config.presetId) : undefined;
@@ -294,7 +334,7 @@ export function createGuardClient(config: EndpointConfig): GuardClient {
       checkRequest(config, guard, turns);
       const started = performance.now();
       const requestOptions = opts.signal ? { signal: opts.signal } : {};
-      let raw: unknown;
+      let response: Response;
       if (config.mode === 'chat') {
         let messages: ReturnType<typeof buildChatMessages>;
         try {
@@ -303,10 +343,12 @@ export function createGuardClient(config: EndpointConfig): GuardClient {
           throw buildError(err);
         }
         try {
-          raw = await sdk.chat.completions.create(
-            { model: config.model, messages, temperature: 0, max_tokens: maxTokens, stream: false },
-            requestOptions,
-          );
+          response = await sdk.chat.completions
+            .create(
+              { model: config.model, messages, temperature: 0, max_tokens: maxTokens, stream: false },
+              requestOptions,
+            )
+            .asResponse();
         } catch (err) {
           throw toGuardError(err, ctx);
         }
@@ -318,19 +360,31 @@ export function createGuardClient(config: EndpointConfig): GuardClient {
           throw buildError(err);
         }
         try {
-          raw = await sdk.completions.create(
-            { model: config.model, prompt, temperature: 0, max_tokens: maxTokens, stream: false },
-            requestOptions,
-          );
+          response = await sdk.completions
+            .create(
+              { model: config.model, prompt, temperature: 0, max_tokens: maxTokens, stream: false },
+              requestOptions,
+            )
+            .asResponse();
         } catch (err) {
           throw toGuardError(err, ctx);
         }
       }
+      // From here on the endpoint has answered (HTTP 200): whatever goes wrong, the answer was billed.
+      let usage: ClassifyUsage = { promptTokens: 0, completionTokens: 0 };
+      let raw: unknown;
+      let output: string;
+      let verdict: Verdict;
+      try {
+        raw = await readJson(response, ctx);
+        usage = readUsage((raw as { usage?: unknown } | null)?.usage);
+        output = readOutput(raw, config.mode);
+        const custom = config.mode === 'raw' ? config.prompt?.categories : undefined;
+        verdict = parseVerdict(output, guard, custom ? { custom } : {});
+      } catch (err) {
+        throw markAnswered(err, usage, estimateCostUsd(preset, guard.id, usage));
+      }
       const latencyMs = Math.round(performance.now() - started);
-      const output = readOutput(raw, config.mode);
-      const custom = config.mode === 'raw' ? config.prompt?.categories : undefined;
-      const verdict = parseVerdict(output, guard, custom ? { custom } : {});
-      const usage = readUsage((raw as { usage?: unknown }).usage);
       const answered = (raw as { model?: unknown }).model;
       const result: ClassifyResult = {
         verdict,
