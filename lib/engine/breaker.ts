@@ -9,8 +9,9 @@
  *   - `state(now): 'closed' | 'open' | 'half-open'`;
  *   - `tryAcquire(now): boolean` — may a request go now? In half-open, true once (the probe) until its outcome;
  *   - `onSuccess()` — closes and forgets failures;
- *   - `onFailure(now, reason)` — counts a failure; opens at the threshold, reopens with a longer backoff when the
- *     probe fails. Failures of requests that were already in flight while it is open are not counted again;
+ *   - `onFailure(now, reason, { permanent })` — counts a failure; opens at the threshold (at once for a failure
+ *     that will not go away by itself, such as a refused key), reopens with a longer backoff when the probe
+ *     fails. Failures of requests that were already in flight while it is open are not counted again;
  *   - `release()` — a request ended with no verdict on the endpoint's health (a rate limit, an abort): frees the
  *     probe slot without changing state;
  *   - `openUntil`, `reason`, `failures` — for status; `snapshot()`; `reset()`.
@@ -94,12 +95,12 @@ export class CircuitBreaker {
     this.probing = false;
   }
 
-  onFailure(now: number, reason: string): void {
+  onFailure(now: number, reason: string, opts: { permanent?: boolean } = {}): void {
     const state = this.state(now);
     if (state === 'open') return; // in flight before it opened: already accounted for
     this.failuresCount++;
     this.lastReason = reason;
-    if (state === 'half-open' || this.failuresCount >= this.opts.failureThreshold) {
+    if (state === 'half-open' || opts.permanent || this.failuresCount >= this.opts.failureThreshold) {
       const backoff = Math.min(
         this.opts.maxBackoffMs,
         this.opts.baseBackoffMs * this.opts.factor ** Math.min(this.opens, 60),

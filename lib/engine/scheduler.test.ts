@@ -646,6 +646,62 @@ describe('ScanEngine: failures', () => {
     expect(h.engine.tabState(1)!.errors).toBe(4);
   });
 
+  it('opens the circuit at the first refused key or missing model, and starts afresh with new settings', async () => {
+    for (const [kind, status] of [
+      ['auth', 401],
+      ['forbidden', 403],
+      ['model-not-found', 404],
+    ] as const) {
+      const h = harness({ concurrency: 1, chunkTokens: budgetFor(1), breaker: { baseBackoffMs: 10_000 } });
+      for (let i = 0; i < 3; i++) h.ep.failures.push(guardError(kind, false, { status }));
+      await h.engine.submitBlocks(1, 0, URL_A, blocks(3));
+      await drain();
+      expect(h.ep.calls, kind).toHaveLength(1);
+      expect(h.engine.status()).toMatchObject({ state: 'circuit-open', pending: 3 });
+      expect(h.engine.status().reason).toMatch(new RegExp(`1 failed request in a row, last: ${kind}`));
+      // Probed now and then, with a growing wait: 10 s, then 20 s.
+      await vi.advanceTimersByTimeAsync(10_000);
+      await drain();
+      expect(h.ep.calls).toHaveLength(2);
+      await vi.advanceTimersByTimeAsync(19_999);
+      await drain();
+      expect(h.ep.calls).toHaveLength(2);
+      // The person fixes the settings: a new classifier starts the endpoint afresh, nothing was lost.
+      await h.engine.reconfigure({ classify: h.ep.classify });
+      await drain();
+      expect(h.ep.calls).toHaveLength(3); // the last scripted refusal, then
+      h.ep.failures.length = 0;
+      await h.engine.reconfigure({ classify: h.ep.classify });
+      await drain();
+      expect(h.verdicts.map((v) => v.item.ref).sort()).toEqual(['r0', 'r1', 'r2']);
+      expect(h.engine.status()).toMatchObject({ state: 'ok', pending: 0 });
+      expect(h.engine.status().today.requests).toBe(3);
+    }
+  });
+
+  it('counts an answer that came back unusable once, as the provider bills it', async () => {
+    const h = harness({ concurrency: 1, chunkTokens: budgetFor(1), maxItemAttempts: 1 });
+    h.ep.failures.push(
+      guardError('bad-output', false, {
+        answered: { usage: { promptTokens: 40, completionTokens: 3 }, costUsd: 0.01 },
+      }),
+      guardError('bad-response', false, { answered: { usage: { promptTokens: 0, completionTokens: 0 } } }),
+      guardError('server', true, { status: 500 }),
+    );
+    await h.engine.submitBlocks(1, 0, URL_A, blocks(3));
+    await drain(30);
+    await vi.advanceTimersByTimeAsync(60_000);
+    await drain(30);
+    // Three answered requests (two unusable), one refused: requests and tokens count the answered ones.
+    const today = h.engine.status().today;
+    expect(h.ep.calls).toHaveLength(5);
+    expect(today.requests).toBe(4);
+    expect(today.promptTokens).toBe(40 + 0 + 2 * 100);
+    expect(today.completionTokens).toBe(3 + 0 + 2 * 2);
+    expect(today.costUsd).toBeCloseTo(0.01 + 2 * COST, 10);
+    expect(h.engine.tabState(1)!.tokens).toBe(43 + 2 * 102);
+  });
+
   it('rejects a waiting prompt check with the endpoint error instead of hanging', async () => {
     const h = harness();
     const err = guardError('auth', false, { status: 401 });

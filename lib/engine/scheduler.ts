@@ -40,12 +40,13 @@
  * p-queue holds opaque closures, which allow none of that.
  *
  * Failures: a rate limit (or any error with `retryAt`) pauses everything until then. Other endpoint failures feed
- * the circuit breaker (`breaker.ts`); the items stay queued and go again when it lets a probe through. Errors
+ * the circuit breaker (`breaker.ts`) — at once for errors that do not go away by themselves (a refused key, an
+ * unknown model) —; the items stay queued and go again when it lets a probe through. Errors
  * that belong to the content (`too-large`, `bad-output`, errors the engine cannot read) first isolate the items
  * (sent alone), then give up on an item after `maxItemAttempts`, reporting an error — never a "safe".
  *
  * Money: tokens and cost are counted once per real response (including answers that arrive after a setting
- * changed), never for cache hits. Once today's cost reaches `dailyBudgetUsd`, page scanning pauses until local
+ * changed, and answers that came back unusable, which the provider bills all the same), never for cache hits. Once today's cost reaches `dailyBudgetUsd`, page scanning pauses until local
  * midnight; prompt checks go on unless `budgetAppliesToPrompts`.
  *
  * Persistence: every change marks the state dirty; writes are coalesced (at most one in progress, the next one
@@ -208,6 +209,12 @@ type Listener<A extends unknown[]> = (...args: A) => void;
 const RANK: Record<Priority, number> = { prompt: 0, viewport: 1, page: 2, image: 3 };
 /** Errors that are about the content sent, not the endpoint. */
 const CONTENT_ERRORS = new Set(['too-large', 'bad-output', 'unknown']);
+/**
+ * Endpoint errors that do not go away by themselves (a refused key, a model the endpoint does not serve, a
+ * request it rejects as malformed): the circuit opens at the first one, so the endpoint is only probed now and
+ * then, with a growing wait, until the person changes the settings (which starts the endpoint afresh).
+ */
+const PERMANENT_ERRORS = new Set(['auth', 'forbidden', 'model-not-found', 'config', 'cors']);
 /** Thrown inside a chunk run to stop it quietly: its unsettled items stay queued. */
 const STOP = Symbol('stop');
 /** Verdicts kept in memory for items that just finished (covers the moment before the cache has them). */
@@ -977,7 +984,15 @@ export class ScanEngine {
         if (gen !== this.gen || this.disposed || jobs.every((j) => j.waiters.length === 0)) throw STOP;
         const turns =
           jobs.length === 1 ? itemTurns(jobs[0]!.content) : chunkTurns(jobs.map((j) => j.content.text));
-        const result = await this.classify(turns, ctrl.signal);
+        let result: ClassifyResult;
+        try {
+          result = await this.classify(turns, ctrl.signal);
+        } catch (err) {
+          // The endpoint answered, but not usably: the answer is billed all the same.
+          const answered = asClassifierError(err).answered;
+          if (answered) this.countResponse(answered, homeTab);
+          throw err;
+        }
         this.countResponse(result, homeTab);
         if (!result || !isVerdict(result.verdict)) {
           throw Object.assign(new Error('The classifier returned something that is not a verdict.'), {
@@ -1007,7 +1022,10 @@ export class ScanEngine {
       });
   }
 
-  private countResponse(result: ClassifyResult, home: { tabId: number; epoch: number } | undefined): void {
+  private countResponse(
+    result: Pick<ClassifyResult, 'usage' | 'costUsd'>,
+    home: { tabId: number; epoch: number } | undefined,
+  ): void {
     const usage = result?.usage;
     const promptTokens = finiteOr0(usage?.promptTokens);
     const completionTokens = finiteOr0(usage?.completionTokens);
@@ -1078,7 +1096,7 @@ export class ScanEngine {
       return;
     }
     if (e.kind === 'too-large') this.breaker.release();
-    else this.breaker.onFailure(now, message);
+    else this.breaker.onFailure(now, message, { permanent: PERMANENT_ERRORS.has(e.kind) });
     // A caller waiting on one of these items is told now rather than left waiting for a recovery.
     for (const job of live) {
       for (const w of job.waiters.filter((x) => x.awaited)) this.removeWaiter(job, w, err);

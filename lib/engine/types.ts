@@ -110,6 +110,21 @@ export interface ClassifierErrorLike {
   retryAt?: number;
   status?: number;
   message: string;
+  /** The endpoint answered (HTTP 200) but the answer could not be used: what it reported, billed all the same. */
+  answered?: { usage: Usage; costUsd?: number };
+}
+
+function readAnswered(x: unknown): ClassifierErrorLike['answered'] {
+  const a = (x as { answered?: unknown } | null)?.answered as
+    | { usage?: Partial<Usage>; costUsd?: unknown }
+    | undefined;
+  if (!a || typeof a !== 'object' || !a.usage || typeof a.usage !== 'object') return undefined;
+  const n = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) && v >= 0 ? v : 0);
+  const out: NonNullable<ClassifierErrorLike['answered']> = {
+    usage: { promptTokens: n(a.usage.promptTokens), completionTokens: n(a.usage.completionTokens) },
+  };
+  if (typeof a.costUsd === 'number' && Number.isFinite(a.costUsd) && a.costUsd >= 0) out.costUsd = a.costUsd;
+  return out;
 }
 
 /** Reads a thrown value as a classifier error; anything unrecognised is a non-retryable 'unknown' error. */
@@ -121,9 +136,12 @@ export function asClassifierError(err: unknown): ClassifierErrorLike {
       const out: ClassifierErrorLike = { kind: e.kind, retryable: e.retryable, message };
       if (typeof e.retryAt === 'number' && Number.isFinite(e.retryAt)) out.retryAt = e.retryAt;
       if (typeof e.status === 'number') out.status = e.status;
+      const answered = readAnswered(err);
+      if (answered) out.answered = answered;
       return out;
     }
-    return { kind: 'unknown', retryable: false, message };
+    const answered = readAnswered(err);
+    return { kind: 'unknown', retryable: false, message, ...(answered ? { answered } : {}) };
   }
   return { kind: 'unknown', retryable: false, message: String(err) };
 }
