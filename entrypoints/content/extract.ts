@@ -13,6 +13,20 @@
 
 export const OWN_UI_ATTRIBUTE = 'data-guardlens-ui';
 
+/**
+ * Guardlens' own UI hosts, known by identity: the attribute and tag name are for styling and people's tools only,
+ * so a page that plants them on its own content is still read.
+ */
+const ownUi = new WeakSet<Element>();
+
+export function markOwnUi(host: Element): void {
+  ownUi.add(host);
+}
+
+export function isOwnUi(el: Element): boolean {
+  return ownUi.has(el);
+}
+
 /** Elements whose text is its own block (tag names, lower case). */
 export const BLOCK_TAGS: ReadonlySet<string> = new Set([
   'address',
@@ -97,8 +111,6 @@ const SKIP_TAGS: ReadonlySet<string> = new Set([
   'col',
   'colgroup',
   'base',
-  // Guardlens' own UI (labels, messages), which also carries OWN_UI_ATTRIBUTE.
-  'guardlens-ui',
 ]);
 
 /** Skipped elements that take room on the line, so the words on either side stay apart. */
@@ -240,7 +252,7 @@ export function isReadableRoot(el: Element): boolean {
   for (let n: Node | null = el; n; n = composedParent(n)) {
     if (n.nodeType !== ELEMENT_NODE) continue;
     const e = n as Element;
-    if (SKIP_TAGS.has(tagOf(e)) || e.hasAttribute(OWN_UI_ATTRIBUTE) || isEditable(e)) return false;
+    if (SKIP_TAGS.has(tagOf(e)) || ownUi.has(e) || isEditable(e)) return false;
   }
   return isShown(el);
 }
@@ -358,7 +370,7 @@ export function* walkBlocks(root: Element, hooks: WalkHooks = {}): Generator<Fou
       if (MEDIA_TAGS.has(tag) && hooks.onMedia && el.checkVisibility?.() !== false) hooks.onMedia(el);
       continue;
     }
-    if ((editables.size > 0 && editables.has(el)) || !isShown(el)) continue;
+    if ((editables.size > 0 && editables.has(el)) || ownUi.has(el) || !isShown(el)) continue;
     if (BLOCK_TAGS.has(tag)) {
       current.parts.push('\n');
       if (hooks.isKnown?.(el)) continue;

@@ -6,9 +6,14 @@
  * frameworks manage), positioned over the flagged elements: the page's DOM structure, layout and CSS selectors
  * are untouched, and page CSS cannot reach inside. Positions follow scrolling, resizing and the page's changes
  * in animation frames, and only while there are labels.
+ *
+ * Only the person can reveal: the button acts on trusted clicks (a real click, or Enter / Space on the focused
+ * button), never on a page script's `click()` or dispatched event. The host is Guardlens' own UI by identity
+ * (`markOwnUi`), not by its attribute. A page that removes the host, restyles it or takes labels out of the
+ * shadow root gets them put back (capped like the marks, see `RepairBudget`).
  */
-import { isRevealed, setRevealed } from './enforce';
-import { OWN_UI_ATTRIBUTE } from './extract';
+import { isRevealed, REPAIR_THROTTLE_MS, RepairBudget, setRevealed } from './enforce';
+import { markOwnUi, OWN_UI_ATTRIBUTE } from './extract';
 import { t } from './i18n';
 
 const SHADOW_CSS = `
@@ -58,6 +63,9 @@ export class LabelLayer {
   private resize: ResizeObserver | null = null;
   private toastTimer: ReturnType<typeof setTimeout> | undefined;
   private readonly onMove = () => this.schedule();
+  private watcher: MutationObserver | null = null;
+  private readonly budget = new RepairBudget();
+  private repairTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(private readonly doc: Document = document) {}
 
@@ -101,6 +109,8 @@ export class LabelLayer {
       button.type = 'button';
       button.addEventListener('click', (e) => {
         e.stopPropagation();
+        // Only the person reveals: a page script's click() or dispatched event is not trusted.
+        if (!e.isTrusted) return;
         this.toggle(element);
       });
       label.box.append(button);
@@ -160,6 +170,9 @@ export class LabelLayer {
   }
 
   dispose(): void {
+    this.watcher?.disconnect();
+    this.watcher = null;
+    clearTimeout(this.repairTimer);
     this.unlisten();
     if (this.frame) cancelAnimationFrame(this.frame);
     this.frame = 0;
@@ -185,6 +198,7 @@ export class LabelLayer {
     }
     const host = this.doc.createElement('guardlens-ui');
     host.setAttribute(OWN_UI_ATTRIBUTE, '');
+    markOwnUi(host);
     const root = host.attachShadow({ mode: 'open' });
     const style = this.doc.createElement('style');
     style.textContent = SHADOW_CSS;
@@ -192,7 +206,77 @@ export class LabelLayer {
     this.doc.documentElement.append(host);
     this.host = host;
     this.root = root;
+    this.style = style;
+    this.watch();
     return root;
+  }
+
+  private style: HTMLStyleElement | null = null;
+
+  /** Watches the host and the shadow root's content for the page's changes (none of its own writes matter). */
+  private watch(): void {
+    if (typeof MutationObserver !== 'function' || !this.host || !this.root) return;
+    this.watcher?.disconnect();
+    this.watcher = new MutationObserver(() => this.repair(false));
+    this.watcher.observe(this.doc.documentElement, { childList: true });
+    this.watcher.observe(this.host, { attributes: true });
+    this.watcher.observe(this.root, { childList: true, subtree: true, characterData: true });
+  }
+
+  /** Whether the host, its stylesheet and every label are as this layer left them. */
+  private intact(): boolean {
+    const host = this.host;
+    const root = this.root;
+    if (!host || !root) return true;
+    if (host.parentNode !== this.doc.documentElement) return false;
+    if (host.attributes.length !== 1 || !host.hasAttribute(OWN_UI_ATTRIBUTE)) return false;
+    if (this.style?.parentNode !== root || this.style.textContent !== SHADOW_CSS) return false;
+    for (const label of this.labels.values()) {
+      const why = label.box.firstChild;
+      if (label.box.parentNode !== root || !why || why.textContent !== label.names) return false;
+      if (label.button && label.button.parentNode !== label.box) return false;
+    }
+    return true;
+  }
+
+  /** Puts back what the page took away or changed: the host, its attributes, the stylesheet, the labels. */
+  private repair(deferred: boolean): void {
+    const host = this.host;
+    const root = this.root;
+    if (!host || !root || this.intact()) return;
+    if (!deferred && !this.budget.take(this)) {
+      if (this.repairTimer === undefined)
+        this.repairTimer = setTimeout(() => {
+          this.repairTimer = undefined;
+          this.repair(true);
+        }, REPAIR_THROTTLE_MS);
+      return;
+    }
+    for (const attr of [...host.attributes])
+      if (attr.name !== OWN_UI_ATTRIBUTE) host.removeAttribute(attr.name);
+    if (!host.hasAttribute(OWN_UI_ATTRIBUTE)) host.setAttribute(OWN_UI_ATTRIBUTE, '');
+    if (host.parentNode !== this.doc.documentElement) this.doc.documentElement.append(host);
+    if (!this.style || this.style.parentNode !== root || this.style.textContent !== SHADOW_CSS) {
+      this.style?.remove();
+      const style = this.doc.createElement('style');
+      style.textContent = SHADOW_CSS;
+      root.prepend(style);
+      this.style = style;
+    }
+    for (const [element, label] of this.labels) {
+      let why = label.box.firstChild as HTMLElement | null;
+      if (why?.nodeType !== 1 || (why as HTMLElement).className !== 'why') {
+        why = this.doc.createElement('span');
+        why.className = 'why';
+        label.box.prepend(why);
+      }
+      if (why.textContent !== label.names) why.textContent = label.names;
+      if (label.button && label.button.parentNode !== label.box) label.box.append(label.button);
+      if (label.box.parentNode !== root) root.append(label.box);
+      this.updateButton(element, label);
+    }
+    this.watcher?.takeRecords();
+    this.schedule();
   }
 
   private listen(): void {
