@@ -9,7 +9,7 @@ import { fakeBrowser } from 'wxt/testing/fake-browser';
 import { MemoryVerdictStore } from '@/lib/engine/cache';
 import type { TabState } from '@/lib/engine/types';
 import { type GuardServer, startGuardServer } from '../../test/server/guard-server';
-import { EngineHost, RESUME_ALARM, RESUME_PERIOD_MINUTES } from './host';
+import { ENGINE_TUNING_KEY, EngineHost, RESUME_ALARM, RESUME_PERIOD_MINUTES, readEngineTuning } from './host';
 
 const KEY = 'gl-unit-host-key-41d9e2';
 const URL_A = 'https://news.example/a';
@@ -146,6 +146,56 @@ describe('EngineHost', () => {
     expect(posts[2]!.receivedAt).toBeGreaterThanOrEqual(posts[0]!.answeredAt! + 1_000);
     expect((await sessionTab(2))!.errors).toBe(0);
     expect(h.status().state).toBe('ok');
+  });
+
+  it('starts the last latency and error afresh when the endpoint settings change, and only then', async () => {
+    const h = await createHost();
+    server.injectFault({ kind: 'status', status: 401 });
+    await h.engine.submitBlocks(5, 0, URL_A, [{ ref: 'b1', text: 'Refused first.', priority: 'page' }]);
+    await until(() => h.endpoint.lastError, 'the refusal to be recorded');
+    expect(h.endpoint.lastError).toMatchObject({ kind: 'auth', status: 401 });
+    // Not an endpoint setting: both stay.
+    const { settings } = await fakeBrowser.storage.local.get('settings');
+    await fakeBrowser.storage.local.set({ settings: { ...settings, pausedSites: ['other.example'] } });
+    await until(() => h.state.settings.pausedSites.length === 1, 'the new settings');
+    expect(h.endpoint.lastError?.kind).toBe('auth');
+    // Another model: the refusal was the old endpoint's; the item goes again and succeeds.
+    await fakeBrowser.storage.local.set({ settings: { ...settings, model: 'llama-guard-other' } });
+    await until(() => h.state.settings.model === 'llama-guard-other', 'the new model');
+    expect(h.endpoint.lastError).toBeUndefined();
+    const latency = await until(
+      () => h.endpoint.lastLatencyMs !== undefined,
+      'a latency from the new endpoint',
+    );
+    expect(latency).toBe(true);
+    expect(h.endpoint.lastError).toBeUndefined();
+    // Another base URL: the latency was the old endpoint's.
+    await fakeBrowser.storage.local.set({
+      settings: { ...settings, model: 'llama-guard-other', baseUrl: `http://localhost:${server.port}/v1` },
+    });
+    await until(() => h.state.settings.baseUrl.includes('localhost'), 'the new base URL');
+    expect(h.endpoint.lastLatencyMs).toBeUndefined();
+    expect(h.status().state).toBe('ok');
+  }, 20_000);
+
+  it('takes timing from engineTuning, ignoring values out of range', async () => {
+    expect(readEngineTuning({ timeoutMs: 2_000, breakerBaseBackoffMs: 50, rateLimitWaitMs: 'soon' })).toEqual(
+      {
+        timeoutMs: 2_000,
+      },
+    );
+    expect(readEngineTuning(null)).toEqual({});
+    await fakeBrowser.storage.local.set({ [ENGINE_TUNING_KEY]: { timeoutMs: 600 } });
+    const h = await createHost();
+    server.injectFault({ kind: 'timeout', times: 10 });
+    const started = Date.now();
+    await h.engine.submitBlocks(6, 0, URL_A, [{ ref: 'b1', text: 'Held by the server.', priority: 'page' }]);
+    const error = await until(() => h.endpoint.lastError, 'the timeout', 15_000);
+    expect(error).toMatchObject({ kind: 'timeout' });
+    expect(error.message).toMatch(/within 0\.6 s/);
+    // Three attempts of 0.6 s (the client retries twice), well inside the default 30 s of one.
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(server.requests.filter((r) => r.method === 'POST')).toHaveLength(3);
   });
 
   it('keeps a resume alarm while work is pending and clears it when there is none', async () => {

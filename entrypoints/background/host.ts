@@ -12,7 +12,8 @@
  * a page reporting blocks, a tab navigating or closing, the popup asking for a tab's state.
  *
  * Public API: `EngineHost.create(options?)`; `host.engine` (the `ScanEngine`), `host.state` (effective settings),
- * `host.endpoint` (last latency and error), `host.notConfigured()`, `host.status()` (`HostStatus`: the engine's
+ * `host.endpoint` (last latency and error, of the endpoint in force: both start afresh when the endpoint settings
+ * change), `host.notConfigured()`, `host.status()` (`HostStatus`: the engine's
  * state — ok, rate limited until when, circuit open and why, budget paused, offline — its queue and today's
  * usage, and why nothing can be scanned yet), `host.dispose()`; `testEndpoint(settings, apiKey)`.
  */
@@ -60,6 +61,48 @@ export interface EndpointInfo {
 }
 
 /**
+ * Timing the extension has no setting for, tunable through `storage.local` key `engineTuning` (no interface: the
+ * end-to-end tests shorten the waits with it so a fault matrix runs in minutes). Values out of range are ignored.
+ */
+export interface EngineTuning {
+  /** Per attempt of a request (default: the client's 30 s). 500 ms – 5 min. */
+  timeoutMs?: number;
+  /** First wait of the circuit breaker once it opens (default 10 s). 200 ms – 10 min. */
+  breakerBaseBackoffMs?: number;
+  /** Wait after a rate limit that said nothing about when to come back (default 20 s). 200 ms – 10 min. */
+  rateLimitWaitMs?: number;
+}
+
+export const ENGINE_TUNING_KEY = 'engineTuning';
+
+const TUNING_RANGES: Record<keyof EngineTuning, [number, number]> = {
+  timeoutMs: [500, 300_000],
+  breakerBaseBackoffMs: [200, 600_000],
+  rateLimitWaitMs: [200, 600_000],
+};
+
+/** Reads `engineTuning`, keeping only numbers in range. */
+export function readEngineTuning(value: unknown): EngineTuning {
+  const out: EngineTuning = {};
+  if (!value || typeof value !== 'object') return out;
+  for (const [key, [min, max]] of Object.entries(TUNING_RANGES) as Array<
+    [keyof EngineTuning, [number, number]]
+  >) {
+    const n = (value as Record<string, unknown>)[key];
+    if (typeof n === 'number' && Number.isFinite(n) && n >= min && n <= max) out[key] = Math.round(n);
+  }
+  return out;
+}
+
+async function loadEngineTuning(): Promise<EngineTuning> {
+  try {
+    return readEngineTuning((await browser.storage.local.get(ENGINE_TUNING_KEY))[ENGINE_TUNING_KEY]);
+  } catch {
+    return {};
+  }
+}
+
+/**
  * `fetch` that reports a `Retry-After` on a 429 or 503 as soon as the response arrives. The SDK waits it out and
  * retries the one request itself; the engine must not send anything else meanwhile.
  */
@@ -80,9 +123,11 @@ function classifierFor(
   apiKey: string,
   info: EndpointInfo,
   onRetryAfter?: (retryAt: number, status: number) => void,
+  tuning: EngineTuning = {},
 ): Classify {
   const config = endpointConfigFromSettings(settings, apiKey);
   if (onRetryAfter) config.fetch = retryAfterWatcher(onRetryAfter);
+  if (tuning.timeoutMs !== undefined) config.timeoutMs = tuning.timeoutMs;
   let client: ReturnType<typeof createGuardClient>;
   try {
     client = createGuardClient(config);
@@ -111,20 +156,25 @@ function classifierFor(
 }
 
 /** What identifies the endpoint a classifier talks to, and how. */
-function endpointKey(state: EffectiveState): string {
-  return JSON.stringify(endpointConfigFromSettings(state.settings, state.apiKey));
+function endpointKey(state: EffectiveState, tuning: EngineTuning = {}): string {
+  return JSON.stringify([endpointConfigFromSettings(state.settings, state.apiKey), tuning]);
 }
 
 function engineOptions(
   state: EffectiveState,
   info: EndpointInfo,
   onRetryAfter: (retryAt: number, status: number) => void,
+  tuning: EngineTuning = {},
 ) {
   const { settings, apiKey } = state;
   const model = getGuardModel(settings.guardModel);
   const preset = getPreset(settings.provider);
   return {
-    classify: classifierFor(settings, apiKey, info, onRetryAfter),
+    classify: classifierFor(settings, apiKey, info, onRetryAfter, tuning),
+    ...(tuning.breakerBaseBackoffMs !== undefined
+      ? { breaker: { baseBackoffMs: tuning.breakerBaseBackoffMs } }
+      : {}),
+    ...(tuning.rateLimitWaitMs !== undefined ? { rateLimitWaitMs: tuning.rateLimitWaitMs } : {}),
     fingerprint: settingsFingerprint(settings),
     concurrency: settings.concurrency,
     chunkTokens: settings.chunkTokens,
@@ -164,16 +214,20 @@ async function managedAreaAnswered(): Promise<void> {
 
 export class EngineHost {
   readonly engine: ScanEngine;
-  readonly endpoint: EndpointInfo = {};
   state: EffectiveState;
+  /** What the current classifier reports; a new endpoint gets a new one (an old request's answer lands in the old). */
+  private info: EndpointInfo = {};
+  private tuning: EngineTuning;
   private readonly unwatch: () => void;
+  private readonly unwatchTuning: () => void;
   /** The resume alarm as last set: '' unknown (a fresh worker), 'none', or its schedule. */
   private alarm = '';
 
-  private constructor(state: EffectiveState, options: EngineHostOptions) {
+  private constructor(state: EffectiveState, tuning: EngineTuning, options: EngineHostOptions) {
     this.state = state;
+    this.tuning = tuning;
     this.engine = new ScanEngine({
-      ...engineOptions(state, this.endpoint, this.onRetryAfter),
+      ...engineOptions(state, this.info, this.onRetryAfter, tuning),
       cache: new VerdictCache(options.verdictStore ?? new IdbVerdictStore()),
       stateStore: sessionStore,
     });
@@ -183,6 +237,21 @@ export class EngineHost {
     this.engine.onTabState((tabId, tabState) => void this.publishTab(tabId, tabState));
     this.engine.onStatus((status) => this.keepAwake(status));
     this.unwatch = watchEffectiveSettings((next) => this.apply(next));
+    const onStorage = (changes: Record<string, { newValue?: unknown }>, area: string) => {
+      if (area !== 'local' || !(ENGINE_TUNING_KEY in changes)) return;
+      const next = readEngineTuning(changes[ENGINE_TUNING_KEY]?.newValue);
+      if (JSON.stringify(next) === JSON.stringify(this.tuning)) return;
+      const previous = endpointKey(this.state, this.tuning);
+      this.tuning = next;
+      this.apply(this.state, previous);
+    };
+    browser.storage.onChanged.addListener(onStorage);
+    this.unwatchTuning = () => browser.storage.onChanged.removeListener(onStorage);
+  }
+
+  /** The endpoint's last latency and error, as the popup shows them. */
+  get endpoint(): EndpointInfo {
+    return this.info;
   }
 
   private readonly onRetryAfter = (retryAt: number, status: number): void => {
@@ -190,12 +259,17 @@ export class EngineHost {
     this.engine.pauseUntil(retryAt, `The endpoint asked to wait ${seconds} s (HTTP ${status}).`);
   };
 
-  private apply(next: EffectiveState): void {
-    const sameEndpoint = endpointKey(next) === endpointKey(this.state);
+  private apply(next: EffectiveState, previousKey = endpointKey(this.state, this.tuning)): void {
+    const sameEndpoint = endpointKey(next, this.tuning) === previousKey;
     this.state = next;
-    const options: ReconfigureOptions = engineOptions(next, this.endpoint, this.onRetryAfter);
+    // Another endpoint: the last latency and error were the old one's.
+    if (!sameEndpoint) this.info = {};
+    const options: ReconfigureOptions = engineOptions(next, this.info, this.onRetryAfter, this.tuning);
     // A new classifier starts the endpoint afresh (breaker, rate limit): only when the endpoint changed.
-    if (sameEndpoint) delete options.classify;
+    if (sameEndpoint) {
+      delete options.classify;
+      delete options.breaker;
+    }
     void this.engine.reconfigure(options).catch((err) => {
       console.error('Guardlens: could not apply the new settings', err instanceof Error ? err.message : err);
     });
@@ -203,7 +277,7 @@ export class EngineHost {
 
   static async create(options: EngineHostOptions = {}): Promise<EngineHost> {
     await managedAreaAnswered();
-    const host = new EngineHost(await loadEffectiveSettings(), options);
+    const host = new EngineHost(await loadEffectiveSettings(), await loadEngineTuning(), options);
     // Settings that changed while they were first read (before the watcher existed) are read once more.
     const again = await loadEffectiveSettings();
     if (
@@ -301,6 +375,7 @@ export class EngineHost {
 
   dispose(): void {
     this.unwatch();
+    this.unwatchTuning();
     this.engine.dispose();
   }
 }
