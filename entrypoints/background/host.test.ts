@@ -155,7 +155,9 @@ describe('EngineHost', () => {
     await until(() => h.endpoint.lastError, 'the refusal to be recorded');
     expect(h.endpoint.lastError).toMatchObject({ kind: 'auth', status: 401 });
     // Not an endpoint setting: both stay.
-    const { settings } = await fakeBrowser.storage.local.get('settings');
+    const { settings } = (await fakeBrowser.storage.local.get('settings')) as {
+      settings: Record<string, unknown>;
+    };
     await fakeBrowser.storage.local.set({ settings: { ...settings, pausedSites: ['other.example'] } });
     await until(() => h.state.settings.pausedSites.length === 1, 'the new settings');
     expect(h.endpoint.lastError?.kind).toBe('auth');
