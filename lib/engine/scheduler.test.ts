@@ -608,6 +608,23 @@ describe('ScanEngine: failures', () => {
     );
   });
 
+  it('opens the circuit at the first failed call by default: the classifier has retried it already', async () => {
+    const h = harness({ concurrency: 1, chunkTokens: budgetFor(1) });
+    h.ep.failures.push(guardError('server', true, { status: 503 }));
+    await h.engine.submitBlocks(1, 0, URL_A, blocks(2));
+    await drain();
+    expect(h.ep.calls).toHaveLength(1);
+    expect(h.engine.status()).toMatchObject({
+      state: 'circuit-open',
+      until: Date.now() + 10_000,
+      pending: 2,
+    });
+    await vi.advanceTimersByTimeAsync(10_000);
+    await drain();
+    expect(h.ep.calls).toHaveLength(3);
+    expect(h.engine.status()).toMatchObject({ state: 'ok', pending: 0 });
+  });
+
   it('opens the circuit after consecutive failures, probes once, closes on success', async () => {
     const h = harness({
       concurrency: 1,
@@ -690,8 +707,10 @@ describe('ScanEngine: failures', () => {
     );
     await h.engine.submitBlocks(1, 0, URL_A, blocks(3));
     await drain(30);
-    await vi.advanceTimersByTimeAsync(60_000);
-    await drain(30);
+    for (let i = 0; i < 4; i++) {
+      await vi.advanceTimersByTimeAsync(60_000);
+      await drain(30);
+    }
     // Three answered requests (two unusable), one refused: requests and tokens count the answered ones.
     const today = h.engine.status().today;
     expect(h.ep.calls).toHaveLength(5);

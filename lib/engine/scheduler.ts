@@ -121,6 +121,10 @@ export interface EngineOptions {
   budgetAppliesToPrompts?: boolean;
   /** Cost of a response when the classifier reports none (e.g. from the provider's price). Default: 0. */
   estimateCostUsd?: (usage: Usage) => number;
+  /**
+   * Default: the circuit opens at the first failed call (`ENGINE_BREAKER`), since the classifier has already
+   * retried it (the guard client makes three attempts, spaced by the SDK).
+   */
   breaker?: BreakerOptions;
   /** Longest a waiting check waits out a rate limit before it fails. Default 20 s. */
   promptMaxWaitMs?: number;
@@ -217,6 +221,8 @@ const CONTENT_ERRORS = new Set(['too-large', 'bad-output', 'unknown']);
 const PERMANENT_ERRORS = new Set(['auth', 'forbidden', 'model-not-found', 'config', 'cors']);
 /** Thrown inside a chunk run to stop it quietly: its unsettled items stay queued. */
 const STOP = Symbol('stop');
+/** The breaker's defaults here: one failed call of a classifier that retries itself opens the circuit. */
+export const ENGINE_BREAKER: BreakerOptions = { failureThreshold: 1 };
 /** Verdicts kept in memory for items that just finished (covers the moment before the cache has them). */
 const RECENT_VERDICTS = 2000;
 
@@ -344,7 +350,7 @@ export class ScanEngine {
       dailyBudgetUsd: null,
     };
     this.applyOptions(options);
-    this.breaker = new CircuitBreaker(this.opts.breaker);
+    this.breaker = new CircuitBreaker({ ...ENGINE_BREAKER, ...this.opts.breaker });
     this.today = emptyDay(localDay(this.clock.now()));
   }
 
@@ -450,7 +456,7 @@ export class ScanEngine {
       this.rateLimitedUntil = snap.rateLimitedUntil;
       this.rateLimitReason = snap.rateLimitReason;
     }
-    this.breaker = new CircuitBreaker(this.opts.breaker, snap.breaker);
+    this.breaker = new CircuitBreaker({ ...ENGINE_BREAKER, ...this.opts.breaker }, snap.breaker);
 
     let jobs: Job[] = snap.jobs.map((j) => ({
       ...j,
@@ -1179,7 +1185,7 @@ export class ScanEngine {
     this.applyOptions(options);
     const fpChanged = options.fingerprint !== undefined && options.fingerprint !== this.fingerprint;
     if (options.breaker !== undefined || options.classify !== undefined || fpChanged) {
-      this.breaker = new CircuitBreaker(this.opts.breaker);
+      this.breaker = new CircuitBreaker({ ...ENGINE_BREAKER, ...this.opts.breaker });
       this.rateLimitedUntil = null;
       this.rateLimitReason = undefined;
     }
