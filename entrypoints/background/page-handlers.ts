@@ -30,6 +30,9 @@ export function inactiveReason(
   url: string,
   tab: SenderTab | undefined,
 ): InactiveReason | null {
+  // Web pages only: a tab on about:blank, a browser page or an extension page is never scanned, even when a
+  // script writes text into it (the popup calls these tabs unsupported). Frames inside a web page count.
+  if (!/^https?:\/\//i.test(tab?.url ?? url)) return 'disabled';
   const { settings } = h.state;
   const site = siteState(settings, url);
   if (site !== 'active') return site;

@@ -120,6 +120,50 @@ class ChromiumPage implements PageHandle {
   }
 }
 
+/**
+ * Turns on "Allow in Incognito" for the extension, as its switch on `chrome://extensions` does (Chromium
+ * restarts the extension), and waits until the extensions page reports it on.
+ */
+async function allowInIncognito(context: BrowserContext, extensionId: string): Promise<void> {
+  const page = await context.newPage();
+  try {
+    await page.goto('chrome://extensions', { waitUntil: 'load' });
+    const call = (method: string, arg: unknown) =>
+      page.evaluate(
+        ([m, a]) =>
+          new Promise((resolve, reject) => {
+            // biome-ignore lint/suspicious/noExplicitAny: chrome.developerPrivate is only on chrome://extensions.
+            const api = (globalThis as any).chrome.developerPrivate;
+            api[m as string](a, (value: unknown) => {
+              // biome-ignore lint/suspicious/noExplicitAny: see above.
+              const error = (globalThis as any).chrome.runtime.lastError;
+              if (error) reject(new Error(error.message));
+              else resolve(value);
+            });
+          }),
+        [method, arg] as const,
+      );
+    const restarted = context.waitForEvent('serviceworker', {
+      predicate: (w) => w.url().startsWith(`chrome-extension://${extensionId}/`),
+      timeout: 20_000,
+    });
+    await call('updateExtensionConfiguration', { extensionId, incognitoAccess: true });
+    await restarted;
+    await waitFor(
+      async () => {
+        const info = (await call('getExtensionInfo', extensionId)) as {
+          state?: string;
+          incognitoAccess?: { isActive?: boolean };
+        };
+        return info?.state === 'ENABLED' && info.incognitoAccess?.isActive === true;
+      },
+      { timeoutMs: 10_000, message: 'Chromium to allow the extension in incognito' },
+    );
+  } finally {
+    await page.close().catch(() => {});
+  }
+}
+
 /** Launches Chromium with the Guardlens build loaded. Close it with `close()` (also on failure). */
 export async function launchChromium(opts: ChromiumLaunchOptions = {}): Promise<GuardlensBrowser> {
   sweepStaleTempDirs();
@@ -200,6 +244,7 @@ export async function launchChromium(opts: ChromiumLaunchOptions = {}): Promise<
       throw new Error(`Chromium loaded the extension as ${extensionId}, expected ${expectedId}`);
     }
     const extensionOrigin = `chrome-extension://${extensionId}`;
+    if (opts.allowInPrivate) await allowInIncognito(context, extensionId);
 
     let tabIdOfRef: (url: string) => Promise<number> = async () => {
       throw new Error('The browser is not ready yet');

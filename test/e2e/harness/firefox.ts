@@ -218,6 +218,21 @@ interface BidiContext {
   navigate(url: string, wait: 'none' | 'interactive' | 'complete'): Promise<unknown>;
 }
 
+/** Installs the add-on temporarily with the private-browsing permission (BiDi `moz:allowPrivateBrowsing`). */
+async function installAllowingPrivate(pptr: Browser, extensionPath: string): Promise<string> {
+  const connection = (pptr as unknown as { connection?: BidiConnection }).connection;
+  if (!connection?.send) throw new Error('This puppeteer version exposes no BiDi connection');
+  const answer = await connection.send('webExtension.install', {
+    extensionData: { type: 'path', path: extensionPath },
+    'moz:allowPrivateBrowsing': true,
+  });
+  return answer.result.extension;
+}
+
+interface BidiConnection {
+  send(method: string, params: Record<string, unknown>): Promise<{ result: { extension: string } }>;
+}
+
 /** Launches Firefox ESR with the Guardlens build installed. Close it with `close()` (also on failure). */
 export async function launchFirefox(opts: LaunchOptions = {}): Promise<GuardlensBrowser> {
   sweepStaleTempDirs();
@@ -259,7 +274,9 @@ export async function launchFirefox(opts: LaunchOptions = {}): Promise<Guardlens
     });
     cleanups.push(() => pptr.close());
 
-    const installedId = await pptr.installExtension(extensionPath);
+    const installedId = opts.allowInPrivate
+      ? await installAllowingPrivate(pptr, extensionPath)
+      : await pptr.installExtension(extensionPath);
     if (installedId !== geckoId)
       throw new Error(`Firefox installed the extension as ${installedId}, not ${geckoId}`);
 

@@ -147,6 +147,13 @@ export interface LaunchOptions {
    * accepts its self-signed certificate.
    */
   siteTunnel?: SiteTunnel;
+  /**
+   * Let the extension run in private (incognito) windows, as the person's "Allow in Incognito" / "Run in
+   * Private Windows" switch does. Default false, like a fresh install. Chromium: set through the
+   * extensions page's `developerPrivate` API after launch (the extension restarts); Firefox: the add-on is
+   * installed with BiDi's `moz:allowPrivateBrowsing`.
+   */
+  allowInPrivate?: boolean;
 }
 
 export interface ChromiumLaunchOptions extends LaunchOptions {
