@@ -64,7 +64,12 @@ export function CategoryList({
         {categories.map((category) => {
           const inCategory = items.filter((i) => i.categories.includes(category.code));
           return (
-            <li key={category.code} class="gl-cat" style={{ '--gl-cat': categoryColor(category.code) }}>
+            <li
+              key={category.code}
+              class="gl-cat"
+              data-code={category.code}
+              style={{ '--gl-cat': categoryColor(category.code) }}
+            >
               <details>
                 <summary title={category.description || undefined}>
                   <CategoryCode code={category.code} />
