@@ -750,6 +750,39 @@ describe('ScanEngine: failures', () => {
     expect(h.engine.tabState(1)!.lastError).toMatch(/bad-output/);
   });
 
+  it('takes content refusals of different items in a row for the endpoint: items wait instead of being given up', async () => {
+    const h = harness({ concurrency: 1, chunkTokens: budgetFor(1), maxItemAttempts: 1 });
+    const errors: WorkItem[] = [];
+    h.engine.onItemError((item) => errors.push(item));
+    let broken = true;
+    h.ep.classify.mockImplementation(async (turns) => {
+      const text = turns.map((t) => t.text).join('\n');
+      h.ep.calls.push(text);
+      if (broken) throw guardError('bad-output', false);
+      return { verdict: verdictOf(text), usage: { promptTokens: 10, completionTokens: 1 }, latencyMs: 1 };
+    });
+    await h.engine.submitBlocks(1, 0, URL_A, blocks(3, { 2: 'S1' }));
+    await drain(30);
+    // The first refusal could be the item's own (given up: one attempt allowed); the second, for another item,
+    // is the endpoint's: the circuit opens and the rest wait.
+    expect(errors.map((e) => e.ref)).toEqual(['r0']);
+    expect(h.ep.calls).toHaveLength(2);
+    expect(h.engine.status()).toMatchObject({ state: 'circuit-open', pending: 2 });
+    await vi.advanceTimersByTimeAsync(10_000);
+    await drain(30);
+    expect(h.ep.calls).toHaveLength(3); // one probe, refused too
+    expect(h.engine.status()).toMatchObject({ state: 'circuit-open', pending: 2 });
+    broken = false;
+    await vi.advanceTimersByTimeAsync(20_000);
+    await drain(30);
+    expect(h.engine.status()).toMatchObject({ state: 'ok', pending: 0 });
+    expect(h.verdicts.map((v) => [v.item.ref, v.verdict.safe])).toEqual([
+      ['r1', true],
+      ['r2', false],
+    ]);
+    expect(errors).toHaveLength(1);
+  });
+
   it('stops while offline and resumes when back', async () => {
     const h = harness();
     h.engine.setOnline(false);

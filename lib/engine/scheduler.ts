@@ -43,7 +43,9 @@
  * the circuit breaker (`breaker.ts`) — at once for errors that do not go away by themselves (a refused key, an
  * unknown model) —; the items stay queued and go again when it lets a probe through. Errors
  * that belong to the content (`too-large`, `bad-output`, errors the engine cannot read) first isolate the items
- * (sent alone), then give up on an item after `maxItemAttempts`, reporting an error — never a "safe".
+ * (sent alone), then give up on an item after `maxItemAttempts`, reporting an error — never a "safe"; but when
+ * such an error follows one for other items with nothing answered in between, it is the endpoint's: the circuit
+ * opens and the items wait, pending.
  *
  * Money: tokens and cost are counted once per real response (including answers that arrive after a setting
  * changed, and answers that came back unusable, which the provider bills all the same), never for cache hits. Once today's cost reaches `dailyBudgetUsd`, page scanning pauses until local
@@ -302,6 +304,11 @@ export class ScanEngine {
   private gen = 0;
   private requests = 0;
   private disposed = false;
+  /**
+   * The items of the last request refused for its content (too large, not a verdict) since the last answer that
+   * worked. When the next such refusal is for other items, it is the endpoint, not the content.
+   */
+  private lastContentFailure: Set<string> | null = null;
 
   private restoring: Promise<RestoreResult> | null = null;
   private restored = true;
@@ -1006,7 +1013,10 @@ export class ScanEngine {
             retryable: false,
           });
         }
-        if (gen === this.gen) this.breaker.onSuccess();
+        if (gen === this.gen) {
+          this.breaker.onSuccess();
+          this.lastContentFailure = null;
+        }
         return result;
       },
       onVerdict: (job, verdict) => {
@@ -1101,13 +1111,25 @@ export class ScanEngine {
       this.holdUntil(Math.max(e.retryAt ?? now + this.opts.rateLimitWaitMs, now + 1), e.message, err);
       return;
     }
-    if (e.kind === 'too-large') this.breaker.release();
-    else this.breaker.onFailure(now, message, { permanent: PERMANENT_ERRORS.has(e.kind) });
+    // Refusals of the content: unless different content was refused just before (then it is the endpoint that
+    // cannot answer — a model that is not Llama Guard, a proxy's size limit — and items wait for it instead).
+    let aboutContent = !e.retryable && CONTENT_ERRORS.has(e.kind);
+    if (aboutContent) {
+      const before = this.lastContentFailure;
+      if (before && !live.some((job) => before.has(job.id))) aboutContent = false;
+      else this.lastContentFailure = new Set(live.map((job) => job.id));
+    }
+    if (aboutContent) this.breaker.release();
+    else {
+      this.breaker.onFailure(now, message, {
+        permanent: PERMANENT_ERRORS.has(e.kind) || CONTENT_ERRORS.has(e.kind),
+      });
+    }
     // A caller waiting on one of these items is told now rather than left waiting for a recovery.
     for (const job of live) {
       for (const w of job.waiters.filter((x) => x.awaited)) this.removeWaiter(job, w, err);
     }
-    if (!e.retryable && CONTENT_ERRORS.has(e.kind)) {
+    if (aboutContent) {
       for (const job of live) {
         if (this.jobs.get(job.id) !== job) continue;
         if (live.length > 1 && !job.solo) {
