@@ -1134,7 +1134,7 @@ export class ScanEngine {
         if (this.jobs.get(job.id) !== job) continue;
         if (live.length > 1 && !job.solo) {
           job.solo = true; // find which one it is: each goes alone next
-        } else if (e.kind === 'too-large' || ++job.attempts >= this.opts.maxItemAttempts) {
+        } else if (++job.attempts >= this.opts.maxItemAttempts) {
           this.giveUp(job, err);
         }
       }
