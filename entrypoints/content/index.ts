@@ -11,7 +11,7 @@ import { type ManualCheck, onMessage, type PageConfig, sendMessage } from '@/uti
 import { ensureStyle, removeStyles, setHideImages } from './enforce';
 import { t } from './i18n';
 import { LabelLayer } from './labels';
-import { readAsDataUrl } from './media';
+import { imageErrors, readAsDataUrl } from './media';
 import { answerReveal } from './reveal';
 import { PageSession } from './scan';
 import { measure, stats } from './slices';
@@ -54,7 +54,8 @@ export default defineContentScript({
     let config: PageConfig | undefined;
 
     const listeners = [
-      onMessage('page:stats', () => ({ ...stats })),
+      // With the last image failures (diagnostics: a missing host permission says so there).
+      onMessage('page:stats', () => Object.assign({ ...stats }, { imageErrors: [...imageErrors] })),
       answerReveal((ref) => session?.elementOf(ref)),
       onMessage('page:check-result', ({ data }) => {
         measure(() => showCheckResult(labels, session, data), 'check-result');

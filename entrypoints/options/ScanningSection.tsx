@@ -140,10 +140,15 @@ export function ScanningSection({
           managed={managed('scanImages')}
           onChange={(scanImages) => {
             // The permission request must start in this click (see permissions.ts).
-            void toggleImages(scanImages, update, (allowed) => {
-              setGranted(allowed);
-              setDenied(!allowed);
-            });
+            void toggleImages(
+              scanImages,
+              update,
+              (allowed) => {
+                setGranted(allowed);
+                setDenied(!allowed);
+              },
+              granted === true,
+            );
           }}
         />
         <ImageAccessNote

@@ -199,6 +199,14 @@ describe('image permissions', () => {
     expect(IMAGE_ORIGINS).toEqual(['https://*/*', 'http://*/*']);
   });
 
+  it('asks nothing when the access is already there', async () => {
+    const request = vi.spyOn(browser.permissions as unknown as Api, 'request').mockResolvedValue(true);
+    const update = vi.fn();
+    await toggleImages(true, update, vi.fn(), true);
+    expect(request).not.toHaveBeenCalled();
+    expect(update).toHaveBeenCalledWith({ scanImages: true });
+  });
+
   it('asks nothing when images are turned off', async () => {
     const request = vi.spyOn(browser.permissions as unknown as Api, 'request').mockResolvedValue(true);
     const update = vi.fn();

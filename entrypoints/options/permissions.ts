@@ -44,7 +44,9 @@ export const IMAGE_ORIGINS: readonly string[] = ['https://*/*', 'http://*/*'];
 /** Whether images from other sites can be checked: `undefined` while not known. */
 export async function hasImageOrigins(): Promise<boolean | undefined> {
   try {
-    return await browser.permissions.contains({ origins: [...IMAGE_ORIGINS] });
+    if (await browser.permissions.contains({ origins: [...IMAGE_ORIGINS] })) return true;
+    // Chrome counts the page content script's `<all_urls>` as access to every site (and downloads with it).
+    return await browser.permissions.contains({ origins: ['<all_urls>'] });
   } catch {
     return undefined;
   }
@@ -75,15 +77,17 @@ export function watchOriginPermissions(onChange: () => void): () => void {
 /**
  * Turning image checks on in the options: the permission request goes out at once, in the same click, then the
  * setting changes whatever the answer (the page's own images are checked without it, and the section says what
- * is missing). Turning them off asks for nothing. `granted` gets the answer.
+ * is missing). Turning them off, or on with access already there, asks for nothing. `granted` gets the answer.
  */
 export function toggleImages(
   on: boolean,
   update: (patch: { scanImages: boolean }) => void,
   granted: (allowed: boolean) => void,
+  /** Access already known to be there: nothing to ask. */
+  alreadyGranted = false,
 ): Promise<void> {
-  if (!on) {
-    update({ scanImages: false });
+  if (!on || alreadyGranted) {
+    update({ scanImages: on });
     return Promise.resolve();
   }
   const asked = requestImageOrigins();

@@ -54,6 +54,8 @@ export interface PageStats {
   scanning: boolean;
   idle: boolean;
   longestTask: string;
+  /** The last image failures, with their reasons. */
+  imageErrors?: string[];
 }
 
 /** Sends a message of the extension's protocol to a tab (frame 0 unless given), from the extension page. */
