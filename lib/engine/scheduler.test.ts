@@ -783,6 +783,27 @@ describe('ScanEngine: failures', () => {
     expect(errors).toHaveLength(1);
   });
 
+  it('waits before sending an item whose content was refused again, longer each time', async () => {
+    const h = harness({ concurrency: 1, chunkTokens: budgetFor(1), breaker: { baseBackoffMs: 2_000 } });
+    h.ep.failures.push(guardError('bad-output', false), guardError('bad-output', false));
+    await h.engine.submitBlocks(1, 0, URL_A, blocks(1));
+    await drain();
+    expect(h.ep.calls).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(1_999);
+    await drain();
+    expect(h.ep.calls).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(1);
+    await drain();
+    expect(h.ep.calls).toHaveLength(2);
+    await vi.advanceTimersByTimeAsync(3_999);
+    await drain();
+    expect(h.ep.calls).toHaveLength(2);
+    await vi.advanceTimersByTimeAsync(1);
+    await drain();
+    expect(h.ep.calls).toHaveLength(3);
+    expect(h.verdicts.map((v) => v.item.ref)).toEqual(['r0']);
+  });
+
   it('stops while offline and resumes when back', async () => {
     const h = harness();
     h.engine.setOnline(false);

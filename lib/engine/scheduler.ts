@@ -55,7 +55,7 @@
  * carries everything since) into one JSON snapshot under `stateKey` of the injected `StateStore`.
  */
 import type { Verdict } from '../guard/types';
-import { type BreakerOptions, CircuitBreaker } from './breaker';
+import { type BreakerOptions, CircuitBreaker, DEFAULT_BREAKER } from './breaker';
 import { isVerdict, type VerdictCache } from './cache';
 import { chunkBudget, DEFAULT_CHUNK_TOKENS, packBlocks, runChunk, splitText } from './chunker';
 import { contentKey, normalizeText } from './keys';
@@ -208,6 +208,8 @@ interface Job {
   solo: boolean;
   waiters: Waiter[];
   inflight: boolean;
+  /** Not sent again before this time (epoch ms): an item whose content was just refused. Not persisted. */
+  notBefore?: number;
 }
 
 type Listener<A extends unknown[]> = (...args: A) => void;
@@ -937,7 +939,7 @@ export class ScanEngine {
     while (this.requests < this.opts.concurrency) {
       const gate = this.gate(now);
       if (gate === 'none') break;
-      const lead = this.pickNext(gate === 'prompts');
+      const lead = this.pickNext(gate === 'prompts', now);
       if (!lead) break;
       if (!this.breaker.tryAcquire(now)) break;
       this.start(this.gather(lead));
@@ -946,10 +948,10 @@ export class ScanEngine {
     this.scheduleNotify();
   }
 
-  private pickNext(promptsOnly: boolean): Job | undefined {
+  private pickNext(promptsOnly: boolean, now: number): Job | undefined {
     let best: Job | undefined;
     for (const job of this.jobs.values()) {
-      if (job.inflight || job.waiters.length === 0) continue;
+      if (job.inflight || job.waiters.length === 0 || (job.notBefore ?? 0) > now) continue;
       if (promptsOnly && job.content.kind !== 'prompt') continue;
       if (
         !best ||
@@ -969,6 +971,7 @@ export class ScanEngine {
     const candidates: Job[] = [];
     for (const job of this.jobs.values()) {
       if (job === lead || job.inflight || job.solo || job.content.kind !== 'text') continue;
+      if ((job.notBefore ?? 0) > this.clock.now()) continue;
       if (job.priority !== lead.priority) continue;
       const w = job.waiters[0];
       if (!w || w.tabId !== home.tabId || w.frameId !== home.frameId) continue;
@@ -1136,6 +1139,9 @@ export class ScanEngine {
           job.solo = true; // find which one it is: each goes alone next
         } else if (++job.attempts >= this.opts.maxItemAttempts) {
           this.giveUp(job, err);
+        } else {
+          // Asked again at once, a model at temperature 0 would most likely refuse again: wait, longer each time.
+          job.notBefore = now + this.contentRetryDelay() * job.attempts;
         }
       }
     }
@@ -1145,6 +1151,11 @@ export class ScanEngine {
         () => new EngineError('circuit-open', `The endpoint is failing: ${message}`, { retryAt, cause: err }),
       );
     }
+  }
+
+  /** The wait before an item whose content was refused goes again: the circuit breaker's first wait. */
+  private contentRetryDelay(): number {
+    return this.opts.breaker?.baseBackoffMs ?? DEFAULT_BREAKER.baseBackoffMs;
   }
 
   private giveUp(job: Job, err: unknown): void {
@@ -1177,6 +1188,10 @@ export class ScanEngine {
     const openUntil = this.breaker.openUntil;
     if (openUntil !== null && openUntil > now) times.push(openUntil);
     if (this.overBudget() && this.jobs.size > 0) times.push(nextLocalMidnight(now));
+    for (const job of this.jobs.values()) {
+      if (job.notBefore !== undefined && job.notBefore > now && job.waiters.length > 0)
+        times.push(job.notBefore);
+    }
     const at = times.length > 0 ? Math.min(...times) : null;
     if (at === this.wakeAt) return;
     if (this.wakeTimer !== null) this.clock.clearTimeout(this.wakeTimer);
