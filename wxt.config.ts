@@ -27,6 +27,8 @@ export default defineConfig({
     permissions: ['storage', 'unlimitedStorage', 'contextMenus', 'alarms', 'tabs', 'scripting'],
     host_permissions: ['http://localhost/*', 'http://127.0.0.1/*'],
     optional_host_permissions: ['https://*/*', 'http://*/*'],
+    // Strict CSP for extension pages (WXT writes it as MV2's string for Firefox); test/e2e/trust/csp.e2e.ts.
+    content_security_policy: { extension_pages: "script-src 'self'; object-src 'none'; base-uri 'none'" },
     ...(browser === 'firefox'
       ? {
           browser_specific_settings: {
