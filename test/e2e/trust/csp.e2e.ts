@@ -116,8 +116,8 @@ describe.each(BROWSER_NAMES)('content security policy in %s', (name) => {
         // Test drivers may lift the eval ban while their own evaluation runs (CDP's
         // allowUnsafeEvalBlockedByCSP), so the attempts run in a later task, as the page's own code would.
         await new Promise((resolve) => setTimeout(resolve, 0));
-        const globalEval = globalThis.eval;
         // biome-ignore lint/security/noGlobalEval: the test checks that the policy refuses it.
+        const globalEval = globalThis.eval;
         const evalResult = attempt(() => globalEval('1 + 1'));
         const functionResult = attempt(() => new Function('return 1')());
         const inline = document.createElement('script');
