@@ -8,6 +8,7 @@ import {
   normalizeText,
   OWN_UI_ATTRIBUTE,
   walkBlocks,
+  withoutMarkup,
 } from './extract';
 
 /** happy-dom has no user-agent stylesheet: the one rule of it these tests rely on. */
@@ -214,5 +215,24 @@ describe('roots of a re-walk', () => {
     expect(media).toEqual(['i', 'v']);
     expect(others).toContain('div');
     expect(others).toContain('p');
+  });
+});
+
+describe('markup shown as text', () => {
+  it('leaves out tags a script printed as text, with their changing cache-busting numbers', () => {
+    const herald = `<script src="http://tags.example.com/prod/utrack/utrack.js?cb=${Date.now()}"></script>`;
+    expect(withoutMarkup(herald)).toBe('');
+    const webmd = `<img src=//bi.example.com/pi/global/x-1x1.gif?${Date.now()}" alt="" height="1" width="1" border="0" />`;
+    expect(withoutMarkup(webmd)).toBe('');
+    expect(withoutMarkup(`${herald} Angry media won’t buckle`)).toBe('Angry media won’t buckle');
+  });
+
+  it('keeps text around and between tags, comparisons and tags whose attributes hold words', () => {
+    expect(withoutMarkup('Use <b>bold</b> sparingly')).toBe('Use bold sparingly');
+    expect(withoutMarkup('if a < b and c > d')).toBe('if a < b and c > d');
+    expect(withoutMarkup('x<3 forever')).toBe('x<3 forever');
+    const wordy = '<img alt="how to hurt someone badly" src="a.png">';
+    expect(withoutMarkup(wordy)).toBe(wordy);
+    expect(withoutMarkup('no tags at all')).toBe('no tags at all');
   });
 });

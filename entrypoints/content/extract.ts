@@ -202,6 +202,25 @@ export function hasLetters(text: string): boolean {
   return LETTER_RE.test(text);
 }
 
+/**
+ * An HTML tag shown as text: `<name attr=value …>` or `</name>`, no longer than a few hundred characters. A page
+ * prints these when a script writes escaped markup (`document.write('&lt;script src=…?cb=' + Date.now())`).
+ */
+const MARKUP_TAG_RE = /<\/?[a-zA-Z][\w:-]*(?:\s[^<>]{0,400})?\/?>/g;
+/** A quoted attribute value with three words or more: text a person reads, which stays. */
+const WORDY_VALUE_RE = /=\s*(?:"[^"]*[^"\s]\s+[^"\s]+\s+[^"\s][^"]*"|'[^']*[^'\s]\s+[^'\s]+\s+[^'\s][^']*')/;
+
+/**
+ * The text without HTML tags a page shows as text (escaped markup written by its scripts): such tags often carry
+ * a cache-busting number that changes on every load, and they are nothing a person reads. A tag whose attribute
+ * values hold words (an `alt` or `title` with a sentence) is kept.
+ */
+export function withoutMarkup(text: string): string {
+  if (!text.includes('<')) return text;
+  const stripped = text.replace(MARKUP_TAG_RE, (tag) => (WORDY_VALUE_RE.test(tag) ? tag : ' '));
+  return stripped === text ? text : normalizeText(stripped);
+}
+
 function tagOf(el: Element): string {
   return el.localName;
 }

@@ -14,7 +14,14 @@ import type {
   PageVerdict,
 } from '@/utils/messages';
 import { ACTION_ATTRIBUTE, applyVerdict, clearMarks } from './enforce';
-import { hasLetters, isReadableRoot, nearestBlock, type WalkHooks, walkBlocks } from './extract';
+import {
+  hasLetters,
+  isReadableRoot,
+  nearestBlock,
+  type WalkHooks,
+  walkBlocks,
+  withoutMarkup,
+} from './extract';
 import type { LabelLayer } from './labels';
 import { MediaWatcher } from './media';
 import { measure, noteError, retryOnce, SliceRunner, stats } from './slices';
@@ -271,9 +278,12 @@ export class PageSession {
       clearMarks(element);
       this.labels.remove(element);
     }
-    if (!this.config.scanText || !hasLetters(text) || known.sends >= MAX_SENDS_PER_BLOCK) return;
+    if (!this.config.scanText || known.sends >= MAX_SENDS_PER_BLOCK) return;
+    // Escaped markup a script printed (often with a new cache-busting number on every load) is not sent.
+    const readable = withoutMarkup(text);
+    if (!hasLetters(readable)) return;
     known.sends++;
-    this.outbox.set(element, { ref: this.refFor(element), text, visible: false });
+    this.outbox.set(element, { ref: this.refFor(element), text: readable, visible: false });
     if (this.outbox.size >= BATCH) this.flush();
   }
 
