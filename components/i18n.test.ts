@@ -5,8 +5,9 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { ERROR_HINTS, ERROR_TITLES } from '@/lib/guard/errors';
 import messages from '../public/_locales/en/messages.json';
-import { formatNumber, formatUsd, plural, t } from './i18n';
+import { errorHint, errorTitle, formatNumber, formatUsd, lookupMessage, plural, t } from './i18n';
 import { installMessages } from './testing/i18n';
 
 const ROOT = path.resolve(__dirname, '..');
@@ -139,5 +140,33 @@ describe('t()', () => {
     expect(formatUsd(0.00123)).toBe('$0.0012');
     expect(formatUsd(1.5)).toBe('$1.50');
     expect(formatUsd(0)).toBe('$0.00');
+  });
+});
+
+describe('texts whose keys come from lib/', () => {
+  it('names an error kind and gives its general hint from the messages file', () => {
+    expect(errorTitle('auth')).toBe('The endpoint refused the API key');
+    expect(errorHint({ kind: 'timeout', hint: ERROR_HINTS.timeout })).toBe(
+      'The endpoint did not answer in time; try again or raise the timeout.',
+    );
+    vi.spyOn(browser.i18n, 'getMessage').mockImplementation(((key: string) =>
+      key === 'error_kind_auth' ? 'Clé refusée' : key === 'error_hint_timeout' ? 'Réessayez.' : '') as never);
+    expect(errorTitle('auth')).toBe('Clé refusée');
+    expect(errorHint({ kind: 'timeout', hint: ERROR_HINTS.timeout })).toBe('Réessayez.');
+    // A hint naming the endpoint is more specific than the general one: it is kept.
+    expect(errorHint({ kind: 'timeout', hint: 'Groq did not answer within 8 s.' })).toBe(
+      'Groq did not answer within 8 s.',
+    );
+    // No message: the English from lib/.
+    expect(errorTitle('server')).toBe(ERROR_TITLES.server);
+    expect(lookupMessage('cat_lg3_S1_name')).toBeUndefined();
+  });
+
+  it('falls back to the English when the browser cannot answer (extension reloaded)', () => {
+    vi.spyOn(browser.i18n, 'getMessage').mockImplementation(() => {
+      throw new Error('Extension context invalidated.');
+    });
+    expect(lookupMessage('cat_lg3_S1_name')).toBeUndefined();
+    expect(errorTitle('cors')).toBe(ERROR_TITLES.cors);
   });
 });

@@ -5,6 +5,8 @@
  * order (`$1`, `$2` … in the file's `placeholders`).
  */
 import { browser } from 'wxt/browser';
+import { ERROR_HINTS, ERROR_TITLES, errorMessageKeys } from '@/lib/guard/error-text';
+import type { GuardErrorData, GuardErrorKind } from '@/lib/guard/errors';
 
 export type Messages = typeof import('../public/_locales/en/messages.json');
 export type MessageKey = keyof Messages;
@@ -16,6 +18,34 @@ export function t(key: MessageKey, ...values: (string | number)[]): string {
   const getMessage = (browser.i18n as unknown as { getMessage: GetMessage }).getMessage;
   const text = getMessage(key, values.length ? values.map(String) : undefined);
   return text || key;
+}
+
+/**
+ * The message for a key computed from `lib/` (a hazard category's, an error kind's), or undefined when the file
+ * has none (the caller then shows `lib/`'s English default).
+ */
+export function lookupMessage(key: string): string | undefined {
+  try {
+    const getMessage = (browser.i18n as unknown as { getMessage: GetMessage }).getMessage;
+    return getMessage(key) || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** What an endpoint error of this kind is called, from the messages file. */
+export function errorTitle(kind: GuardErrorKind): string {
+  return lookupMessage(errorMessageKeys(kind).title) ?? ERROR_TITLES[kind] ?? ERROR_TITLES['bad-response'];
+}
+
+/**
+ * How to fix an endpoint error: the messages file's hint for its kind when the error carries the general one, else
+ * the error's own, more specific hint (it names the endpoint, the model or a time).
+ */
+export function errorHint(error: Pick<GuardErrorData, 'kind' | 'hint'>): string {
+  const general = ERROR_HINTS[error.kind];
+  if (general === undefined || (error.hint && error.hint !== general)) return error.hint ?? '';
+  return lookupMessage(errorMessageKeys(error.kind).hint) ?? general;
 }
 
 /** `one` when `count` is 1, else `many`; both get the count as their first value. */

@@ -1,4 +1,4 @@
-import { beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { fakeBrowser } from 'wxt/testing/fake-browser';
 import type { EngineStatus } from '@/lib/engine/scheduler';
 import { emptyTabState, type TabState } from '@/lib/engine/types';
@@ -82,6 +82,30 @@ describe('categoryViews', () => {
     expect(categoryViews(settings({ guardModel: 'llama-guard-3-8b' }), { S5: 1 })[0]!.name).toBe(
       'Defamation',
     );
+  });
+});
+
+describe('categoryViews in another language', () => {
+  afterEach(() => vi.restoreAllMocks());
+
+  it('takes built-in names and descriptions from the messages file, and keeps the person’s own', () => {
+    const french: Record<string, string> = {
+      cat_lg3_S1_name: 'Crimes violents',
+      cat_lg3_S1_desc: 'Violence.',
+    };
+    vi.spyOn(browser.i18n as unknown as { getMessage(k: string): string }, 'getMessage').mockImplementation(
+      (key) => french[key] ?? '',
+    );
+    const s = settings({
+      guardModel: 'llama-guard-4-12b',
+      customCategories: [{ code: 'S15', name: 'Gambling', description: 'Betting.' }],
+    });
+    expect(categoryViews(s, { S1: 1, S2: 1, S15: 1 }).map((v) => [v.name, v.description])).toEqual([
+      ['Crimes violents', 'Violence.'],
+      // No translation: the registry's English.
+      ['Non-Violent Crimes', 'Enabling fraud, scams, theft, hacking, drug or weapons crimes.'],
+      ['Gambling', 'Betting.'],
+    ]);
   });
 });
 

@@ -44,6 +44,16 @@ function codeOrder(settings: Settings): (a: string, b: string) => number {
   return (a, b) => rank(a) - rank(b) || a.localeCompare(b, 'en', { numeric: true });
 }
 
+/** A category's name or description from the messages file (the registry's English when it has none). */
+function categoryMessage(key: string): string | undefined {
+  try {
+    // Computed keys (`cat_<family>_<code>_name`): the typed signature only takes literal ones.
+    return (browser.i18n as unknown as { getMessage(name: string): string }).getMessage(key) || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 export function categoryViews(settings: Settings, counts: Record<string, number>): CategoryView[] {
   const model = getGuardModel(settings.guardModel);
   return Object.entries(counts)
@@ -51,7 +61,7 @@ export function categoryViews(settings: Settings, counts: Record<string, number>
     .sort(([a], [b]) => codeOrder(settings)(a, b))
     .map(([code, count]) => {
       const custom = settings.customCategories.find((c) => c.code === code);
-      const known = describeCategory(model, code);
+      const known = describeCategory(model, code, categoryMessage);
       return {
         code,
         name: custom?.name ?? known?.name ?? code,

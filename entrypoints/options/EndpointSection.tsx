@@ -1,7 +1,6 @@
 import { useState } from 'preact/hooks';
 import { Choice, describedBy, Field, type Managed, Toggle } from '@/components/Form';
-import { formatNumber, type MessageKey, t } from '@/components/i18n';
-import type { GuardErrorKind } from '@/lib/guard/errors';
+import { errorHint, errorTitle, formatNumber, type MessageKey, t } from '@/components/i18n';
 import { GUARD_MODELS, listGuardModels } from '@/lib/guard/registry';
 import type { GuardModelId } from '@/lib/guard/types';
 import { getPreset, isPresetId, listPresets, type PresetId } from '@/lib/providers/presets';
@@ -16,21 +15,6 @@ const PRESET_NOTE: Record<PresetId, MessageKey> = {
   fireworks: 'preset_note_fireworks',
   ollama: 'preset_note_ollama',
   custom: 'preset_note_custom',
-};
-
-const ERROR_TITLE: Record<GuardErrorKind, MessageKey> = {
-  auth: 'error_kind_auth',
-  forbidden: 'error_kind_forbidden',
-  'model-not-found': 'error_kind_model_not_found',
-  'rate-limited': 'error_kind_rate_limited',
-  unreachable: 'error_kind_unreachable',
-  cors: 'error_kind_cors',
-  timeout: 'error_kind_timeout',
-  'too-large': 'error_kind_too_large',
-  server: 'error_kind_server',
-  'bad-response': 'error_kind_bad_response',
-  'bad-output': 'error_kind_bad_output',
-  config: 'error_kind_config',
 };
 
 export type TestState = EndpointTestResult | { running: true } | { ok: false; permission: string } | null;
@@ -237,7 +221,7 @@ function TestResult({ test }: { test: TestState }) {
     return (
       <div class="gl-panel gl-error-panel" role="alert" data-test-result="error" data-kind={test.error.kind}>
         <p>
-          <strong>{t(ERROR_TITLE[test.error.kind] ?? 'error_kind_bad_response')}</strong>
+          <strong>{errorTitle(test.error.kind)}</strong>
           {test.error.status !== undefined && (
             <span class="gl-hint"> {t('options_test_status', test.error.status)}</span>
           )}
@@ -246,7 +230,7 @@ function TestResult({ test }: { test: TestState }) {
           <strong>{t('options_test_error')}</strong> {test.error.message}
         </p>
         <p class="gl-break">
-          <strong>{t('popup_fix')}</strong> {test.error.hint}
+          <strong>{t('popup_fix')}</strong> {errorHint(test.error)}
         </p>
       </div>
     );

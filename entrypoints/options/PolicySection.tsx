@@ -1,8 +1,8 @@
 import { useRef } from 'preact/hooks';
 import { CategoryCode } from '@/components/CategoryList';
 import { describedBy, type Managed, PolicyNote } from '@/components/Form';
-import { type MessageKey, t } from '@/components/i18n';
-import { getGuardModel } from '@/lib/guard/registry';
+import { lookupMessage, type MessageKey, t } from '@/components/i18n';
+import { getGuardModel, localizeCategory } from '@/lib/guard/registry';
 import { getPreset } from '@/lib/providers/presets';
 import { customCategoriesApply } from '@/lib/settings/endpoint';
 import {
@@ -86,12 +86,10 @@ export function PolicySection({
     setCustom([...draft.customCategories, { code: nextCustomCode(draft), name: '', description: '' }]);
 
   const rows = [
-    ...model.categories.map((c) => ({
-      code: c.code,
-      name: c.name,
-      description: c.description,
-      custom: false,
-    })),
+    ...model.categories.map((category) => {
+      const c = localizeCategory(model, category, lookupMessage);
+      return { code: c.code, name: c.name, description: c.description, custom: false };
+    }),
     ...(applies ? draft.customCategories.map((c) => ({ ...c, custom: true })) : []),
   ];
 

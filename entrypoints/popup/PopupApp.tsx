@@ -1,6 +1,15 @@
 import { useCallback, useEffect, useState } from 'preact/hooks';
 import { CategoryCode, CategoryList, type RevealState, revealKey } from '@/components/CategoryList';
-import { formatNumber, formatTime, formatUsd, type MessageKey, plural, t } from '@/components/i18n';
+import {
+  errorHint,
+  errorTitle,
+  formatNumber,
+  formatTime,
+  formatUsd,
+  type MessageKey,
+  plural,
+  t,
+} from '@/components/i18n';
 import type { GuardErrorData } from '@/lib/guard/errors';
 import { hostOfUrl, normalizeHost } from '@/lib/settings/schema';
 import type { FlaggedItemView, ManualCheck, TabView } from '@/utils/messages';
@@ -438,11 +447,12 @@ function LastError({ error, onOpenOptions }: { error: GuardErrorData; onOpenOpti
   return (
     <div class="gl-panel gl-error-panel gl-last-error" role="alert">
       <p>
-        <strong>{t('popup_last_error')}</strong> <span class="gl-break">{error.message}</span>
+        <strong>{t('popup_last_error')}</strong> {errorTitle(error.kind)}
       </p>
-      {error.hint && (
+      <p class="gl-hint gl-break">{error.message}</p>
+      {errorHint(error) && (
         <p>
-          <strong>{t('popup_fix')}</strong> <span class="gl-break">{error.hint}</span>
+          <strong>{t('popup_fix')}</strong> <span class="gl-break">{errorHint(error)}</span>
         </p>
       )}
       <button type="button" class="gl-link-button" onClick={onOpenOptions}>

@@ -6,7 +6,11 @@ import {
   OpenAIError,
 } from 'openai';
 import { describe, expect, it } from 'vitest';
+import messages from '../../public/_locales/en/messages.json';
 import {
+  ERROR_HINTS,
+  ERROR_TITLES,
+  errorMessageKeys,
   formatClock,
   GUARD_ERROR_KINDS,
   GuardError,
@@ -233,5 +237,35 @@ describe('toGuardError', () => {
     expect(isOllamaLike({ baseUrl: 'https://x.test/v1', preset: 'ollama' })).toBe(true);
     expect(isOllamaLike({ baseUrl: 'https://x.test/v1' })).toBe(false);
     expect(isOllamaLike({ baseUrl: 'not a url' })).toBe(false);
+  });
+});
+
+describe('error texts in the messages file', () => {
+  const MESSAGES = messages as Record<string, { message: string }>;
+
+  it('gives every kind a title and a hint key, in the same English as here', () => {
+    const problems: string[] = [];
+    for (const kind of GUARD_ERROR_KINDS) {
+      const keys = errorMessageKeys(kind);
+      for (const [key, english] of [
+        [keys.title, ERROR_TITLES[kind]],
+        [keys.hint, ERROR_HINTS[kind]],
+      ] as const) {
+        if (!english) problems.push(`${kind} has no English text for ${key}`);
+        else if (!MESSAGES[key]) problems.push(`${key} is missing`);
+        else if (MESSAGES[key].message !== english)
+          problems.push(`${key}: "${MESSAGES[key].message}" in messages.json, "${english}" here`);
+      }
+    }
+    expect(problems).toEqual([]);
+    expect(Object.keys(ERROR_TITLES).sort()).toEqual([...GUARD_ERROR_KINDS].sort());
+    expect(errorMessageKeys('model-not-found')).toEqual({
+      title: 'error_kind_model_not_found',
+      hint: 'error_hint_model_not_found',
+    });
+  });
+
+  it('an error without a hint of its own carries the general hint of its kind', () => {
+    for (const kind of GUARD_ERROR_KINDS) expect(new GuardError(kind, 'x').hint).toBe(ERROR_HINTS[kind]);
   });
 });

@@ -13,6 +13,9 @@ import {
   OpenAIError,
 } from 'openai';
 import { getPreset, isPresetId } from '../providers/presets';
+import { ERROR_HINTS } from './error-text';
+
+export { ERROR_HINTS, ERROR_TITLES, errorMessageKeys } from './error-text';
 
 export const GUARD_ERROR_KINDS = [
   'auth',
@@ -148,32 +151,7 @@ function truncate(s: string, max: number): string {
 }
 
 function defaultHint(kind: GuardErrorKind): string {
-  switch (kind) {
-    case 'auth':
-      return 'Check the API key in Guardlens settings.';
-    case 'forbidden':
-      return 'The API key is not allowed to use this model; check the account and its credits.';
-    case 'model-not-found':
-      return 'Check the model id and the base URL in Guardlens settings.';
-    case 'rate-limited':
-      return 'The provider is rate limiting requests; wait a moment and try again.';
-    case 'unreachable':
-      return 'Check the base URL and your connection.';
-    case 'cors':
-      return 'The endpoint refuses requests from the extension (CORS).';
-    case 'timeout':
-      return 'The endpoint did not answer in time; try again or raise the timeout.';
-    case 'too-large':
-      return 'The text is too long for the model; check smaller pieces.';
-    case 'server':
-      return 'The provider had a server error; try again later.';
-    case 'bad-response':
-      return 'The endpoint did not answer like an OpenAI-compatible API; check the base URL.';
-    case 'bad-output':
-      return 'Check that the endpoint serves a Llama Guard model.';
-    case 'config':
-      return 'Check the endpoint settings in Guardlens.';
-  }
+  return ERROR_HINTS[kind];
 }
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -1,11 +1,17 @@
 import { describe, expect, it } from 'vitest';
+import messages from '../../public/_locales/en/messages.json';
 import {
+  CATEGORY_FAMILIES,
+  type CategoryFamily,
+  categoryFamily,
+  categoryMessageKeys,
   categoryTable,
   describeCategory,
   GUARD_MODELS,
   getGuardModel,
   isGuardModelId,
   listGuardModels,
+  localizeCategory,
   UnknownGuardModelError,
 } from './registry';
 import { GUARD_MODEL_IDS } from './types';
@@ -161,5 +167,68 @@ describe('categoryTable', () => {
     expect(categoryTable(LG4, { hasImage: true, custom: { S14: 'Code Interpreter Abuse.' } })[0]?.name).toBe(
       'Code Interpreter Abuse',
     );
+  });
+});
+
+describe('category names in the messages file', () => {
+  const MESSAGES = messages as Record<string, { message: string; description?: string }>;
+
+  it('gives every built-in category of every generation a name and a description key, in the same English', () => {
+    const problems: string[] = [];
+    let checked = 0;
+    for (const [family, categories] of Object.entries(CATEGORY_FAMILIES) as [
+      CategoryFamily,
+      typeof CATEGORY_FAMILIES.lg1,
+    ][]) {
+      for (const c of categories) {
+        const keys = categoryMessageKeys(family, c.code);
+        for (const [key, english] of [
+          [keys.name, c.name],
+          [keys.description, c.description],
+        ] as const) {
+          checked++;
+          if (!MESSAGES[key]) problems.push(`${key} is missing`);
+          else if (MESSAGES[key].message !== english)
+            problems.push(
+              `${key}: "${MESSAGES[key].message}" in messages.json, "${english}" in the registry`,
+            );
+          else if (!MESSAGES[key].description) problems.push(`${key} has no description for translators`);
+        }
+      }
+    }
+    expect(problems).toEqual([]);
+    expect(checked).toBe(2 * (6 + 11 + 14));
+  });
+
+  it('every model takes its names from its own family, and generations 3 and 4 share one', () => {
+    for (const model of listGuardModels()) {
+      const family = CATEGORY_FAMILIES[categoryFamily(model)];
+      for (const c of [...model.categories, ...(model.imageCategories ?? [])]) expect(family).toContain(c);
+    }
+    expect(categoryFamily(LG4)).toBe(categoryFamily(LG3_8B));
+    expect(categoryFamily(LG2)).toBe('lg2');
+    expect(categoryFamily(LG1)).toBe('lg1');
+    expect(categoryMessageKeys('lg3', 'S5')).toEqual({
+      name: 'cat_lg3_S5_name',
+      description: 'cat_lg3_S5_desc',
+    });
+  });
+
+  it('looks names up when asked, with the English default for a missing key or a failing lookup', () => {
+    const lookup = (key: string) => (key === 'cat_lg2_S5_name' ? 'Conseils spécialisés' : '');
+    const s5 = describeCategory(LG2, 's5 ', lookup)!;
+    expect(s5).toEqual({
+      code: 'S5',
+      promptName: 'Specialized Advice. ',
+      name: 'Conseils spécialisés',
+      description: describeCategory(LG2, 'S5')!.description,
+    });
+    // Llama Guard 3's S5 is another category: another key.
+    expect(describeCategory(LG3_8B, 'S5', lookup)!.name).toBe('Defamation');
+    const throwing = () => {
+      throw new Error('extension reloaded');
+    };
+    expect(localizeCategory(LG1, LG1.categories[0]!, throwing).name).toBe('Violence & Hate');
+    expect(describeCategory(LG1, 'S1', lookup)).toBeUndefined();
   });
 });

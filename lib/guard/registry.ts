@@ -343,10 +343,71 @@ export function categoryTable(
   });
 }
 
-/** The model's own category for `code` (surrounding spaces and letter case ignored), or undefined. */
-export function describeCategory(model: GuardModel, code: string): HazardCategory | undefined {
+// ---------------------------------------------------------------------------------------------------------------
+// People-facing names in the extension's messages file
+
+/**
+ * Which hazard table a model uses, for message keys: Llama Guard 1 (`lg1`, O1–O6), Llama Guard 2 (`lg2`,
+ * S1–S11), and the MLCommons table shared by Llama Guard 3 and 4 (`lg3`, S1–S14: their model cards give the
+ * same names).
+ */
+export type CategoryFamily = 'lg1' | 'lg2' | 'lg3';
+
+/** Every family with its built-in categories (the English defaults the messages file must repeat). */
+export const CATEGORY_FAMILIES: Readonly<Record<CategoryFamily, readonly HazardCategory[]>> = Object.freeze({
+  lg1: LG1_CATEGORIES,
+  lg2: LG2_CATEGORIES,
+  lg3: MLC_CATEGORIES,
+});
+
+export function categoryFamily(model: Pick<GuardModel, 'generation'>): CategoryFamily {
+  return model.generation === 1 ? 'lg1' : model.generation === 2 ? 'lg2' : 'lg3';
+}
+
+/** The message keys of a built-in category's name and description: `cat_<family>_<code>_name` / `_desc`. */
+export function categoryMessageKeys(
+  family: CategoryFamily,
+  code: string,
+): { name: string; description: string } {
+  return { name: `cat_${family}_${code}_name`, description: `cat_${family}_${code}_desc` };
+}
+
+/** Looks a message up by key (`browser.i18n.getMessage` in the extension); empty or undefined when unknown. */
+export type MessageLookup = (key: string) => string | undefined;
+
+/**
+ * The model's own category for `code` (surrounding spaces and letter case ignored), or undefined. With
+ * `lookup`, its name and description come from the messages file (the English defaults when a key is missing).
+ */
+export function describeCategory(
+  model: GuardModel,
+  code: string,
+  lookup?: MessageLookup,
+): HazardCategory | undefined {
   const wanted = String(code).trim().toUpperCase();
-  return (
-    model.categories.find((c) => c.code === wanted) ?? model.imageCategories?.find((c) => c.code === wanted)
+  const found =
+    model.categories.find((c) => c.code === wanted) ?? model.imageCategories?.find((c) => c.code === wanted);
+  return found && lookup ? localizeCategory(model, found, lookup) : found;
+}
+
+/** A built-in category with its name and description from the messages file. */
+export function localizeCategory(
+  model: Pick<GuardModel, 'generation'>,
+  category: HazardCategory,
+  lookup: MessageLookup,
+): HazardCategory {
+  const keys = categoryMessageKeys(categoryFamily(model), category.code);
+  const read = (key: string, fallback: string) => {
+    try {
+      return lookup(key) || fallback;
+    } catch {
+      return fallback;
+    }
+  };
+  return cat(
+    category.code,
+    category.promptName,
+    read(keys.name, category.name),
+    read(keys.description, category.description),
   );
 }
