@@ -55,6 +55,12 @@
  * Policy files name their owning process: a launch removes those of dead processes and waits while another
  * live test process holds one for the same browser, since every browser on the machine would read it.
  *
+ * ## Private windows
+ * A fresh install may not run in private windows. `launchBrowser(name, { allowInPrivate: true })` turns on the
+ * browser's switch for it: Chromium's "Allow in Incognito" through the extensions page after launch (the
+ * extension restarts once), Firefox's "Run in Private Windows" by installing the add-on with BiDi's
+ * `moz:allowPrivateBrowsing`. Open a private window with `extensionEval` and `windows.create({ incognito: true })`.
+ *
  * ## Builds and clean-up
  * Each launch loads a copy of the build, taken once every file its manifest names is present (waiting up
  * to 20 s for a build being written), so a rebuild during a run cannot pull files from under the browser.
