@@ -325,6 +325,8 @@ describe('popup (chromium)', () => {
       raw.getByRole('heading', { name: 'Checks are failing' }).waitFor({ timeout: 20_000 }),
     );
     const alert = raw.locator('.gl-status .gl-last-error');
+    // What failed, in the messages file's words for the kind, then the endpoint's own message and the fix.
+    expect(await alert.textContent()).toContain('Last error: The endpoint refused the API key');
     expect(await alert.textContent()).toContain('did not accept the API key');
     expect(await alert.getByRole('button', { name: 'Open the settings' }).isVisible()).toBe(true);
     const violations = await seriousViolations(popup);
