@@ -1114,12 +1114,14 @@ export class ScanEngine {
       this.holdUntil(Math.max(e.retryAt ?? now + this.opts.rateLimitWaitMs, now + 1), e.message, err);
       return;
     }
-    // Refusals of the content: unless different content was refused just before (then it is the endpoint that
-    // cannot answer — a model that is not Llama Guard, a proxy's size limit — and items wait for it instead).
+    // Refusals of the content: unless different content was refused just before, or the circuit is not closed
+    // (then it is the endpoint that cannot answer — a model that is not Llama Guard, a proxy's size limit — and items wait for it instead).
     let aboutContent = !e.retryable && CONTENT_ERRORS.has(e.kind);
     if (aboutContent) {
       const before = this.lastContentFailure;
-      if (before && !live.some((job) => before.has(job.id))) aboutContent = false;
+      // While the circuit is open or probing, the endpoint is in question already.
+      if (this.breaker.state(now) !== 'closed') aboutContent = false;
+      else if (before && !live.some((job) => before.has(job.id))) aboutContent = false;
       else this.lastContentFailure = new Set(live.map((job) => job.id));
     }
     if (aboutContent) this.breaker.release();

@@ -16,7 +16,7 @@ export const API_KEY = 'gl-e2e-faults-key-9c41d2';
  */
 export const TUNING = { timeoutMs: 1_500, breakerBaseBackoffMs: 1_200, rateLimitWaitMs: 1_500 };
 
-/** One paragraph per request (no packing, no bisection), two requests at once. */
+/** One paragraph per request (no packing, no bisection: the paragraphs are ~135 tokens), two requests at once. */
 export const settingsFor = (baseUrl: string, model = 'llama-guard-test') => ({
   provider: 'custom',
   baseUrl,
@@ -179,16 +179,35 @@ export const FAULTS: FaultCase[] = [
 export const posts = (guard: GuardServer): RecordedRequest[] =>
   guard.requests.filter((r) => r.method === 'POST');
 
-/** A completion the extension could read: answered 200 with a readable body (usage recorded). */
-export const billable = (r: RecordedRequest): boolean => r.status === 200 && r.usage !== undefined;
+/**
+ * A completion the provider bills: answered with HTTP 200, whatever the body (an unreadable body reports no usage:
+ * zero tokens). The engine counts exactly these as requests, and the usage they reported as tokens.
+ */
+export const billable = (r: RecordedRequest): boolean => r.status === 200 && r.answeredAt !== undefined;
 
-/** A completion that gave a verdict: billable, and the model's answer was a verdict. */
+/** The tokens a completion's answer reported (zero when its body could not be read). */
+export const tokensOf = (r: RecordedRequest): number =>
+  (r.usage?.promptTokens ?? 0) + (r.usage?.completionTokens ?? 0);
+
+/** A completion that gave a verdict: billable, sent whole (no fault but a delay), and its answer a verdict. */
 export const classified = (r: RecordedRequest): boolean =>
-  billable(r) && (r.output === 'safe' || r.output?.startsWith('unsafe') === true);
+  billable(r) &&
+  (r.fault === undefined || r.fault === 'delay') &&
+  (r.output === 'safe' || r.output?.startsWith('unsafe') === true);
 
 /** The requests carrying a paragraph's text, oldest first. */
 export const attemptsOf = (guard: GuardServer, p: Para): RecordedRequest[] =>
-  posts(guard).filter((r) => r.text?.includes(p.text));
+  posts(guard).filter((r) => JSON.stringify(r.body ?? '').includes(p.text));
+
+/** The model id in `tab:state` (the settings the background uses now). */
+export async function modelInUse(gl: GuardlensBrowser): Promise<string | undefined> {
+  const view = (await gl.extensionEval(() =>
+    browser.runtime
+      .sendMessage({ id: 1, type: 'tab:state', data: { tabId: 1 }, timestamp: Date.now() })
+      .then((reply: { res?: unknown }) => reply?.res),
+  )) as { endpoint?: { model?: string } } | undefined;
+  return view?.endpoint?.model;
+}
 
 /** The gaps between one paragraph's consecutive attempts, in ms. */
 export function gaps(attempts: readonly RecordedRequest[]): number[] {

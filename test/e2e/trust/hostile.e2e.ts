@@ -9,6 +9,8 @@
  * - a page that removes the stylesheet, the attributes and the label, or overrides the blur with inline styles,
  *   classes and its own rules, has the element blurred again at once — even when it keeps doing so in a loop —
  *   until the person's own (trusted) click reveals it.
+ * Known gaps outside the page enforcement are kept as expected failures (`it.fails`) at the end, each saying
+ * which file needs the fix.
  */
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -384,6 +386,24 @@ describe.each(BROWSER_NAMES)('hostile pages: %s', (name) => {
       }, gl.extensionId);
       await new Promise((resolve) => setTimeout(resolve, 1500));
       expect((await pageStats(gl, tabId)).blocksSent).toBe(sent);
+    } finally {
+      await page.close();
+    }
+  });
+
+  /**
+   * Known gap, outside the page enforcement: the page scan leaves escaped markup out of what it sends
+   * (`withoutMarkup` in `extract.ts`, used by `scan.ts`), and its tag pattern also matches a sentence a page
+   * simply puts between `&lt;` and `&gt;`: the person reads it, the endpoint never sees it. Marked `fails` until
+   * only real-looking tags (a known tag name with attribute syntax) are left out.
+   */
+  it.fails('KNOWN GAP (scan.ts): a sentence between angle brackets is read by the person but never checked', async () => {
+    const page = await gl.openPage(site.url('/hostile-evasion.html'));
+    try {
+      await page.waitForFunction(() => document.getElementById('angled')!.getAttribute('data-guardlens'), {
+        timeoutMs: 10_000,
+        message: 'the angle-bracketed sentence to be flagged',
+      });
     } finally {
       await page.close();
     }

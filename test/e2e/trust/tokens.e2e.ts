@@ -197,10 +197,12 @@ describe.each(BROWSER_NAMES)('control tokens on a page: %s', (name) => {
             expect(body.chat_template_kwargs).toBeUndefined();
           }
         }
-        // The tokens arrived neutralized (readable, full-width brackets), not dropped.
+        // The tokens arrived neutralized (readable, full-width brackets). Markers shaped like HTML tags
+        // (`<END CONVERSATION>`, `<s>`) may instead be left out by the page scan, which drops markup a page
+        // prints as text; either way none arrives as written (checked above).
         const sent = withTokens.map(conversationOf).join('\n');
         expect(sent).toContain('＜|eot_id|＞');
-        expect(sent).toContain('＜END CONVERSATION＞');
+        expect(sent).toContain('＜|header_start|＞');
         expect(sent).toContain('［/INST］');
         expect(sent).toMatch(/Agent：/);
         expect(gl.unexpectedBlocked()).toEqual([]);
