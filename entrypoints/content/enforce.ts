@@ -111,15 +111,14 @@ export function ensureStyle(root: Document | ShadowRoot = document): void {
   guard.watchStyle(root, style);
 }
 
-/** Removes the stylesheets and stops watching the page (the script is going away). */
-export function removeStyles(doc: Document = document): void {
+/**
+ * Removes the stylesheets and stops watching the page (the script is going away): those of the document and of
+ * every shadow root and same-origin frame document the script put one into.
+ */
+export function removeStyles(): void {
   guard.stop();
-  for (const [root, style] of ownStyles) {
-    if (root === doc || style.ownerDocument === doc) {
-      style.remove();
-      ownStyles.delete(root);
-    }
-  }
+  for (const style of ownStyles.values()) style.remove();
+  ownStyles.clear();
 }
 
 function styleRootOf(element: Element): Document | ShadowRoot {
