@@ -4,8 +4,9 @@
  *
  * - Skips scripts, styles, templates, noscript, form fields (their values are never read, password fields
  *   included), editable regions, hidden elements and Guardlens' own UI.
- * - Follows open shadow roots in rendering order (slots show their assigned nodes). Frames have their own
- *   content script.
+ * - Follows open shadow roots in rendering order (slots show their assigned nodes). Frames with a URL have their
+ *   own content script; frames without one (`about:blank`, `srcdoc`) are reported to `onFrame`, so the frame
+ *   around them can walk their documents.
  * - `walkBlocks` is a generator so the caller can run it in time slices: it yields `null` every few dozen nodes
  *   (a point to check the clock) and a `FoundBlock` whenever a block's own text is complete. Blocks the caller
  *   already knows (`isKnown`) are not entered again, which keeps re-walks after a change small.
@@ -187,6 +188,8 @@ export interface WalkHooks {
   onElement?(element: Element): void;
   /** Called for each open shadow root the walk enters (to observe its changes). */
   onShadowRoot?(root: ShadowRoot): void;
+  /** Called for each visible `iframe` / `frame` (its document is not entered by the walk). */
+  onFrame?(frame: HTMLIFrameElement | HTMLFrameElement): void;
 }
 
 const SPACE_RE = /\s+/g;
@@ -387,6 +390,8 @@ export function* walkBlocks(root: Element, hooks: WalkHooks = {}): Generator<Fou
       if (BOXED_TAGS.has(tag)) current.parts.push(' ');
       // Images are reported even when invisible by visibility alone: "hide images until checked" does that.
       if (MEDIA_TAGS.has(tag) && hooks.onMedia && el.checkVisibility?.() !== false) hooks.onMedia(el);
+      else if ((tag === 'iframe' || tag === 'frame') && hooks.onFrame && el.checkVisibility?.() !== false)
+        hooks.onFrame(el as HTMLIFrameElement);
       continue;
     }
     if ((editables.size > 0 && editables.has(el)) || ownUi.has(el) || !isShown(el)) continue;

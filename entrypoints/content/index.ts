@@ -38,6 +38,25 @@ function showCheckResult(labels: LabelLayer, session: PageSession | null, check:
   else labels.toast(t('page_checkFailed', check.reason ?? ''));
 }
 
+/** A frame smaller than this (CSS pixels) on either side shows nothing a person reads: pixels, empty ad slots. */
+const MIN_FRAME_SIDE = 24;
+
+function tinyFrame(): boolean {
+  return window !== window.top && (window.innerWidth < MIN_FRAME_SIDE || window.innerHeight < MIN_FRAME_SIDE);
+}
+
+/** Resolves once a tiny frame has grown (an ad slot filled later); never, if it stays tiny. */
+function grown(signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const onResize = () => {
+      if (tinyFrame()) return;
+      window.removeEventListener('resize', onResize);
+      resolve();
+    };
+    window.addEventListener('resize', onResize, { passive: true, signal });
+  });
+}
+
 function whenParsed(signal: AbortSignal, fn: () => void): void {
   if (document.readyState !== 'loading') fn();
   else document.addEventListener('DOMContentLoaded', () => fn(), { once: true, signal });
@@ -47,8 +66,15 @@ export default defineContentScript({
   matches: ['<all_urls>'],
   runAt: 'document_start',
   allFrames: true,
-  matchAboutBlank: true,
+  // Frames without a URL of their own (about:blank, srcdoc) get no script: the frame around them walks them
+  // (scan.ts), which spares every empty or ad frame the cost of starting one.
+  matchAboutBlank: false,
   async main(ctx) {
+    // A browser error page in a frame (a blocked ad) has nothing to scan.
+    if (!/^(https?|file):/i.test(document.documentURI)) return;
+    // A tiny frame waits, doing nothing, until it is large enough to show something.
+    if (tinyFrame()) await grown(ctx.signal);
+    if (ctx.isInvalid) return;
     const labels = new LabelLayer();
     let session: PageSession | null = null;
     let config: PageConfig | undefined;

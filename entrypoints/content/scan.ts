@@ -22,7 +22,7 @@ import {
   walkBlocks,
   withoutMarkup,
 } from './extract';
-import type { LabelLayer } from './labels';
+import { LabelLayer } from './labels';
 import { MediaWatcher } from './media';
 import { measure, noteError, retryOnce, SliceRunner, stats } from './slices';
 import { inViewport } from './viewport';
@@ -63,6 +63,11 @@ export class PageSession {
   private mutationTimer: ReturnType<typeof setTimeout> | undefined;
   private observer: MutationObserver | null = null;
   private observedRoots = new WeakSet<Node>();
+  /** Frames without a URL of their own (`about:blank`, `srcdoc`) this session listens to, and their labels. */
+  private readonly frames = new WeakSet<Element>();
+  private walkedFrameDocs = new WeakSet<Document>();
+  private readonly frameLabels = new Map<Document, LabelLayer>();
+  private readonly listeners = new AbortController();
   private readonly runner: SliceRunner;
   private media: MediaWatcher | null = null;
   private nextRef = 1;
@@ -82,6 +87,7 @@ export class PageSession {
     this.hooks = {
       isKnown: (el) => this.known.has(el) && !this.dirtyBlocks.has(el),
       onShadowRoot: (root) => this.observe(root),
+      onFrame: (frame) => this.considerFrame(frame),
     };
     if (config.scanImages) {
       this.hooks.onMedia = (el) => this.media?.consider(el);
@@ -128,6 +134,7 @@ export class PageSession {
   fresh(): void {
     if (!this.running || this.stopped) return;
     this.known = new WeakMap();
+    this.walkedFrameDocs = new WeakSet();
     this.dirtyBlocks.clear();
     this.outbox.clear();
     this.pendingNodes.clear();
@@ -146,6 +153,7 @@ export class PageSession {
     clearTimeout(this.mutationTimer);
     this.observer?.disconnect();
     this.observer = null;
+    this.listeners.abort();
     this.runner.stop();
     this.media?.stop();
     this.media = null;
@@ -160,6 +168,7 @@ export class PageSession {
       if (element?.isConnected) this.flag(element, verdict);
     }
     this.labels.schedule();
+    for (const layer of this.frameLabels.values()) layer.schedule();
   }
 
   /** Marks an element flagged, with its label. */
@@ -171,8 +180,9 @@ export class PageSession {
     for (const name of verdict.names) if (!names.includes(name)) names.push(name);
     this.names.set(element, names);
     const action = element.getAttribute(ACTION_ATTRIBUTE);
-    if (action === 'blur' || action === 'label') this.labels.show(element, action, names);
-    else this.labels.remove(element);
+    const labels = this.labelsFor(element);
+    if (action === 'blur' || action === 'label') labels.show(element, action, names);
+    else labels.remove(element);
   }
 
   private newMedia(): MediaWatcher | null {
@@ -185,9 +195,49 @@ export class PageSession {
       contextOf: (el) => this.contextOf(el),
       onResult: (el, result) => {
         if (result.status === 'flagged') this.flag(el, result.verdict);
-        else if (result.status === 'error') this.labels.show(el, 'unchecked', []);
+        else if (result.status === 'error') this.labelsFor(el).show(el, 'unchecked', []);
       },
     });
+  }
+
+  /** The label layer of the element's document (a frame without a URL has its own). */
+  private labelsFor(element: Element): LabelLayer {
+    const doc = element.ownerDocument;
+    if (doc === document) return this.labels;
+    let layer = this.frameLabels.get(doc);
+    if (!layer) {
+      layer = new LabelLayer(doc);
+      this.frameLabels.set(doc, layer);
+    }
+    return layer;
+  }
+
+  /**
+   * A frame the walk passed. Frames with a URL have their own content script; a frame without one
+   * (`about:blank`, `srcdoc`: ads and widgets a script fills in, where no content script runs) is walked from
+   * here when its document is reachable (same origin), now and whenever it loads again.
+   */
+  private considerFrame(frame: HTMLIFrameElement | HTMLFrameElement): void {
+    if (!this.frames.has(frame)) {
+      this.frames.add(frame);
+      frame.addEventListener('load', () => measure(() => this.enterFrame(frame), 'frame'), {
+        passive: true,
+        signal: this.listeners.signal,
+      });
+    }
+    this.enterFrame(frame);
+  }
+
+  private enterFrame(frame: HTMLIFrameElement | HTMLFrameElement): void {
+    if (this.stopped || !frame.isConnected) return;
+    const doc = frameDocument(frame);
+    if (!doc) return;
+    this.observe(doc);
+    const body = doc.body;
+    if (!body || this.walkedFrameDocs.has(doc)) return;
+    this.walkedFrameDocs.add(doc);
+    this.dirtyBlocks.add(body);
+    this.runner.add(this.walk(body));
   }
 
   private observe(root: Node): void {
@@ -276,7 +326,7 @@ export class PageSession {
       this.flagged.delete(element);
       this.names.delete(element);
       clearMarks(element);
-      this.labels.remove(element);
+      this.labelsFor(element).remove(element);
     }
     if (!this.config.scanText || known.sends >= MAX_SENDS_PER_BLOCK) return;
     // Escaped markup a script printed (often with a new cache-busting number on every load) is not sent.
@@ -344,4 +394,22 @@ export class PageSession {
       }
     }
   }
+}
+
+/** The document of a frame without a URL of its own that this script can reach (same origin), or null. */
+export function frameDocument(frame: HTMLIFrameElement | HTMLFrameElement): Document | null {
+  let doc: Document | null = null;
+  try {
+    doc = frame.contentDocument;
+  } catch {
+    return null;
+  }
+  if (!doc) return null;
+  const url = doc.URL;
+  if (url === 'about:blank' || url === 'about:srcdoc') return doc;
+  // A script that wrote into an empty frame (`document.open()`) gave its document the writer's URL; no content
+  // script started there. A frame that navigated to a page of its own has its own script.
+  const src = frame.getAttribute('src');
+  const empty = !frame.hasAttribute('srcdoc') && (!src || src === 'about:blank');
+  return empty && url === document.URL ? doc : null;
 }
