@@ -335,6 +335,8 @@ class Guard {
 
   watch(element: Element): void {
     this.observeRoot(styleRootOf(element));
+    // Attributes of marked elements only: the page's other attribute changes never reach this script.
+    this.observer?.observe(element, { attributes: true, attributeFilter: WATCHED_ATTRIBUTES });
   }
 
   watchStyle(root: Document | ShadowRoot, style: HTMLStyleElement): void {
@@ -356,15 +358,20 @@ class Guard {
     if (!this.observer) this.observer = new MutationObserver((records) => this.onRecords(records));
     if (this.observed.has(root)) return;
     this.observed.add(root);
-    this.observer.observe(root, {
-      childList: true,
-      subtree: true,
-      attributes: true,
-      attributeFilter: WATCHED_ATTRIBUTES,
-    });
+    this.observer.observe(root, { childList: true, subtree: true });
   }
 
-  private onRecords(records: MutationRecord[]): void {
+  private onRecords(first: MutationRecord[]): void {
+    let records = first;
+    // The records of this callback's own repairs come back once and find nothing to do; a page's records queued
+    // behind them are not lost.
+    for (let round = 0; round < 3 && records.length > 0; round++) {
+      this.process(records);
+      records = this.observer?.takeRecords() ?? [];
+    }
+  }
+
+  private process(records: MutationRecord[]): void {
     /** Marked elements whose own attributes changed: their computed style is checked. */
     const touched = new Set<Element>();
     let moved = false;
@@ -381,9 +388,12 @@ class Guard {
         continue;
       }
       if (record.type !== 'childList') continue;
-      for (const node of record.removedNodes) if (styleNodes.has(node)) sheets = true;
+      for (const node of record.removedNodes) {
+        if (styleNodes.has(node)) sheets = true;
+        else if (node.nodeType === 1) moved = true; // maybe into a root not watched yet
+      }
       for (const node of record.addedNodes) {
-        if (node.nodeType !== 1) continue;
+        if (node.nodeType !== 1 || styleNodes.has(node)) continue;
         moved = true;
         const tag = (node as Element).localName;
         if (tag === 'style' || tag === 'link') sheets = true;
@@ -398,8 +408,6 @@ class Guard {
       const mark = marks.get(element);
       if (mark) this.check(element, mark, sheets || touched.has(element));
     }
-    // What this callback wrote is not a change to look at again.
-    this.observer?.takeRecords();
   }
 
   private check(element: Element, mark: Mark, computed: boolean): void {
