@@ -6,7 +6,7 @@
  * For each, on a page of four paragraphs (one with `GLTEST-S1`), while the fault lasts:
  * (a) the popup (`popup.html?tabId=N`, its visible text) names the problem and its fix;
  * (b) retries are bounded and spaced: from the server's request log, every paragraph's consecutive attempts are at
- *     least 300 ms apart (the client's own retries wait 0.5 s and 1 s, the circuit breaker 1.2 s, then twice as
+ *     least 300 ms apart (the client's own retries wait 0.5 s and 1 s, the circuit breaker 1 s, then twice as
  *     long each time), so a paragraph is tried at most once per 300 ms, and never more than 12 times in the window;
  *     the items stay pending (the popup counts them) — none is marked safe, none is given up;
  * then the fault clears (for a refused key, a forbidden key or an unknown model, which do not clear by
@@ -20,8 +20,9 @@
  * Firefox's MV2 background page is persistent) the same assertions with the worker stopped in the middle: during
  * the circuit breaker's wait after 503s, and while a request is held past its timeout.
  *
- * Prompt checks under faults are in `faults-prompts.e2e.ts`. Timings are shortened through `engineTuning`
- * (`faults-support.ts`), so the whole matrix runs in both browsers.
+ * Chromium runs every fault; Firefox a representative subset (`FIREFOX_SUBSET`, one of each way of failing), to keep
+ * both browsers together within a few minutes. Prompt checks under faults are in `faults-prompts.e2e.ts`. Timings
+ * are shortened through `engineTuning` (`faults-support.ts`).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type GuardServer, startGuardServer } from '../../server/guard-server';
@@ -58,7 +59,22 @@ import {
 const N = 4;
 const FLAGGED_INDEX = 1;
 /** How long each fault is watched before it clears. */
-const WINDOW_MS = 3_500;
+const WINDOW_MS = 2_500;
+/**
+ * Firefox runs a representative subset, one of each way of failing — a key refused, content refused, a rate limit,
+ * a server error, a timeout, a refused connection, an unusable body, an answer that is not a verdict — so both
+ * browsers together stay within a few minutes; Chromium runs them all.
+ */
+const FIREFOX_SUBSET = new Set([
+  '401',
+  '413',
+  '429 without Retry-After',
+  '503',
+  'timeout',
+  'connection refused',
+  'HTML page',
+  'not a Llama Guard answer',
+]);
 const MIN_GAP_MS = 300;
 const MAX_ATTEMPTS_IN_WINDOW = 12;
 
@@ -194,7 +210,8 @@ describe.each(BROWSER_NAMES)('endpoint faults: %s', (name) => {
     await guard?.close();
   });
 
-  it.each(FAULTS.map((f) => [f.id, f] as [string, FaultCase]))(
+  const cases = FAULTS.filter((f) => name === 'chromium' || FIREFOX_SUBSET.has(f.id));
+  it.each(cases.map((f) => [f.id, f] as [string, FaultCase]))(
     '%s: the popup names it and its fix; retries are bounded and spaced; nothing lost; nothing counted twice',
     async (id, fault) => {
       await freshEndpoint();
