@@ -325,3 +325,28 @@ describe('watchEffectiveSettings', () => {
     expect(seen.length).toBe(count);
   });
 });
+
+describe('the API key stays private', () => {
+  it('is kept in storage.local only, and no error, problem or log line repeats it', async () => {
+    const logged: unknown[] = [];
+    for (const level of ['log', 'info', 'warn', 'error', 'debug'] as const) {
+      vi.spyOn(console, level).mockImplementation((...args: unknown[]) => void logged.push(...args));
+    }
+    await saveApiKey('sk-unit-secret-1');
+    expect(await local.get(null)).toEqual({ apiKey: 'sk-unit-secret-1' });
+    expect(await fakeBrowser.storage.session.get(null)).toEqual({});
+    expect(await fakeBrowser.storage.sync.get(null)).toEqual({});
+
+    // A key that cannot be used is refused without being repeated.
+    const refusal = await saveApiKey('sk-unit secret-2').catch((e: unknown) => e);
+    expect(refusal).toBeInstanceOf(SettingsValidationError);
+    expect(
+      JSON.stringify([(refusal as Error).message, (refusal as SettingsValidationError).problems]),
+    ).not.toMatch(/secret/);
+    // A stored key that cannot be used is dropped with a problem that does not repeat it.
+    await local.set({ apiKey: 'sk-unit\tsecret-3' });
+    const state = await loadEffectiveSettings();
+    expect(JSON.stringify(state.problems)).not.toMatch(/secret/);
+    expect(JSON.stringify(logged)).not.toMatch(/secret/);
+  });
+});
