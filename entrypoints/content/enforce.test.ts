@@ -169,6 +169,8 @@ describe('labels', () => {
     const toast = layer.toast('Guardlens: nothing was flagged.');
     expect(toast.textContent).toContain('nothing was flagged');
     toast.querySelector('button')!.click();
+    expect(toast.isConnected).toBe(true);
+    personClick(toast.querySelector('button')!);
     expect(toast.isConnected).toBe(false);
     layer.dispose();
   });
@@ -350,6 +352,14 @@ describe('a hostile page', () => {
     label.querySelector('.why')!.textContent = 'Looks fine';
     await settle();
     expect(label.textContent).toContain('Hate');
+    const sheet = document.createElement('style');
+    sheet.textContent = '.label { display: none !important; }';
+    host.shadowRoot!.append(sheet);
+    const toast = layer.toast('Guardlens: flagged.', 'flagged');
+    toast.remove();
+    await settle();
+    expect(sheet.isConnected).toBe(false);
+    expect(toast.getRootNode()).toBe(host.shadowRoot);
     layer.dispose();
     await settle();
     expect(document.querySelector('guardlens-ui')).toBeNull();

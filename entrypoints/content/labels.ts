@@ -140,7 +140,7 @@ export class LabelLayer {
   /** A short message in the corner of the page (the result of a context-menu check). */
   toast(message: string, tone: 'neutral' | 'flagged' = 'neutral'): HTMLElement {
     const root = this.ensureRoot();
-    root.querySelector('.toast')?.remove();
+    this.toastBox?.remove();
     clearTimeout(this.toastTimer);
     const box = this.doc.createElement('div');
     box.className = `toast ${tone}`;
@@ -150,13 +150,19 @@ export class LabelLayer {
     const close = this.doc.createElement('button');
     close.type = 'button';
     close.textContent = t('page_close');
+    const dismiss = () => {
+      if (this.toastBox === box) this.toastBox = null;
+      box.remove();
+    };
     close.addEventListener('click', (e) => {
       e.stopPropagation();
-      box.remove();
+      // Only the person closes it: a page script's click() is not trusted.
+      if (e.isTrusted) dismiss();
     });
     box.append(text, close);
     root.append(box);
-    this.toastTimer = setTimeout(() => box.remove(), TOAST_MS);
+    this.toastBox = box;
+    this.toastTimer = setTimeout(dismiss, TOAST_MS);
     return box;
   }
 
@@ -181,6 +187,8 @@ export class LabelLayer {
     this.host?.remove();
     this.host = null;
     this.root = null;
+    this.style = null;
+    this.toastBox = null;
   }
 
   private updateButton(element: Element, label: Label): void {
@@ -212,6 +220,14 @@ export class LabelLayer {
   }
 
   private style: HTMLStyleElement | null = null;
+  private toastBox: HTMLElement | null = null;
+
+  /** Whether `node` is a child of the shadow root this layer put there. */
+  private ownChild(node: Node): boolean {
+    if (node === this.style || node === this.toastBox) return true;
+    for (const label of this.labels.values()) if (label.box === node) return true;
+    return false;
+  }
 
   /** Watches the host and the shadow root's content for the page's changes (none of its own writes matter). */
   private watch(): void {
@@ -231,6 +247,8 @@ export class LabelLayer {
     if (host.parentNode !== this.doc.documentElement) return false;
     if (host.attributes.length !== 1 || !host.hasAttribute(OWN_UI_ATTRIBUTE)) return false;
     if (this.style?.parentNode !== root || this.style.textContent !== SHADOW_CSS) return false;
+    if (this.toastBox && this.toastBox.parentNode !== root) return false;
+    for (const node of root.childNodes) if (!this.ownChild(node)) return false;
     for (const label of this.labels.values()) {
       const why = label.box.firstChild;
       if (label.box.parentNode !== root || !why || why.textContent !== label.names) return false;
@@ -275,6 +293,9 @@ export class LabelLayer {
       if (label.box.parentNode !== root) root.append(label.box);
       this.updateButton(element, label);
     }
+    if (this.toastBox && this.toastBox.parentNode !== root) root.append(this.toastBox);
+    // Anything the page put into the shadow root (a style sheet hiding the labels) goes.
+    for (const node of [...root.childNodes]) if (!this.ownChild(node)) node.remove();
     this.watcher?.takeRecords();
     this.schedule();
   }
