@@ -608,21 +608,22 @@ describe('ScanEngine: failures', () => {
     );
   });
 
-  it('opens the circuit at the first failed call by default: the classifier has retried it already', async () => {
+  it('waits before sending again the items of a failed request, while the others go on', async () => {
     const h = harness({ concurrency: 1, chunkTokens: budgetFor(1) });
     h.ep.failures.push(guardError('server', true, { status: 503 }));
-    await h.engine.submitBlocks(1, 0, URL_A, blocks(2));
+    await h.engine.submitBlocks(1, 0, URL_A, blocks(3));
     await drain();
-    expect(h.ep.calls).toHaveLength(1);
-    expect(h.engine.status()).toMatchObject({
-      state: 'circuit-open',
-      until: Date.now() + 10_000,
-      pending: 2,
-    });
-    await vi.advanceTimersByTimeAsync(10_000);
+    // r0 failed (the classifier had retried it): r1 and r2 go on, r0 waits the breaker's first wait.
+    expect(h.ep.calls).toHaveLength(3);
+    expect(h.engine.status()).toMatchObject({ state: 'ok', pending: 1 });
+    await vi.advanceTimersByTimeAsync(9_999);
     await drain();
     expect(h.ep.calls).toHaveLength(3);
+    await vi.advanceTimersByTimeAsync(1);
+    await drain();
+    expect(h.ep.calls).toHaveLength(4);
     expect(h.engine.status()).toMatchObject({ state: 'ok', pending: 0 });
+    expect(h.verdicts.map((v) => v.item.ref).sort()).toEqual(['r0', 'r1', 'r2']);
   });
 
   it('opens the circuit after consecutive failures, probes once, closes on success', async () => {

@@ -39,7 +39,9 @@
  * and persisted, and dispatch stops as a whole for rate limits, the circuit breaker, the budget and offline —
  * p-queue holds opaque closures, which allow none of that.
  *
- * Failures: a rate limit (or any error with `retryAt`) pauses everything until then. Other endpoint failures feed
+ * Failures: a rate limit (or any error with `retryAt`) pauses everything until then. The items of any other failed
+ * request wait the breaker's first wait before they go again (the classifier has retried them already). Endpoint
+ * failures feed
  * the circuit breaker (`breaker.ts`) — at once for errors that do not go away by themselves (a refused key, an
  * unknown model) —; the items stay queued and go again when it lets a probe through. Errors
  * that belong to the content (`too-large`, `bad-output`, errors the engine cannot read) first isolate the items
@@ -123,10 +125,6 @@ export interface EngineOptions {
   budgetAppliesToPrompts?: boolean;
   /** Cost of a response when the classifier reports none (e.g. from the provider's price). Default: 0. */
   estimateCostUsd?: (usage: Usage) => number;
-  /**
-   * Default: the circuit opens at the first failed call (`ENGINE_BREAKER`), since the classifier has already
-   * retried it (the guard client makes three attempts, spaced by the SDK).
-   */
   breaker?: BreakerOptions;
   /** Longest a waiting check waits out a rate limit before it fails. Default 20 s. */
   promptMaxWaitMs?: number;
@@ -208,7 +206,7 @@ interface Job {
   solo: boolean;
   waiters: Waiter[];
   inflight: boolean;
-  /** Not sent again before this time (epoch ms): an item whose content was just refused. Not persisted. */
+  /** Not sent again before this time (epoch ms): an item whose request just failed. Not persisted. */
   notBefore?: number;
 }
 
@@ -225,8 +223,6 @@ const CONTENT_ERRORS = new Set(['too-large', 'bad-output', 'unknown']);
 const PERMANENT_ERRORS = new Set(['auth', 'forbidden', 'model-not-found', 'config', 'cors']);
 /** Thrown inside a chunk run to stop it quietly: its unsettled items stay queued. */
 const STOP = Symbol('stop');
-/** The breaker's defaults here: one failed call of a classifier that retries itself opens the circuit. */
-export const ENGINE_BREAKER: BreakerOptions = { failureThreshold: 1 };
 /** Verdicts kept in memory for items that just finished (covers the moment before the cache has them). */
 const RECENT_VERDICTS = 2000;
 
@@ -359,7 +355,7 @@ export class ScanEngine {
       dailyBudgetUsd: null,
     };
     this.applyOptions(options);
-    this.breaker = new CircuitBreaker({ ...ENGINE_BREAKER, ...this.opts.breaker });
+    this.breaker = new CircuitBreaker(this.opts.breaker);
     this.today = emptyDay(localDay(this.clock.now()));
   }
 
@@ -465,7 +461,7 @@ export class ScanEngine {
       this.rateLimitedUntil = snap.rateLimitedUntil;
       this.rateLimitReason = snap.rateLimitReason;
     }
-    this.breaker = new CircuitBreaker({ ...ENGINE_BREAKER, ...this.opts.breaker }, snap.breaker);
+    this.breaker = new CircuitBreaker(this.opts.breaker, snap.breaker);
 
     let jobs: Job[] = snap.jobs.map((j) => ({
       ...j,
@@ -1129,6 +1125,9 @@ export class ScanEngine {
       this.breaker.onFailure(now, message, {
         permanent: PERMANENT_ERRORS.has(e.kind) || CONTENT_ERRORS.has(e.kind),
       });
+      // The classifier has retried already (the guard client makes three attempts): these items wait a moment
+      // before they go again, even while the circuit stays closed.
+      for (const job of live) job.notBefore = now + this.retryDelay();
     }
     // A caller waiting on one of these items is told now rather than left waiting for a recovery.
     for (const job of live) {
@@ -1143,7 +1142,7 @@ export class ScanEngine {
           this.giveUp(job, err);
         } else {
           // Asked again at once, a model at temperature 0 would most likely refuse again: wait, longer each time.
-          job.notBefore = now + this.contentRetryDelay() * job.attempts;
+          job.notBefore = now + this.retryDelay() * job.attempts;
         }
       }
     }
@@ -1155,8 +1154,8 @@ export class ScanEngine {
     }
   }
 
-  /** The wait before an item whose content was refused goes again: the circuit breaker's first wait. */
-  private contentRetryDelay(): number {
+  /** The wait before an item whose request failed goes again: the circuit breaker's first wait. */
+  private retryDelay(): number {
     return this.opts.breaker?.baseBackoffMs ?? DEFAULT_BREAKER.baseBackoffMs;
   }
 
@@ -1223,10 +1222,13 @@ export class ScanEngine {
     }
     this.applyOptions(options);
     const fpChanged = options.fingerprint !== undefined && options.fingerprint !== this.fingerprint;
-    if (options.breaker !== undefined || options.classify !== undefined || fpChanged) {
-      this.breaker = new CircuitBreaker({ ...ENGINE_BREAKER, ...this.opts.breaker });
+    const afresh = options.breaker !== undefined || options.classify !== undefined || fpChanged;
+    if (afresh) {
+      this.breaker = new CircuitBreaker(this.opts.breaker);
       this.rateLimitedUntil = null;
       this.rateLimitReason = undefined;
+      this.lastContentFailure = null;
+      for (const job of this.jobs.values()) delete job.notBefore;
     }
     if (options.classify) this.classify = options.classify;
     if (fpChanged) {
@@ -1239,7 +1241,10 @@ export class ScanEngine {
       this.rekeying++;
       try {
         await this.cache.clearIfFingerprintChanged(this.fingerprint);
-        for (const job of await this.rekey(old)) this.insertJob(job);
+        for (const job of await this.rekey(old)) {
+          delete job.notBefore;
+          this.insertJob(job);
+        }
       } finally {
         this.rekeying--;
       }
