@@ -41,9 +41,8 @@
  *
  * Failures: a rate limit (or any error with `retryAt`) pauses everything until then. The items of any other failed
  * request wait the breaker's first wait before they go again (the classifier has retried them already). Endpoint
- * failures feed
- * the circuit breaker (`breaker.ts`) — at once for errors that do not go away by themselves (a refused key, an
- * unknown model) —; the items stay queued and go again when it lets a probe through. Errors
+ * failures feed the circuit breaker (`breaker.ts`) — it opens at once for errors that do not go away by themselves
+ * (a refused key, an unknown model) —; the items stay queued and go again when it lets a probe through. Errors
  * that belong to the content (`too-large`, `bad-output`, errors the engine cannot read) first isolate the items
  * (sent alone), then give up on an item after `maxItemAttempts`, reporting an error — never a "safe"; but when
  * such an error follows one for other items with nothing answered in between, it is the endpoint's: the circuit
