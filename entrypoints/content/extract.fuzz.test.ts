@@ -19,7 +19,7 @@
  */
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
-import { collectBlocks, OWN_UI_ATTRIBUTE, walkBlocks } from './extract';
+import { collectBlocks, isReadableRoot, OWN_UI_ATTRIBUTE, walkBlocks } from './extract';
 
 /** happy-dom has no user-agent stylesheet: the one rule of it these tests rely on (per tree: shadow roots too). */
 const UA_CSS = '[hidden] { display: none }';
@@ -299,6 +299,32 @@ describe('text extraction over random DOM trees', () => {
         for (const token of seen.keys()) expect(oracle.visible.has(token), `unexpected ${token}`).toBe(true);
       }),
       { numRuns: 300 },
+    );
+  });
+
+  it('a re-walk from any element the scan may start at never reads a form value', () => {
+    fc.assert(
+      fc.property(fc.array(tree.node, { maxLength: 6 }), (specs) => {
+        const { root, expect: oracle } = setUp(specs);
+        // Every element of the tree, shadow roots included: where a change could start a re-walk.
+        const elements: Element[] = [];
+        const visit = (scope: Element | ShadowRoot) => {
+          for (const el of scope.querySelectorAll('*')) {
+            elements.push(el);
+            if (el.shadowRoot) visit(el.shadowRoot);
+          }
+        };
+        visit(root);
+        for (const el of elements) {
+          if (!isReadableRoot(el)) continue;
+          for (const block of collectBlocks(el))
+            for (const match of block.text.matchAll(TOKEN_RE))
+              expect(oracle.secret.has(match[0]), `form value ${match[0]} read from <${el.localName}>`).toBe(
+                false,
+              );
+        }
+      }),
+      { numRuns: 150 },
     );
   });
 

@@ -354,8 +354,14 @@ export function* walkBlocks(root: Element, hooks: WalkHooks = {}): Generator<Fou
   while (stack.length > 0) {
     const top = stack[stack.length - 1]!;
     let node: Node | null;
-    if (top.list) node = top.list[top.index++] ?? null;
-    else {
+    if (top.list) {
+      node = top.list[top.index++] ?? null;
+      // A slot's assigned nodes come from outside the walk's subtree: find their editable regions as well.
+      if (node?.nodeType === ELEMENT_NODE) {
+        if (isEditable(node as Element)) editables.add(node as Element);
+        findEditables(node as Element);
+      }
+    } else {
       node = top.next;
       if (node) top.next = node.nextSibling;
     }
