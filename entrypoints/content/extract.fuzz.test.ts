@@ -341,6 +341,19 @@ describe('text extraction over random DOM trees', () => {
     );
   });
 
+  it('a re-walk of a shadow block never reads a contenteditable slotted into it (found by fuzzing)', () => {
+    document.body.innerHTML = '<div id="host"><div contenteditable="true">SECRET-slotted-draft</div></div>';
+    const shadow = document.getElementById('host')!.attachShadow({ mode: 'open' });
+    shadow.innerHTML = '<p id="sp">Write here: <slot></slot></p>';
+    const p = shadow.getElementById('sp')!;
+    expect(isReadableRoot(p)).toBe(true);
+    const text = collectBlocks(p)
+      .map((b) => b.text)
+      .join('\n');
+    expect(text).toContain('Write here:');
+    expect(text).not.toContain('SECRET');
+  });
+
   it('never reads values a page copies into text nodes inside fields, nor what is typed into them', () => {
     document.head.innerHTML = `<style>${UA_CSS}</style>`;
     document.body.innerHTML = `<div id="root"><p id="p">before
