@@ -19,7 +19,7 @@
  */
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
-import { collectBlocks, isReadableRoot, OWN_UI_ATTRIBUTE, walkBlocks } from './extract';
+import { collectBlocks, isReadableRoot, nearestBlock, OWN_UI_ATTRIBUTE, walkBlocks } from './extract';
 
 /** happy-dom has no user-agent stylesheet: the one rule of it these tests rely on (per tree: shadow roots too). */
 const UA_CSS = '[hidden] { display: none }';
@@ -51,6 +51,8 @@ type Spec =
 
 interface ShadowSpec {
   slot: boolean;
+  /** An element of the shadow tree the slot sits in (a block, an inline, an editor), if any. */
+  wrap?: { tag: string; hide: Hide; editable: boolean };
   before: Spec[];
   after: Spec[];
 }
@@ -105,10 +107,18 @@ const tree = fc.letrec<{ node: Spec; nodes: Spec[] }>((tie) => ({
         hide,
         planted: fc.boolean(),
         children: tie('nodes'),
-        shadow: fc.option(fc.record({ slot: fc.boolean(), before: tie('nodes'), after: tie('nodes') }), {
-          nil: undefined,
-          freq: 4,
-        }),
+        shadow: fc.option(
+          fc.record(
+            {
+              slot: fc.boolean(),
+              wrap: fc.record({ tag: fc.constantFrom(...BLOCKS, ...INLINES), hide, editable: fc.boolean() }),
+              before: tie('nodes'),
+              after: tie('nodes'),
+            },
+            { requiredKeys: ['slot', 'before', 'after'] },
+          ),
+          { nil: undefined, freq: 4 },
+        ),
       })
       .map((e) => ({ ...e, block: (BLOCKS as readonly string[]).includes(e.tag) }) as Spec),
     fc.record({
@@ -134,13 +144,20 @@ interface Expectation {
   secret: Set<string>;
   /** Hidden, skipped, comments: must not appear either. */
   unseen: Set<string>;
+  /** The text node of each visible token. */
+  nodes: Map<string, Text>;
 }
 
 type State = 'visible' | 'secret' | 'unseen';
 
 class Builder {
   private next = 0;
-  readonly expect: Expectation = { visible: new Map(), secret: new Set(), unseen: new Set() };
+  readonly expect: Expectation = {
+    visible: new Map(),
+    secret: new Set(),
+    unseen: new Set(),
+    nodes: new Map(),
+  };
 
   private token(kind: string): string {
     return `[[${kind}${this.next++}]]`;
@@ -149,9 +166,12 @@ class Builder {
   /** Text for a token: visible text also gets noise around it. */
   private text(state: State, block: Element, noiseText: string): Text {
     const token = this.token(state === 'visible' ? 'v' : state === 'secret' ? 's' : 'u');
-    if (state === 'visible') this.expect.visible.set(token, block);
-    else this.expect[state].add(token);
-    return document.createTextNode(`${noiseText}${token}${noiseText}`);
+    const node = document.createTextNode(`${noiseText}${token}${noiseText}`);
+    if (state === 'visible') {
+      this.expect.visible.set(token, block);
+      this.expect.nodes.set(token, node);
+    } else this.expect[state].add(token);
+    return node;
   }
 
   private secretToken(): string {
@@ -207,9 +227,25 @@ class Builder {
         ua.textContent = UA_CSS;
         shadow.append(ua);
         this.build(shadow, spec.shadow.before, inner, own);
-        // Light children render only where a slot puts them.
-        this.build(el, spec.children, inner, spec.shadow.slot ? own : own === 'secret' ? 'secret' : 'unseen');
-        if (spec.shadow.slot) shadow.append(document.createElement('slot'));
+        // Light children render only where a slot puts them: in the slot's block, hidden or edited with it.
+        const wrap = spec.shadow.wrap;
+        let slotParent: Node = shadow;
+        let slotBlock = inner;
+        let slotted: State = spec.shadow.slot ? own : own === 'secret' ? 'secret' : 'unseen';
+        if (spec.shadow.slot && wrap) {
+          const w = document.createElement(wrap.tag);
+          if (wrap.hide === 'hidden') w.setAttribute('hidden', '');
+          else if (wrap.hide === 'display') w.setAttribute('style', 'display: none');
+          else if (wrap.hide === 'visibility') w.setAttribute('style', 'visibility: hidden');
+          if (wrap.editable) w.setAttribute('contenteditable', 'true');
+          if ((BLOCKS as readonly string[]).includes(wrap.tag)) slotBlock = w;
+          if (wrap.editable && slotted !== 'unseen') slotted = 'secret';
+          else if (wrap.hide !== 'none' && slotted === 'visible') slotted = 'unseen';
+          shadow.append(w);
+          slotParent = w;
+        }
+        this.build(el, spec.children, slotBlock, slotted);
+        if (spec.shadow.slot) slotParent.appendChild(document.createElement('slot'));
         this.build(shadow, spec.shadow.after, inner, own);
         return el;
       }
@@ -297,6 +333,9 @@ describe('text extraction over random DOM trees', () => {
           expect(where[0], `block of ${token}`).toBe(block);
         }
         for (const token of seen.keys()) expect(oracle.visible.has(token), `unexpected ${token}`).toBe(true);
+        // A change to a text node re-walks its nearest block: the block the walk put its text in.
+        for (const [token, node] of oracle.nodes)
+          expect(nearestBlock(node), `nearest block of ${token}`).toBe(oracle.visible.get(token));
       }),
       { numRuns: 300 },
     );
@@ -352,6 +391,23 @@ describe('text extraction over random DOM trees', () => {
       .join('\n');
     expect(text).toContain('Write here:');
     expect(text).not.toContain('SECRET');
+  });
+
+  it('a slotted element is read in, and re-walked from, the block its slot sits in; not inside a shadow editor (found by fuzzing)', () => {
+    document.body.innerHTML =
+      '<div id="card"><span id="title">Card title</span></div><div id="ed"><p id="draft">SECRET-typed</p></div>';
+    const card = document.getElementById('card')!.attachShadow({ mode: 'open' });
+    card.innerHTML = '<h2 id="heading"><slot></slot></h2>';
+    const editor = document.getElementById('ed')!.attachShadow({ mode: 'open' });
+    editor.innerHTML = '<div contenteditable="true"><slot></slot></div>';
+    const title = document.getElementById('title')!.firstChild!;
+    expect(nearestBlock(title)).toBe(card.getElementById('heading'));
+    expect(isReadableRoot(document.getElementById('draft')!)).toBe(false);
+    const all = collectBlocks(document.body)
+      .map((b) => b.text)
+      .join('\n');
+    expect(all).toContain('Card title');
+    expect(all).not.toContain('SECRET');
   });
 
   it('never reads values a page copies into text nodes inside fields, nor what is typed into them', () => {

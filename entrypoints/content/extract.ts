@@ -242,7 +242,20 @@ function composedParent(node: Node): Node | null {
   if (node.nodeType === 11) return (node as ShadowRoot).host ?? null;
   const parent = node.parentNode;
   if (parent?.nodeType === 11) return (parent as ShadowRoot).host ?? parent;
-  return parent;
+  // A child of a shadow host renders where its slot is: inside that slot's block, editor or hidden parent.
+  return slotOf(node, parent) ?? parent;
+}
+
+/** The slot that shows `node` (a child of a shadow host), if any. */
+function slotOf(node: Node, parent: Node | null): Element | null {
+  const assigned = (node as { assignedSlot?: Element | null }).assignedSlot;
+  if (assigned !== undefined) return assigned;
+  // Where `assignedSlot` is missing (some DOM implementations, comments): ask the host's slots.
+  const shadow = (parent as { shadowRoot?: ShadowRoot | null } | null)?.shadowRoot;
+  if (!shadow) return null;
+  for (const slot of shadow.querySelectorAll('slot'))
+    if ((slot as HTMLSlotElement).assignedNodes?.().includes(node as ChildNode)) return slot;
+  return null;
 }
 
 /** Whether an element renders. `display: contents` has no box of its own but its children render. */
