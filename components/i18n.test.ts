@@ -147,7 +147,7 @@ describe('texts whose keys come from lib/', () => {
   it('names an error kind and gives its general hint from the messages file', () => {
     expect(errorTitle('auth')).toBe('The endpoint refused the API key');
     expect(errorHint({ kind: 'timeout', hint: ERROR_HINTS.timeout })).toBe(
-      'The endpoint did not answer in time; try again or raise the timeout.',
+      'The endpoint is slow or overloaded; Guardlens tries again by itself. If it keeps happening, choose a faster provider or model.',
     );
     vi.spyOn(browser.i18n, 'getMessage').mockImplementation(((key: string) =>
       key === 'error_kind_auth' ? 'Clé refusée' : key === 'error_hint_timeout' ? 'Réessayez.' : '') as never);

@@ -61,6 +61,9 @@ describe('overallState', () => {
     const held = view({}, { scanned: 2, pending: 3 });
     held.engine.state = 'rate-limited';
     expect(overallState(held)).toEqual({ kind: 'waiting', flagged: 0 });
+    // The 429 that started the pause is the last error: the popup still says it is waiting, not failing.
+    held.endpoint.lastError = error;
+    expect(overallState(held)).toEqual({ kind: 'waiting', flagged: 0 });
   });
 
   it('is an error while the circuit is open or the last request failed with work waiting', () => {

@@ -24,6 +24,8 @@ export function overallState(view: TabView): Overall {
   if (view.inactiveReason === 'paused') return { kind: 'paused', flagged };
   const checked = view.state?.scanned ?? 0;
   const pending = view.state?.pending ?? 0;
+  // Rate limited: the engine waits on purpose until the time the endpoint gave; that is not a failure.
+  if (pending > 0 && view.engine.state === 'rate-limited') return { kind: 'waiting', flagged };
   // The endpoint fails (the circuit breaker is open) or the last request failed while work is waiting.
   if (view.engine.state === 'circuit-open' || (view.endpoint.lastError && pending > 0))
     return { kind: 'error', flagged };

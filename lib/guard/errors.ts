@@ -336,7 +336,7 @@ function fromStatus(err: APIError, ctx: GuardErrorContext): GuardError {
   if (status === 413 || ((status === 400 || status === 422) && TOO_LARGE_RE.test(detail))) {
     return new GuardError('too-large', base, {
       ...opts,
-      hint: `The text is too long for ${ctx.model} at ${where}; Guardlens should check it in smaller pieces.`,
+      hint: `The text is too long for ${ctx.model} at ${where}; lower "Piece size" under Page scanning in the options.`,
     });
   }
   if ((status === 400 || status === 422) && (MODEL_RE.test(detail) || err.code === 'model_not_found')) {
@@ -425,7 +425,7 @@ function timeoutError(ctx: GuardErrorContext, cause: unknown): GuardError {
   const secs = ctx.timeoutMs !== undefined ? `${Math.round(ctx.timeoutMs / 100) / 10} s` : 'the time limit';
   return new GuardError('timeout', `${providerName(ctx)} did not answer within ${secs}.`, {
     cause,
-    hint: 'The endpoint is slow or overloaded; try again, or raise the timeout in Guardlens settings.',
+    hint: 'The endpoint is slow or overloaded; Guardlens tries again by itself. If it keeps happening, choose a faster provider or model.',
   });
 }
 
