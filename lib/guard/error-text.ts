@@ -35,7 +35,8 @@ export const ERROR_HINTS: Readonly<Record<GuardErrorKind, string>> = Object.free
   'rate-limited': 'The provider is rate limiting requests; wait a moment and try again.',
   unreachable: 'Check the base URL and your connection.',
   cors: 'The endpoint refuses requests from the extension (CORS).',
-  timeout: 'The endpoint is slow or overloaded; Guardlens tries again by itself. If it keeps happening, choose a faster provider or model.',
+  timeout:
+    'The endpoint is slow or overloaded; Guardlens tries again by itself. If it keeps happening, choose a faster provider or model.',
   'too-large': 'The text is too long for the model; lower "Piece size" under Page scanning in the options.',
   server: 'The provider had a server error; try again later.',
   'bad-response': 'The endpoint did not answer like an OpenAI-compatible API; check the base URL.',
