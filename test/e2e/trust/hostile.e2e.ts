@@ -31,6 +31,7 @@ import {
   makePng,
   pageStats,
   scriptErrors,
+  sentTexts,
   waitForSettled,
 } from '../page/helpers';
 import {
@@ -326,6 +327,39 @@ describe.each(BROWSER_NAMES)('hostile pages: %s', (name) => {
       );
       expect(await elementView(page, 'bad')).toMatchObject({ flag: 'flagged', revealed: true });
       expect((await elementView(page, 'hid')).display).toBe('none');
+      expect(scriptErrors(gl)).toEqual([]);
+    } finally {
+      await page.close();
+    }
+  });
+
+  it('never sends form values, passwords or editors, also when the page copies them into text inside the fields', async () => {
+    guard.reset();
+    const page = await gl.openPage(site.url('/hostile-fields.html'));
+    try {
+      const tabId = await page.tabId();
+      await waitForSettled(gl, tabId, { guard });
+      // The person types, with the browser's real keyboard.
+      await page.type('#name', ' SECRET-typed-name');
+      await page.type('#pw', 'SECRET-typed-password');
+      await page.type('#notes', ' SECRET-typed-notes');
+      await page.click('#editor p');
+      await page.type('#editor p', ' SECRET-typed-draft');
+      // What an editor does as the person types into slotted content: the page changes the text.
+      await page.evaluate(() => document.getElementById('slotted')!.append(' SECRET-typed-slotted'));
+      await page.evaluate(() => (window as unknown as { copyValues(): void }).copyValues());
+      // Page text changes too, so the blocks around the fields are walked again.
+      await page.evaluate(() => {
+        document.getElementById('intro')!.append(' Updated.');
+        document.getElementById('after')!.append(' Updated.');
+      });
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      await waitForSettled(gl, tabId, { guard });
+      const sent = sentTexts(guard).join('\n');
+      expect(sent).toContain('Fill in the form about your holiday plans. Updated.');
+      expect(sent).toContain('A paragraph after the form about mountain trails. Updated.');
+      expect(sent).toContain('Shadow editor below the form');
+      expect(sent).not.toContain('SECRET');
       expect(scriptErrors(gl)).toEqual([]);
     } finally {
       await page.close();
