@@ -224,11 +224,15 @@ describe('markup shown as text', () => {
     expect(withoutMarkup(herald)).toBe('');
     const webmd = `<img src=//bi.example.com/pi/global/x-1x1.gif?${Date.now()}" alt="" height="1" width="1" border="0" />`;
     expect(withoutMarkup(webmd)).toBe('');
-    expect(withoutMarkup(`${herald} Angry media won’t buckle`)).toBe('Angry media won’t buckle');
+    // The changing number is gone; the text around stays.
+    expect(withoutMarkup(`${herald} Angry media won’t buckle`)).toBe('</script> Angry media won’t buckle');
   });
 
   it('keeps text around and between tags, comparisons and tags whose attributes hold words', () => {
-    expect(withoutMarkup('Use <b>bold</b> sparingly')).toBe('Use bold sparingly');
+    expect(withoutMarkup('Use <b>bold</b> sparingly')).toBe('Use <b>bold</b> sparingly');
+    expect(withoutMarkup('Single <img>')).toBe('Single <img>');
+    expect(withoutMarkup('</script>')).toBe('</script>');
+    expect(withoutMarkup('<a href="/x">Read the story</a> now')).toBe('Read the story</a> now');
     expect(withoutMarkup('if a < b and c > d')).toBe('if a < b and c > d');
     expect(withoutMarkup('x<3 forever')).toBe('x<3 forever');
     const wordy = '<img alt="how to hurt someone badly" src="a.png">';

@@ -206,22 +206,26 @@ export function hasLetters(text: string): boolean {
 }
 
 /**
- * An HTML tag shown as text: `<name attr=value …>` or `</name>`, no longer than a few hundred characters. A page
- * prints these when a script writes escaped markup (`document.write('&lt;script src=…?cb=' + Date.now())`).
+ * An HTML tag with attributes shown as text (`<name attr=value …>`), no longer than a few hundred characters. A
+ * page prints these when a script writes escaped markup (`document.write('&lt;script src=…?cb=' + Date.now())`).
  */
-const MARKUP_TAG_RE = /<\/?[a-zA-Z][\w:-]*(?:\s[^<>]{0,400})?\/?>/g;
+const MARKUP_TAG_RE = /<[a-zA-Z][\w:-]*\s[^<>]{0,400}>/g;
+/** A bare tag (`<img>`, `</script>`), as text about HTML mentions them. */
+const BARE_TAG_RE = /<\/?[a-zA-Z][\w:-]*\s*\/?>/g;
 /** A quoted attribute value with three words or more: text a person reads, which stays. */
 const WORDY_VALUE_RE = /=\s*(?:"[^"]*[^"\s]\s+[^"\s]+\s+[^"\s][^"]*"|'[^']*[^'\s]\s+[^'\s]+\s+[^'\s][^']*')/;
 
 /**
- * The text without HTML tags a page shows as text (escaped markup written by its scripts): such tags often carry
- * a cache-busting number that changes on every load, and they are nothing a person reads. A tag whose attribute
- * values hold words (an `alt` or `title` with a sentence) is kept.
+ * The text without the HTML tags with attributes a page shows as text (escaped markup written by its scripts):
+ * such tags often carry a cache-busting number that changes on every load, and they are nothing a person reads.
+ * When only bare tags are left (`</script>`), nothing is. Text about HTML (`a list of <img>`) and tags whose
+ * attribute values hold words (an `alt` or `title` with a sentence) are kept.
  */
 export function withoutMarkup(text: string): string {
   if (!text.includes('<')) return text;
   const stripped = text.replace(MARKUP_TAG_RE, (tag) => (WORDY_VALUE_RE.test(tag) ? tag : ' '));
-  return stripped === text ? text : normalizeText(stripped);
+  if (stripped === text) return text;
+  return hasLetters(stripped.replace(BARE_TAG_RE, ' ')) ? normalizeText(stripped) : '';
 }
 
 function tagOf(el: Element): string {
