@@ -4,6 +4,7 @@ import {
   collectBlocks,
   hasLetters,
   isReadableRoot,
+  markOwnUi,
   nearestBlock,
   normalizeText,
   OWN_UI_ATTRIBUTE,
@@ -135,9 +136,14 @@ describe('what is never read', () => {
     expect(texts()).toEqual(['p#shown: shown text', 'p#contents: inside display contents']);
   });
 
-  it("skips Guardlens' own UI", () => {
-    page(`<p id="p">page text</p><guardlens-ui ${OWN_UI_ATTRIBUTE}><p>Flagged: Hate</p></guardlens-ui>`);
-    expect(texts()).toEqual(['p#p: page text']);
+  it("skips Guardlens' own UI, known by identity: a page's look-alike is read", () => {
+    page(
+      `<p id="p">page text</p><div id="ui"><p>Flagged: Hate</p></div><guardlens-ui ${OWN_UI_ATTRIBUTE}><p id="fake">planted text</p></guardlens-ui>`,
+    );
+    markOwnUi(document.getElementById('ui')!);
+    expect(texts()).toContain('p#p: page text');
+    expect(texts()).toContain('p#fake: planted text');
+    expect(texts().join()).not.toContain('Flagged: Hate');
   });
 });
 
@@ -192,8 +198,9 @@ describe('languages', () => {
 describe('roots of a re-walk', () => {
   it('refuses roots inside skipped, editable, hidden or own-UI elements', () => {
     page(`<p id="ok">ok</p><div contenteditable><p id="ed">draft</p></div>
-      <div style="display:none"><p id="hid">x</p></div><div ${OWN_UI_ATTRIBUTE}><p id="own">x</p></div>`);
+      <div style="display:none"><p id="hid">x</p></div><div id="ui"><p id="own">x</p></div>`);
     const byId = (id: string) => document.getElementById(id)!;
+    markOwnUi(byId('ui'));
     expect(isReadableRoot(byId('ok'))).toBe(true);
     expect(isReadableRoot(byId('ed'))).toBe(false);
     expect(isReadableRoot(byId('hid'))).toBe(false);
