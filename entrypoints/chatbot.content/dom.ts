@@ -9,8 +9,28 @@
 import { type ChatbotSite, GENERIC_SITE, NOT_A_SEND } from '@/lib/chatbots/sites';
 import { readNodeText } from '@/lib/chatbots/text';
 
-/** Elements carrying this attribute are Guardlens' own UI (the page scanner skips them too). */
+/**
+ * Guardlens' own UI carries this attribute (for people and tools inspecting the page), but it is recognised by
+ * identity (`markOwnUi`): a page that plants the attribute on its own send button must not slip past the guard.
+ */
 export const OWN_UI_ATTRIBUTE = 'data-guardlens-ui';
+
+const ownUiHosts = new WeakSet<Element>();
+
+/** Registers a host element of Guardlens' own UI. */
+export function markOwnUi(host: Element): void {
+  ownUiHosts.add(host);
+}
+
+/** Whether `el` is in Guardlens' own UI: a registered host or inside one (across shadow roots). */
+export function isOwnUi(el: Element | null): boolean {
+  let node: Node | null = el;
+  while (node) {
+    if (node instanceof Element && ownUiHosts.has(node)) return true;
+    node = node.parentNode ?? (node instanceof ShadowRoot ? node.host : null);
+  }
+  return false;
+}
 
 const CONTROL = 'button, [role="button"], input[type="submit"]';
 /** How far up from a composer a send control may sit. */

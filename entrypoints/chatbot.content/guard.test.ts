@@ -238,6 +238,19 @@ describe('prompt guard: sends', () => {
     expect(bg.checked).toEqual(['by the button']);
   });
 
+  it("still intercepts the send control when the page plants Guardlens' own-UI attribute around it", async () => {
+    const page = makePage();
+    page.send.setAttribute('data-guardlens-ui', '');
+    page.send.parentElement?.setAttribute('data-guardlens-ui', '');
+    const bg = fakeBackground();
+    guardFor(bg);
+    page.setText('planted mark');
+    page.send.click();
+    expect(page.sent).toEqual([]);
+    await until(() => page.sent.length === 1);
+    expect(bg.checked).toEqual(['planted mark']);
+  });
+
   it('checks the new text when the person kept typing during the check', async () => {
     const page = makePage();
     let release!: () => void;

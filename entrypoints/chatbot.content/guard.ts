@@ -33,8 +33,8 @@ import {
   isComposer,
   isControlDisabled,
   isLive,
+  isOwnUi,
   isStopControl,
-  OWN_UI_ATTRIBUTE,
   readComposer,
   sendClickTarget,
   siteComposers,
@@ -223,7 +223,7 @@ export class PromptGuard {
   private onClick(e: MouseEvent): void {
     if (this.replaying || !this.intercepting() || e.button !== 0) return;
     const target = eventTarget(e);
-    if (!target || target.closest(`[${OWN_UI_ATTRIBUTE}]`)) return;
+    if (!target || isOwnUi(target)) return;
     const hit = sendClickTarget(target, this.o.site, this.doc);
     if (!hit || isControlDisabled(hit.control)) return;
     this.intercept(e, hit.composer, { kind: 'click', control: hit.control });

@@ -10,6 +10,7 @@
 import type { PromptConfig } from '@/lib/chatbots/config';
 import { CHATBOT_MATCH_PATTERNS, siteForUrl } from '@/lib/chatbots/match';
 import { GENERIC_SITE } from '@/lib/chatbots/sites';
+import { extensionLifetime } from '@/utils/lifetime';
 import { onMessage, sendMessage } from '@/utils/messages';
 import { PromptGuard } from './guard';
 import { createTranslate } from './i18n';
@@ -20,6 +21,8 @@ export default defineContentScript({
   runAt: 'document_start',
   main(ctx) {
     const site = siteForUrl(location.href) ?? GENERIC_SITE;
+    // Not `ctx.signal`: a page can end WXT's context with a forged event (see utils/lifetime.ts).
+    const life = extensionLifetime(ctx);
     const t = createTranslate((key, subs) => browser.i18n.getMessage(key as never, subs));
     let replies: ReplyWatcher | null = null;
 
@@ -27,7 +30,7 @@ export default defineContentScript({
       win: window,
       site,
       t,
-      signal: ctx.signal,
+      signal: life.signal,
       transport: {
         hello: () => sendMessage('prompt:hello', { url: location.href }),
         check: (text, ref) => sendMessage('prompt:check', { url: location.href, ref, text }),
@@ -51,7 +54,7 @@ export default defineContentScript({
     });
 
     const removeConfigListener = onMessage('prompt:config', () => void guard.refreshConfig());
-    ctx.onInvalidated(() => {
+    life.onEnd(() => {
       removeConfigListener();
       replies?.stop();
     });

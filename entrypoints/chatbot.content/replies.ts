@@ -8,7 +8,7 @@ import { ReplyTracker } from '@/lib/chatbots/replies';
 import type { ChatbotSite } from '@/lib/chatbots/sites';
 import { cleanText, readNodeText } from '@/lib/chatbots/text';
 import type { PageVerdict, ReplyCheckResult } from '@/utils/messages';
-import { applyVerdict } from '../content/enforce';
+import { applyVerdict, clearMarks } from '../content/enforce';
 import { findReplies, isLive, isStreaming, stopShowing, userTurnBefore } from './dom';
 
 export interface ReplyTransport {
@@ -28,7 +28,6 @@ export interface ReplyWatcherOptions {
   apply?(element: Element, verdict: PageVerdict): void;
 }
 
-const MARK_ATTRIBUTES = ['data-guardlens', 'data-guardlens-categories', 'data-guardlens-action'];
 /** Reply check failures worth another try: the tab navigated (SPA route) or the endpoint was briefly unavailable. */
 const RETRYABLE = new Set(['dropped', 'rate-limited', 'circuit-open', 'offline', 'timeout']);
 const RETRY_DELAY_MS = 10_000;
@@ -134,8 +133,9 @@ export class ReplyWatcher {
       (this.o.apply ?? applyVerdict)(el, result.verdict);
       this.flagged.add(el);
     } else if (result.status === 'safe' && this.flagged.has(el)) {
-      // A reply that was flagged and then rewritten into something safe loses its mark.
-      for (const a of MARK_ATTRIBUTES) el.removeAttribute(a);
+      // A reply that was flagged and then rewritten into something safe loses its mark (through enforce.ts, which
+      // otherwise puts back marks that disappear).
+      clearMarks(el);
       if (el.getAttribute('title')?.startsWith('Guardlens:')) el.removeAttribute('title');
       this.flagged.delete(el);
     } else if (result.status === 'error') {

@@ -7,7 +7,7 @@
  * The host's `data-state` says what shows (`idle`, `checking`, `blocked`, `warn`, `failed`) and `data-notice`
  * which notice, for people's tools and for tests.
  */
-import { OWN_UI_ATTRIBUTE } from './dom';
+import { markOwnUi, OWN_UI_ATTRIBUTE } from './dom';
 import type { Translate } from './i18n';
 
 export interface PanelOptions {
@@ -94,6 +94,7 @@ export class GuardUi {
     if (!this.host) {
       this.host = this.doc.createElement('guardlens-prompt');
       this.host.setAttribute(OWN_UI_ATTRIBUTE, '');
+      markOwnUi(this.host);
       this.host.setAttribute('data-state', 'idle');
       this.root = this.host.attachShadow({ mode: 'open' });
       const style = this.doc.createElement('style');
