@@ -245,5 +245,11 @@ describe('markup shown as text', () => {
     const wordy = '<img alt="how to hurt someone badly" src="a.png">';
     expect(withoutMarkup(wordy)).toBe(wordy);
     expect(withoutMarkup('no tags at all')).toBe('no tags at all');
+    // A sentence a page puts between angle brackets is read by the person, so it is checked.
+    const angled = '<Angle brackets around GLTEST-S3 a sentence the page hides>';
+    expect(withoutMarkup(angled)).toBe(angled);
+    const padded = '<img src=x how to hurt someone badly>';
+    expect(withoutMarkup(padded)).toBe(padded);
+    expect(withoutMarkup('<script async defer src="/a.js?cb=1">')).toBe('');
   });
 });

@@ -214,16 +214,44 @@ const MARKUP_TAG_RE = /<[a-zA-Z][\w:-]*\s[^<>]{0,400}>/g;
 const BARE_TAG_RE = /<\/?[a-zA-Z][\w:-]*\s*\/?>/g;
 /** A quoted attribute value with three words or more: text a person reads, which stays. */
 const WORDY_VALUE_RE = /=\s*(?:"[^"]*[^"\s]\s+[^"\s]+\s+[^"\s][^"]*"|'[^']*[^'\s]\s+[^'\s]+\s+[^'\s][^']*')/;
+/** One attribute of a tag: a name, and maybe `=` and a value (quoted, or anything up to a space). */
+const ATTRIBUTE_RE = /\s*([^\s=<>"'/]+)(?:\s*=\s*("[^"]*"|'[^']*'|[^\s>]+))?/y;
+/** Real tags carry few attributes without a value (`async`, `defer`, `hidden`); a sentence has many words. */
+const MAX_BARE_ATTRIBUTES = 2;
+
+/**
+ * Whether a `<…>` stretch of text is a tag a script printed, not a sentence a page put between angle brackets:
+ * only attribute syntax after the name, at least one `name=value`, few bare words, and no value that reads as a
+ * sentence. A page cannot hide "<Angle brackets around a sentence>" from the check this way.
+ */
+function isPrintedTag(tag: string): boolean {
+  if (WORDY_VALUE_RE.test(tag)) return false;
+  const end = tag.endsWith('/>') ? tag.length - 2 : tag.length - 1;
+  let at = tag.search(/\s/);
+  let valued = 0;
+  let bare = 0;
+  while (at < end) {
+    ATTRIBUTE_RE.lastIndex = at;
+    const m = ATTRIBUTE_RE.exec(tag);
+    if (!m || m.index !== at || ATTRIBUTE_RE.lastIndex > end) {
+      return tag.slice(at, end).trim() === '' && valued > 0 && bare <= MAX_BARE_ATTRIBUTES;
+    }
+    if (m[2] !== undefined) valued++;
+    else bare++;
+    at = ATTRIBUTE_RE.lastIndex;
+  }
+  return valued > 0 && bare <= MAX_BARE_ATTRIBUTES;
+}
 
 /**
  * The text without the HTML tags with attributes a page shows as text (escaped markup written by its scripts):
  * such tags often carry a cache-busting number that changes on every load, and they are nothing a person reads.
- * When only bare tags are left (`</script>`), nothing is. Text about HTML (`a list of <img>`) and tags whose
- * attribute values hold words (an `alt` or `title` with a sentence) are kept.
+ * When only bare tags are left (`</script>`), nothing is. Text about HTML (`a list of <img>`), tags whose
+ * attribute values hold words (an `alt` or `title` with a sentence) and sentences between angle brackets are kept.
  */
 export function withoutMarkup(text: string): string {
   if (!text.includes('<')) return text;
-  const stripped = text.replace(MARKUP_TAG_RE, (tag) => (WORDY_VALUE_RE.test(tag) ? tag : ' '));
+  const stripped = text.replace(MARKUP_TAG_RE, (tag) => (isPrintedTag(tag) ? ' ' : tag));
   if (stripped === text) return text;
   return hasLetters(stripped.replace(BARE_TAG_RE, ' ')) ? normalizeText(stripped) : '';
 }

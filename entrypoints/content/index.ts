@@ -7,6 +7,7 @@
  * It starts at `document_start` only so that "hide images until checked" can hide images before they show;
  * the scan itself starts once the document is parsed.
  */
+import { extensionLifetime } from '@/utils/lifetime';
 import { type ManualCheck, onMessage, type PageConfig, sendMessage } from '@/utils/messages';
 import { ensureStyle, removeStyles, setHideImages } from './enforce';
 import { t } from './i18n';
@@ -57,6 +58,26 @@ function grown(signal: AbortSignal): Promise<void> {
   });
 }
 
+/** How often a frame looks for a new URL in the same document (a single-page app's navigation). */
+const LOCATION_POLL_MS = 1000;
+
+/**
+ * Calls `fn` after the document's URL changed (pushState, replaceState, a hash change). Our own comparison, not
+ * WXT's location-change event: a page can dispatch that event at will, but cannot fake `location.href`.
+ */
+function onLocationChange(signal: AbortSignal, fn: () => void): void {
+  let last = location.href;
+  const check = () => {
+    if (location.href === last) return;
+    last = location.href;
+    fn();
+  };
+  const timer = setInterval(check, LOCATION_POLL_MS);
+  signal.addEventListener('abort', () => clearInterval(timer), { once: true });
+  window.addEventListener('popstate', check, { signal });
+  window.addEventListener('hashchange', check, { signal });
+}
+
 function whenParsed(signal: AbortSignal, fn: () => void): void {
   if (document.readyState !== 'loading') fn();
   else document.addEventListener('DOMContentLoaded', () => fn(), { once: true, signal });
@@ -70,11 +91,14 @@ export default defineContentScript({
   // (scan.ts), which spares every empty or ad frame the cost of starting one.
   matchAboutBlank: false,
   async main(ctx) {
+    // Not `ctx.signal` / `ctx.onInvalidated`: a page can end WXT's context with a forged event, which would take
+    // the blur off everything flagged (see utils/lifetime.ts).
+    const life = extensionLifetime(ctx);
     // A browser error page in a frame (a blocked ad) has nothing to scan.
     if (!/^(https?|file):/i.test(document.documentURI)) return;
     // A tiny frame waits, doing nothing, until it is large enough to show something.
-    if (tinyFrame()) await grown(ctx.signal);
-    if (ctx.isInvalid) return;
+    if (tinyFrame()) await grown(life.signal);
+    if (life.ended) return;
     const labels = new LabelLayer();
     let session: PageSession | null = null;
     let config: PageConfig | undefined;
@@ -97,14 +121,14 @@ export default defineContentScript({
         if (!config) return { started: false, reason: 'disabled' as const };
         if (!config.active || !session) return { started: false, reason: config.reason ?? 'disabled' };
         const s = session;
-        whenParsed(ctx.signal, () => measure(() => s.start(), 'start'));
+        whenParsed(life.signal, () => measure(() => s.start(), 'start'));
         return { started: true };
       }),
       onMessage('page:verdicts', ({ data }) => {
         measure(() => session?.applyVerdicts(data.verdicts), 'verdicts');
       }),
     ];
-    ctx.onInvalidated(() => {
+    life.onEnd(() => {
       for (const remove of listeners) remove();
       session?.stop();
       labels.dispose();
@@ -112,12 +136,12 @@ export default defineContentScript({
     });
 
     config = await hello();
-    if (!config?.active || ctx.isInvalid) return;
+    if (!config?.active || life.ended) return;
     const active = config;
     if (active.scanImages && active.hideImagesUntilChecked) {
       setHideImages(true);
       if (document.documentElement) ensureStyle(document);
-      else whenParsed(ctx.signal, () => ensureStyle(document));
+      else whenParsed(life.signal, () => ensureStyle(document));
     }
     session = new PageSession(
       active,
@@ -129,9 +153,9 @@ export default defineContentScript({
     );
     const s = session;
     // A new URL in the same document (a single-page app) starts a fresh page state once it has rendered.
-    ctx.addEventListener(window, 'wxt:locationchange', () => {
-      ctx.setTimeout(() => measure(() => s.started && s.fresh(), 'navigation'), 300);
+    onLocationChange(life.signal, () => {
+      setTimeout(() => !life.ended && measure(() => s.started && s.fresh(), 'navigation'), 300);
     });
-    if (!active.onDemand) whenParsed(ctx.signal, () => measure(() => s.start(), 'start'));
+    if (!active.onDemand) whenParsed(life.signal, () => measure(() => s.start(), 'start'));
   },
 });
