@@ -10,6 +10,7 @@ import { type ManualCheck, sendMessage } from '@/utils/messages';
 import { manualCheckKey } from '@/utils/protocol/page';
 import type { BackgroundContext } from './context';
 import type { EngineHost } from './host';
+import { categoryMessage } from './i18n';
 import { checkImage, type ImageCodec, imageSupport } from './images';
 import { inactiveReason, scanTab } from './page-handlers';
 
@@ -131,9 +132,13 @@ export async function runMenuCheck(
   try {
     const verdict = await h.engine.check({ kind: 'text', priority: 'viewport', text, ...place });
     if (verdict.safe) return base;
-    const resolved = resolveAction(h.state.settings, verdict.categories);
+    const resolved = resolveAction(h.state.settings, verdict.categories, categoryMessage);
     // A check the person asked for names every category found, even those they chose to ignore on pages.
-    const all = resolveAction({ ...h.state.settings, categoryActions: {} }, verdict.categories);
+    const all = resolveAction(
+      { ...h.state.settings, categoryActions: {} },
+      verdict.categories,
+      categoryMessage,
+    );
     return {
       ...base,
       status: 'flagged',

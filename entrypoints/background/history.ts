@@ -10,12 +10,13 @@
  */
 import { snippetOf } from '@/lib/engine/tabs';
 import type { TabState, WorkItem } from '@/lib/engine/types';
-import { describeCategory, getGuardModel } from '@/lib/guard/registry';
+import { describeCategory, getGuardModel, type MessageLookup } from '@/lib/guard/registry';
 import type { Verdict } from '@/lib/guard/types';
 import { hostOfUrl, type Settings } from '@/lib/settings/schema';
 import { appendHistory, type HistoryEntry, MAX_HISTORY_SNIPPET } from '@/utils/history';
 import type { BackgroundContext } from './context';
 import type { EngineHost } from './host';
+import { categoryMessage } from './i18n';
 
 /** A picture kept for the popup: a `data:` image up to this many characters, or an http(s) URL. */
 export const MAX_THUMBNAIL_CHARS = 120_000;
@@ -59,6 +60,7 @@ export function historyEntryFor(
   item: WorkItem,
   verdict: Verdict,
   now: number,
+  lookup?: MessageLookup,
 ): HistoryEntry | null {
   let url: URL;
   try {
@@ -70,7 +72,7 @@ export function historyEntryFor(
   const names = verdict.categories.map(
     (code) =>
       settings.customCategories.find((c) => c.code === code)?.name ??
-      describeCategory(model, code)?.name ??
+      describeCategory(model, code, lookup)?.name ??
       code,
   );
   const page = `${url.origin}${url.pathname}`;
@@ -122,7 +124,7 @@ export function attachHistory(h: EngineHost): void {
     if (verdict.safe || item.tabId < 0) return;
     remember(item);
     if (!h.state.settings.historyEnabled) return;
-    const entry = historyEntryFor(h.state.settings, item, verdict, Date.now());
+    const entry = historyEntryFor(h.state.settings, item, verdict, Date.now(), categoryMessage);
     if (entry) void appendHistory([entry]).catch(() => undefined);
   });
   h.engine.onTabState((tabId: number, state: TabState | null) => {

@@ -34,6 +34,7 @@ import { sendMessage } from '@/utils/messages';
 import { type EffectiveState, loadEffectiveSettings, watchEffectiveSettings } from '@/utils/settings';
 import { IdbVerdictStore } from '@/utils/verdict-store';
 import { setBadge } from './badge';
+import { categoryMessage } from './i18n';
 
 export const RESUME_ALARM = 'guardlens-resume';
 /** How often a busy engine has the background woken: Chrome's shortest alarm for a packed MV3 extension. */
@@ -345,7 +346,7 @@ export class EngineHost {
 
   /** Sends a flagged item's verdict to the frame it came from, with the person's action for its categories. */
   private async deliver(item: WorkItem, codes: string[]): Promise<void> {
-    const resolved = resolveAction(this.state.settings, codes);
+    const resolved = resolveAction(this.state.settings, codes, categoryMessage);
     if (resolved.action === 'ignore') return;
     const verdict: PageVerdict = { ref: item.ref, ...resolved };
     try {

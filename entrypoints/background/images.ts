@@ -17,6 +17,7 @@ import { resolveAction } from '@/lib/settings/actions';
 import type { Settings } from '@/lib/settings/schema';
 import type { ImageResult } from '@/utils/messages';
 import type { EngineHost } from './host';
+import { categoryMessage } from './i18n';
 
 /** Longest side sent to the model, in pixels (Llama Guard 4 sees images in tiles of a few hundred pixels). */
 export const MAX_IMAGE_SIDE = 1024;
@@ -379,7 +380,7 @@ export async function checkImage(
       imageData: prepared.dataUrl,
     });
     if (verdict.safe) return { status: 'safe' };
-    const resolved = resolveAction(h.state.settings, verdict.categories);
+    const resolved = resolveAction(h.state.settings, verdict.categories, categoryMessage);
     if (resolved.action === 'ignore') return { status: 'safe' };
     return { status: 'flagged', verdict: { ref: place.ref, ...resolved } };
   } catch (err) {

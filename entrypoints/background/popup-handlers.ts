@@ -22,6 +22,7 @@ import { getApiKey } from '@/utils/settings';
 import type { BackgroundContext } from './context';
 import { attachHistory, extraKey, type ItemExtra, tabItemExtras } from './history';
 import { type EngineHost, testEndpoint } from './host';
+import { categoryMessage } from './i18n';
 
 /**
  * True for this extension's own pages (the popup, the options page, `popup.html?tabId=N` open in a tab), false
@@ -42,16 +43,6 @@ function codeOrder(settings: Settings): (a: string, b: string) => number {
     return custom >= 0 ? 1000 + custom : 10_000;
   };
   return (a, b) => rank(a) - rank(b) || a.localeCompare(b, 'en', { numeric: true });
-}
-
-/** A category's name or description from the messages file (the registry's English when it has none). */
-function categoryMessage(key: string): string | undefined {
-  try {
-    // Computed keys (`cat_<family>_<code>_name`): the typed signature only takes literal ones.
-    return (browser.i18n as unknown as { getMessage(name: string): string }).getMessage(key) || undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 export function categoryViews(settings: Settings, counts: Record<string, number>): CategoryView[] {

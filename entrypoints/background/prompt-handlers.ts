@@ -25,6 +25,7 @@ import {
 import { type EffectiveState, watchEffectiveSettings } from '@/utils/settings';
 import type { BackgroundContext } from './context';
 import type { EngineHost } from './host';
+import { categoryMessage } from './i18n';
 
 /** The registration that brings the chatbot content script to the person's extra sites. */
 export const EXTRA_SITES_SCRIPT_ID = 'guardlens-chatbot-extra';
@@ -124,7 +125,7 @@ export function registerPromptHandlers({ host, ownId }: BackgroundContext): void
       const verdict = run.value;
       if (verdict.safe) return { status: 'safe', config };
       const codes = [...verdict.categories, ...verdict.unknownCategories];
-      const resolved = resolveAction(state(h).settings, codes);
+      const resolved = resolveAction(state(h).settings, codes, categoryMessage);
       // Every category the model named is one the person set to "ignore".
       if (codes.length > 0 && resolved.categories.length === 0) return { status: 'safe', config };
       return { status: 'unsafe', categories: resolved.categories, names: resolved.names, config };
@@ -162,10 +163,11 @@ export function registerPromptHandlers({ host, ownId }: BackgroundContext): void
         return { status: 'error', kind: 'timeout', message: 'The reply check took too long.' };
       const verdict = run.value;
       if (verdict.safe) return { status: 'safe' };
-      const resolved = resolveAction(state(h).settings, [
-        ...verdict.categories,
-        ...verdict.unknownCategories,
-      ]);
+      const resolved = resolveAction(
+        state(h).settings,
+        [...verdict.categories, ...verdict.unknownCategories],
+        categoryMessage,
+      );
       if (resolved.action === 'ignore') return { status: 'safe' };
       return { status: 'unsafe', verdict: { ref: data.ref, ...resolved } };
     } catch (error) {

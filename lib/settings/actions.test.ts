@@ -37,4 +37,17 @@ describe('resolveAction', () => {
     };
     expect(resolveAction(settings, ['X1', 'S99']).names).toEqual(['Gambling', 'S99']);
   });
+
+  it("names the model's categories from the messages file when given it (custom names stay the person's)", () => {
+    const settings = {
+      ...DEFAULT_SETTINGS,
+      customCategories: [{ code: 'S15', name: 'Gambling', description: '' }],
+    };
+    const lookup = (key: string) => (key === 'cat_lg3_S10_name' ? 'Haine' : undefined);
+    expect(resolveAction(settings, ['S1', 'S10', 'S15'], lookup).names).toEqual([
+      'Violent Crimes',
+      'Haine',
+      'Gambling',
+    ]);
+  });
 });

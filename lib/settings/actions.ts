@@ -2,7 +2,7 @@
  * What the page does with a verdict: the person's action per category, resolved to one action per element.
  * The strongest action wins (hide > blur > label); categories set to `ignore` do not count at all.
  */
-import { describeCategory, getGuardModel } from '../guard/registry';
+import { describeCategory, getGuardModel, type MessageLookup } from '../guard/registry';
 import type { CategoryAction, Settings } from './schema';
 import { actionForCategory } from './schema';
 
@@ -19,6 +19,8 @@ export interface ResolvedAction {
 export function resolveAction(
   settings: Pick<Settings, 'categoryActions' | 'guardModel' | 'customCategories'>,
   codes: readonly string[],
+  /** The messages file, for the names of the model's own categories (the registry's English without it). */
+  lookup?: MessageLookup,
 ): ResolvedAction {
   const model = getGuardModel(settings.guardModel);
   let action: CategoryAction = 'ignore';
@@ -30,7 +32,7 @@ export function resolveAction(
     if (STRENGTH[chosen] > STRENGTH[action]) action = chosen;
     categories.push(code);
     const custom = settings.customCategories.find((c) => c.code === code);
-    names.push(custom?.name ?? describeCategory(model, code)?.name ?? code);
+    names.push(custom?.name ?? describeCategory(model, code, lookup)?.name ?? code);
   }
   return { action, categories, names };
 }
