@@ -8,7 +8,7 @@
  */
 import type { RevealResult } from '@/utils/messages';
 import { onMessage } from '@/utils/messages';
-import { OWN_UI_ATTRIBUTE } from './extract';
+import { markOwnUi, OWN_UI_ATTRIBUTE } from './extract';
 import { measure } from './slices';
 
 /** How long the highlight stays once the page is visible. */
@@ -61,6 +61,7 @@ export class Highlight {
     target.scrollIntoView({ behavior: smooth ? 'smooth' : 'instant', block: 'center', inline: 'nearest' });
     const host = this.doc.createElement(HIGHLIGHT_TAG);
     host.setAttribute(OWN_UI_ATTRIBUTE, '');
+    markOwnUi(host);
     host.setAttribute('aria-hidden', 'true');
     const root = host.attachShadow({ mode: 'closed' });
     const style = this.doc.createElement('style');
