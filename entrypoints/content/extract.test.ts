@@ -253,3 +253,24 @@ describe('markup shown as text', () => {
     expect(withoutMarkup('<script async defer src="/a.js?cb=1">')).toBe('');
   });
 });
+
+describe('text-only elements', () => {
+  it('are read whole (text and CDATA, no comments), without the walk visiting their text nodes one by one', () => {
+    page(
+      `<ul><li id="a">Item 1 <span>alpha<!-- not shown --> one</span> <a href="#1">link</a></li></ul><p id="b">Plain</p>`,
+    );
+    const visited: string[] = [];
+    for (const el of document.querySelectorAll('span, a, p')) {
+      const text = el.firstChild as Text;
+      const data = text.data;
+      Object.defineProperty(text, 'data', {
+        get() {
+          visited.push(data);
+          return data;
+        },
+      });
+    }
+    expect(texts()).toEqual(['li#a: Item 1 alpha one link', 'p#b: Plain']);
+    expect(visited).toEqual([]);
+  });
+});
