@@ -1,14 +1,21 @@
 /**
  * Hostile sizes and rates (Chromium): a page with 200,000 nodes, one with 10 MB of text, and one that mutates
  * 1,000 times a second for 10 seconds. For each: every task of the content script stays under 50 ms (its own
- * `page:stats`; the 200,000-node page does not meet it yet, see there), the requests to the endpoint are capped (`MAX_CHARS_PER_PAGE`, `MAX_SENDS_PER_BLOCK`), the
- * JavaScript heap stays bounded (CDP `Runtime.getHeapUsage` after a garbage collection), and the page stays
+ * `page:stats`; on the 200,000-node page in CPU time from a trace, see there), the requests to the endpoint are
+ * capped (`MAX_CHARS_PER_PAGE`, `MAX_SENDS_PER_BLOCK`), the JavaScript heap stays bounded (CDP `Runtime.getHeapUsage` after a garbage collection), and the page stays
  * usable: a timer in the page keeps ticking without long gaps while Guardlens works.
  */
 import type { CDPSession, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { analyzeTrace, startTrace } from '../../../bench/trace';
 import { type GuardServer, startGuardServer } from '../../server/guard-server';
-import { type GuardlensBrowser, launchBrowser, type StaticServer, startStaticServer } from '../harness';
+import {
+  CHROMIUM_EXTENSION_ID,
+  type GuardlensBrowser,
+  launchBrowser,
+  type StaticServer,
+  startStaticServer,
+} from '../harness';
 import { API_KEY, baseSettings, buildDir, scriptErrors, waitForSettled } from '../page/helpers';
 
 /** Checks the endpoint may get for a page at most: 1,000,000 characters in 2,000-token chunks, with slack. */
@@ -96,6 +103,12 @@ interface Measured {
   maxGapMs: number;
   /** The same page with Guardlens off for its site: the page's own longest gap. */
   baselineGapMs: number;
+  /**
+   * With `trace`: the longest part of one task that the content script took, in main-thread CPU time (CDP trace,
+   * `bench/trace.ts`), garbage collections inside it included. Unlike `longestMs` (wall time), it does not count
+   * the time the main thread or V8's helper threads wait for a core on a busy machine.
+   */
+  longestCpuMs?: number;
 }
 
 async function heapMb(cdp: CDPSession): Promise<number> {
@@ -128,7 +141,7 @@ describe('stress: chromium', () => {
   });
 
   /** Opens `path` in a fresh tab with a fresh verdict cache and measures the scan until `done`. */
-  async function run(path: string, done: (page: Page) => Promise<unknown>): Promise<Measured> {
+  async function run(path: string, done: (page: Page) => Promise<unknown>, trace = false): Promise<Measured> {
     const baselineGapMs = await baselineGap(path, done);
     guard.reset();
     await gl.configure(baseSettings(guard, { model: `stress-${path}-${Date.now()}` }), API_KEY);
@@ -138,16 +151,23 @@ describe('stress: chromium', () => {
       const cdp = await ctx.newCDPSession(page);
       await page.goto(site.url('/blank.html'));
       const heapBeforeMb = await heapMb(cdp);
+      const stopTrace = trace ? await startTrace(cdp) : undefined;
       await page.goto(site.url(path), { timeout: 60_000 });
       const tabId = await gl.tabIdOf(page.url());
       // The page's own first render is not ours: the gap is measured from here.
       await resetGaps(page);
       await done(page);
       const stats = await waitForSettled(gl, tabId, { guard, timeoutMs: 90_000, quietMs: 2_000 });
-      const heapAfterMb = await heapMb(cdp);
+      // Read before the heap is measured: the forced full garbage collection behind that figure stops the page
+      // (0.8 s on the 200,000-node page, Guardlens off as well) and is the test's, not Guardlens'.
       const maxGapMs = await page.evaluate(
         () => (window as unknown as { __gaps: { max: number } }).__gaps.max,
       );
+      const events = await stopTrace?.();
+      const heapAfterMb = await heapMb(cdp);
+      const longestCpuMs = events
+        ? analyzeTrace(events, `chrome-extension://${CHROMIUM_EXTENSION_ID}/`).extensionLongestCpuMs
+        : undefined;
       return {
         longestMs: Math.round(stats.longestMs * 10) / 10,
         longestTask: stats.longestTask,
@@ -158,6 +178,7 @@ describe('stress: chromium', () => {
         heapAfterMb: Math.round(heapAfterMb * 10) / 10,
         maxGapMs: Math.round(maxGapMs),
         baselineGapMs: Math.round(baselineGapMs),
+        ...(longestCpuMs === undefined ? {} : { longestCpuMs: Math.round(longestCpuMs * 10) / 10 }),
       };
     } finally {
       await page.close();
@@ -183,12 +204,20 @@ describe('stress: chromium', () => {
   const ourGap = (m: Measured) => m.maxGapMs - m.baselineGapMs;
 
   it('a page with 200,000 nodes', async () => {
-    const m = await run('/big-dom.html', async () => undefined);
+    const m = await run('/big-dom.html', async () => undefined, true);
     results.bigDom = m;
-    // Not met on this page: young-generation garbage collections that land in a slice take 30–90 ms here (V8
-    // processing the wrappers a walk over 200,000 nodes creates), and the page's timer misses up to ~0.9 s
-    // more than without Guardlens. Bounds that hold, so that this gets no worse; the target stays 50 ms.
+    // From CDP traces of this page (wall time on a 2-core machine shared with other work, load 5–7):
+    // - the content script's longest task is 13–19 ms of main-thread CPU time (`longestCpuMs`, the target of
+    //   50 ms holds), but 17–307 ms of wall time (`longestMs`): the tail is a young-generation collection inside
+    //   a slice (most of it V8 dropping the DOM wrappers a walk over 200,000 nodes makes) whose parallel phase
+    //   waits for helper threads that get no core — one took 305 ms of wall time for the 52 ms of CPU all 19
+    //   took together. Wall time keeps its earlier bound; the 50 ms target is asserted on CPU time.
+    // - the page's timer gap beyond the baseline (0.5–1.2 s) is one full garbage collection, in a task with no
+    //   script of ours (`MajorGC` 540–970 ms, nearly all of it Blink tracing the page's own DOM): the same page
+    //   with Guardlens off pays 817 ms for one, but allocates too little to need one in the baseline's window.
+    //   Guardlens' allocations bring it on; its length is the page's. Bounded so that this gets no worse.
     expect(m.longestMs).toBeLessThan(200);
+    expect(m.longestCpuMs).toBeLessThan(50);
     expect(m.blocksSent).toBeGreaterThan(20_000);
     expect(m.requests).toBeLessThanOrEqual(MAX_REQUESTS);
     // The page's own DOM is most of it; the content script's state on top stays small.
