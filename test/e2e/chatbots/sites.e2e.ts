@@ -27,6 +27,7 @@ import {
   guardState,
   insertText,
   panelText,
+  promptConfig,
   sent,
   settingsFor,
   userChecks,
@@ -133,6 +134,11 @@ describe('prompt guard on every named chatbot: chromium', () => {
   it('leaves a chatbot the person turned off alone', async () => {
     const f = fixture('claude');
     await configureGuard(gl, settingsFor(guard, { chatbotSites: { claude: false } }), f.url);
+    // The site switch is not among what configureGuard waits for: wait until the background has taken it.
+    await waitFor(async () => (await promptConfig(gl, f.url)).active === false, {
+      message: 'the background to turn the guard off on this site',
+      timeoutMs: 10_000,
+    });
     const page = await gl.openPage(f.url);
     try {
       guard.reset();
