@@ -1,12 +1,21 @@
 /**
- * Hostile sizes and rates (Chromium): a page with 200,000 nodes, one with 10 MB of text, and one that mutates
- * 1,000 times a second for 10 seconds. For each: every task of the content script stays under 50 ms (its own
- * `page:stats`; on the 200,000-node page in CPU time from a trace, see there), the requests to the endpoint are
- * capped (`MAX_CHARS_PER_PAGE`, `MAX_SENDS_PER_BLOCK`), the JavaScript heap stays bounded (CDP
- * `Runtime.getHeapUsage` after a garbage collection), and the page stays usable: a timer in the page keeps ticking
- * without long gaps while Guardlens works.
+ * Hostile sizes and rates, in Chromium (Firefox: below): a page with 200,000 nodes, one with 10 MB of text, and
+ * one that mutates 1,000 times a second for 10 seconds. For each: every task of the content script stays under
+ * 50 ms (its own `page:stats`; on the 200,000-node page in CPU time from a trace, see there), the requests to the
+ * endpoint are capped (`MAX_CHARS_PER_PAGE`, `MAX_SENDS_PER_BLOCK`), the JavaScript heap stays bounded (CDP
+ * `Runtime.getHeapUsage` after a garbage collection), and the page stays usable: a timer in the page keeps
+ * ticking without long gaps while Guardlens works.
+ *
+ * Firefox runs the same three pages and asserts what it can show: the content script's own statistics
+ * (`page:stats`, its longest task in wall time), the request cap (POSTs the test server saw), and the page's timer
+ * gaps beyond a Firefox baseline (the same page with its site excluded). Not the heap: Firefox has no faithful way
+ * to read one page's JavaScript heap from puppeteer over WebDriver BiDi — BiDi has no memory or heap commands,
+ * `performance.memory` and `performance.measureUserAgentSpecificMemory()` do not exist in Firefox, and
+ * `about:memory` reports the whole process (and is not reachable from the test's page), so a figure from any of
+ * them would not be this page's heap. Memory is asserted in Chromium only.
  */
 import type { CDPSession, Page } from 'playwright-core';
+import type { Page as PuppeteerPage } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { analyzeTrace, startTrace } from '../../../bench/trace';
 import { type GuardServer, startGuardServer } from '../../server/guard-server';
@@ -14,6 +23,7 @@ import {
   CHROMIUM_EXTENSION_ID,
   type GuardlensBrowser,
   launchBrowser,
+  type PageHandle,
   type StaticServer,
   startStaticServer,
 } from '../harness';
@@ -248,6 +258,143 @@ describe('stress: chromium', () => {
     // The ticker and the churned paragraph are sent a bounded number of times each; feed entries once each.
     expect(m.requests).toBeLessThanOrEqual(MAX_REQUESTS);
     expect(m.heapAfterMb - m.heapBeforeMb).toBeLessThan(30);
+    expect(ourGap(m)).toBeLessThan(150);
+    expect(scriptErrors(gl)).toEqual([]);
+  }, 150_000);
+});
+
+/** Firefox's figures: what the content script and the page show (no heap, see the top comment). */
+interface MeasuredFirefox {
+  longestMs: number;
+  longestTask: string;
+  totalMs: number;
+  blocksSent: number;
+  requests: number;
+  maxGapMs: number;
+  /** The same page with Guardlens off for its site: the page's own longest gap. */
+  baselineGapMs: number;
+}
+
+/** As `resetGaps`, through the harness's page handle (a frame callback may not come in a headless tab). */
+async function resetGapsIn(page: PageHandle): Promise<void> {
+  await page.evaluate(async () => {
+    await Promise.race([
+      new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve))),
+      new Promise((resolve) => setTimeout(resolve, 500)),
+    ]);
+    const g = (window as unknown as { __gaps: { max: number; last: number } }).__gaps;
+    g.max = 0;
+    g.last = performance.now();
+  });
+}
+
+const readGap = (page: PageHandle) =>
+  page.evaluate(() => (window as unknown as { __gaps: { max: number } }).__gaps.max);
+
+describe('stress: firefox', () => {
+  let guard: GuardServer;
+  let site: StaticServer;
+  let gl: GuardlensBrowser;
+  const results: Record<string, MeasuredFirefox> = {};
+
+  beforeAll(async () => {
+    guard = await startGuardServer({ preloadTokenizer: true });
+    site = await startStaticServer({ root: null });
+    site.route('/big-dom.html', { body: bigDomPage() });
+    site.route('/big-text.html', { body: bigTextPage() });
+    site.route('/mutating.html', { body: mutatingPage() });
+    site.route('/blank.html', { body: '<!doctype html><title>blank</title>' });
+    gl = await launchBrowser('firefox', { extensionPath: buildDir('firefox') });
+  }, 60_000);
+
+  afterAll(async () => {
+    console.table(results);
+    await gl?.close();
+    await site?.close();
+    await guard?.close();
+  });
+
+  /** A new tab on `path` (on a busy machine the large pages can take longer than puppeteer's default 30 s). */
+  async function open(path: string): Promise<PageHandle> {
+    const page = await gl.openPage(site.url('/blank.html'));
+    await (page.raw as PuppeteerPage).goto(site.url(path), { waitUntil: 'load', timeout: 60_000 });
+    return page;
+  }
+
+  async function run(path: string, done: (page: PageHandle) => Promise<unknown>): Promise<MeasuredFirefox> {
+    const baselineGapMs = await baselineGap(path, done);
+    guard.reset();
+    await gl.configure(baseSettings(guard, { model: `stress-${path}-${Date.now()}` }), API_KEY);
+    const page = await open(path);
+    try {
+      const tabId = await page.tabId();
+      await resetGapsIn(page);
+      await done(page);
+      const stats = await waitForSettled(gl, tabId, { guard, timeoutMs: 90_000, quietMs: 2_000 });
+      const maxGapMs = await readGap(page);
+      return {
+        longestMs: Math.round(stats.longestMs * 10) / 10,
+        longestTask: stats.longestTask,
+        totalMs: Math.round(stats.totalMs),
+        blocksSent: stats.blocksSent,
+        requests: guard.requests.filter((r) => r.method === 'POST').length,
+        maxGapMs: Math.round(maxGapMs),
+        baselineGapMs: Math.round(baselineGapMs),
+      };
+    } finally {
+      await page.close();
+    }
+  }
+
+  /** The page's longest timer gap over the same steps with its site excluded (Guardlens notices, does nothing). */
+  async function baselineGap(path: string, done: (page: PageHandle) => Promise<unknown>): Promise<number> {
+    await gl.configure(baseSettings(guard, { excludedSites: ['127.0.0.1'] }), API_KEY);
+    const page = await open(path);
+    try {
+      await resetGapsIn(page);
+      await done(page);
+      await new Promise((resolve) => setTimeout(resolve, 3_000));
+      return await readGap(page);
+    } finally {
+      await page.close();
+    }
+  }
+
+  const ourGap = (m: MeasuredFirefox) => m.maxGapMs - m.baselineGapMs;
+
+  it('a page with 200,000 nodes', async () => {
+    const m = await run('/big-dom.html', async () => undefined);
+    results.bigDom = m;
+    // Wall time, with the bound the Chromium part keeps on wall time (16–23 ms measured, other tests running
+    // alongside). Firefox gives the test no CPU time of the content script's tasks (no trace as in Chromium).
+    expect(m.longestMs).toBeLessThan(200);
+    expect(m.blocksSent).toBeGreaterThan(20_000);
+    expect(m.requests).toBeLessThanOrEqual(MAX_REQUESTS);
+    expect(ourGap(m)).toBeLessThan(2_000);
+  }, 150_000);
+
+  it('a page with 10 MB of text', async () => {
+    const m = await run('/big-text.html', async () => undefined);
+    results.bigText = m;
+    // Wall time: 27 ms, and 62 ms once while another browser ran a test suite on the same 2-core machine (the
+    // content script's slices stop after 4 ms of work; the rest is waiting for a core, which Firefox gives no way
+    // to tell apart from work, see above). Bounded at twice the 50 ms target rather than failing on machine load.
+    expect(m.longestMs).toBeLessThan(100);
+    expect(m.requests).toBeLessThanOrEqual(MAX_REQUESTS);
+    expect(ourGap(m)).toBeLessThan(250);
+  }, 150_000);
+
+  it('a page that mutates 1,000 times a second for 10 seconds', async () => {
+    const m = await run('/mutating.html', async (page) => {
+      await page.waitForFunction(() => (window as unknown as { __done?: boolean }).__done, {
+        timeoutMs: 30_000,
+      });
+      const mutations = await page.evaluate(() => (window as unknown as { __mutations: number }).__mutations);
+      expect(mutations).toBeGreaterThan(5_000);
+    });
+    results.mutating = m;
+    expect(m.longestMs).toBeLessThan(50);
+    expect(m.requests).toBeLessThanOrEqual(MAX_REQUESTS);
     expect(ourGap(m)).toBeLessThan(150);
     expect(scriptErrors(gl)).toEqual([]);
   }, 150_000);
