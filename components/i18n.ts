@@ -7,6 +7,7 @@
 import { browser } from 'wxt/browser';
 import { ERROR_HINTS, ERROR_TITLES, errorMessageKeys } from '@/lib/guard/error-text';
 import type { GuardErrorData, GuardErrorKind } from '@/lib/guard/errors';
+import { parseProblem } from '@/lib/settings/problem-text';
 
 export type Messages = typeof import('../public/_locales/en/messages.json');
 export type MessageKey = keyof Messages;
@@ -30,6 +31,24 @@ export function lookupMessage(key: string): string | undefined {
     return getMessage(key) || undefined;
   } catch {
     return undefined;
+  }
+}
+
+/**
+ * A settings problem (from `lib/settings`: bad settings, an import file, the managed policy) in the messages
+ * file's words: the sentence's key and values are recovered with `parseProblem`, values that are themselves
+ * problem sentences (a reason, an ending) are translated too. Text that is not a known problem sentence, or has no
+ * message, is shown as it is (its English).
+ */
+export function problemMessage(text: string, depth = 0): string {
+  const parsed = depth < 4 ? parseProblem(text) : undefined;
+  if (!parsed) return text;
+  const subs = parsed.subs.map((sub) => problemMessage(sub, depth + 1));
+  try {
+    const getMessage = (browser.i18n as unknown as { getMessage: GetMessage }).getMessage;
+    return getMessage(parsed.key, subs.length ? subs : undefined) || text;
+  } catch {
+    return text;
   }
 }
 

@@ -1,6 +1,7 @@
 import { useState } from 'preact/hooks';
 import { dateStamp, downloadText } from '@/components/download';
 import { t } from '@/components/i18n';
+import { ProblemItems } from '@/components/ProblemItems';
 import { exportSettings, importSettings, MAX_IMPORT_LENGTH } from '@/lib/settings/io';
 import { type Settings, SettingsValidationError } from '@/lib/settings/schema';
 import { saveApiKey, saveSettings } from '@/utils/settings';
@@ -127,9 +128,7 @@ export function BackupSection({
           <p>{outcome.text}</p>
           {outcome.problems.length > 0 && (
             <ul class="gl-problems">
-              {outcome.problems.map((p) => (
-                <li key={p}>{p}</li>
-              ))}
+              <ProblemItems problems={outcome.problems} />
             </ul>
           )}
         </div>

@@ -1,6 +1,7 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import type { Managed } from '@/components/Form';
 import { type MessageKey, t } from '@/components/i18n';
+import { ProblemItems } from '@/components/ProblemItems';
 import { extraSiteMatchPatterns } from '@/lib/chatbots/match';
 import { CHATBOT_SITES } from '@/lib/chatbots/sites';
 import { missingEndpointSetting } from '@/lib/settings/endpoint';
@@ -212,9 +213,7 @@ export function OptionsApp({ chatbotSites = CHATBOT_SITES }: { chatbotSites?: re
               <strong>{t('options_stored_problems')}</strong>
             </p>
             <ul class="gl-problems">
-              {state.problems.map((p) => (
-                <li key={p}>{p}</li>
-              ))}
+              <ProblemItems problems={state.problems} />
             </ul>
           </div>
         )}
@@ -271,9 +270,7 @@ export function OptionsApp({ chatbotSites = CHATBOT_SITES }: { chatbotSites?: re
             </div>
             {message?.problems && message.problems.length > 0 && (
               <ul class="gl-problems gl-error" role="alert">
-                {message.problems.map((p) => (
-                  <li key={p}>{p}</li>
-                ))}
+                <ProblemItems problems={message.problems} />
               </ul>
             )}
           </div>

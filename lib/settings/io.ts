@@ -8,6 +8,7 @@
  * Pure TypeScript.
  */
 import { getPreset } from '../providers/presets';
+import { problemText } from './problem-text';
 import { checkApiKey, checkSettingsPatch, describeValue, SETTINGS_KEYS, type Settings } from './schema';
 
 export const SETTINGS_EXPORT_FORMAT = 'guardlens-settings';
@@ -57,55 +58,44 @@ export interface ImportResult {
 export function importSettings(json: string): ImportResult {
   const problems: string[] = [];
   const nothing = (problem: string): ImportResult => ({ settings: {}, problems: [problem] });
-  if (typeof json !== 'string') return nothing('The settings file could not be read (it is not text).');
+  if (typeof json !== 'string') return nothing(problemText('settings_import_not_text'));
   if (json.length > MAX_IMPORT_LENGTH) {
-    return nothing(
-      `The settings file is too large (over ${MAX_IMPORT_LENGTH / 1_000_000} MB); nothing was imported.`,
-    );
+    return nothing(problemText('settings_import_too_large', MAX_IMPORT_LENGTH / 1_000_000));
   }
   const text = json.replace(/^\uFEFF/, '').trim();
-  if (text === '') return nothing('The settings file is empty.');
+  if (text === '') return nothing(problemText('settings_import_empty'));
   let data: unknown;
   try {
     data = JSON.parse(text);
   } catch (err) {
     const detail = err instanceof Error ? err.message : String(err);
-    return nothing(`The settings file is not valid JSON (${detail}); nothing was imported.`);
+    return nothing(problemText('settings_import_not_json', detail));
   }
   if (typeof data !== 'object' || data === null || Array.isArray(data)) {
-    return nothing('The settings file is not a Guardlens settings export; nothing was imported.');
+    return nothing(problemText('settings_import_not_export'));
   }
   const file = data as Record<string, unknown>;
   if (file.format !== SETTINGS_EXPORT_FORMAT) {
-    return nothing(
-      `The file is not a Guardlens settings export (it needs "format": "${SETTINGS_EXPORT_FORMAT}", got ${describeValue(file.format)}); nothing was imported.`,
-    );
+    return nothing(problemText('settings_import_format', SETTINGS_EXPORT_FORMAT, describeValue(file.format)));
   }
   const version = file.version;
   if (typeof version !== 'number' || !Number.isInteger(version) || version < 1) {
-    return nothing(
-      `The settings file has no valid "version" (got ${describeValue(version)}); nothing was imported.`,
-    );
+    return nothing(problemText('settings_import_version', describeValue(version)));
   }
   if (version > SETTINGS_EXPORT_VERSION) {
-    problems.push(
-      `The settings file was written by a newer Guardlens (file version ${version}, this one reads ${SETTINGS_EXPORT_VERSION}); settings this version does not know were skipped.`,
-    );
+    problems.push(problemText('settings_import_newer', version, SETTINGS_EXPORT_VERSION));
   }
   for (const key of Object.keys(file)) {
-    if (!TOP_LEVEL_KEYS.has(key))
-      problems.push(`The settings file's entry ${describeValue(key)} was ignored.`);
+    if (!TOP_LEVEL_KEYS.has(key)) problems.push(problemText('settings_import_entry', describeValue(key)));
   }
 
   let settings: Partial<Settings> = {};
   if (file.settings === undefined) {
-    problems.push('The settings file holds no "settings".');
+    problems.push(problemText('settings_import_no_settings'));
   } else if (typeof file.settings !== 'object' || file.settings === null || Array.isArray(file.settings)) {
-    problems.push(
-      `The file's "settings" must be an object (got ${describeValue(file.settings)}); none were imported.`,
-    );
+    problems.push(problemText('settings_import_settings_type', describeValue(file.settings)));
   } else {
-    const checked = checkSettingsPatch(file.settings, 'it was not imported');
+    const checked = checkSettingsPatch(file.settings, problemText('settings_outcome_not_imported'));
     settings = checked.patch;
     // A newer file may carry settings this build does not know: that is expected, not a problem per key.
     for (const problem of checked.problems) {
@@ -119,16 +109,14 @@ export function importSettings(json: string): ImportResult {
     settings.provider !== undefined &&
     !getPreset(settings.provider).raw
   ) {
-    problems.push(
-      `${getPreset(settings.provider).label} does not take raw prompts; "requestMode" was imported as "chat".`,
-    );
+    problems.push(problemText('settings_import_raw_to_chat', getPreset(settings.provider).label));
     settings.requestMode = 'chat';
   }
 
   const result: ImportResult = { settings, problems };
   if (file.apiKey !== undefined) {
     const key = checkApiKey(file.apiKey);
-    if (!key.ok) problems.push(`The API key in the file was not imported: ${key.error}`);
+    if (!key.ok) problems.push(problemText('settings_import_api_key', key.error));
     else if (key.key !== '') result.apiKey = key.key;
   }
   return result;

@@ -7,6 +7,7 @@
  */
 import { GUARD_MODEL_IDS, type GuardModelId } from '../guard/types';
 import { getPreset, PRESET_IDS, type PresetId } from '../providers/presets';
+import { problemText } from './problem-text';
 import {
   CATEGORY_ACTIONS,
   type CategoryAction,
@@ -103,54 +104,45 @@ export function parseManagedPolicy(raw: unknown): { policy: ManagedPolicy; probl
   const problems: string[] = [];
   if (raw === undefined || raw === null) return { policy, problems };
   if (typeof raw !== 'object' || Array.isArray(raw)) {
-    problems.push(`The managed policy must be an object (got ${describeValue(raw)}); it was ignored.`);
+    problems.push(problemText('settings_policy_not_object', describeValue(raw)));
     return { policy, problems };
   }
   const target = policy as Record<string, unknown>;
   for (const [key, value] of Object.entries(raw as Record<string, unknown>)) {
     if (!isPolicyKey(key)) {
-      problems.push(
-        `The managed policy key ${describeValue(key)} is not one Guardlens knows; it was ignored.`,
-      );
+      problems.push(problemText('settings_policy_unknown_key', describeValue(key)));
       continue;
     }
     if (value === undefined || value === null) continue;
     if (key === 'lockSettings') {
       if (typeof value === 'boolean') policy.lockSettings = value;
-      else
-        problems.push(
-          `Policy "lockSettings" must be true or false (got ${describeValue(value)}); it was ignored.`,
-        );
+      else problems.push(problemText('settings_policy_lock', describeValue(value)));
       continue;
     }
     if (key === 'apiKey') {
       const result = checkApiKey(value);
-      if (!result.ok) problems.push(`Policy "apiKey" was ignored: ${result.error}`);
-      else if (result.key === '') problems.push('Policy "apiKey" is empty; it was ignored.');
+      if (!result.ok) problems.push(problemText('settings_policy_api_key', result.error));
+      else if (result.key === '') problems.push(problemText('settings_policy_api_key_empty'));
       else policy.apiKey = result.key;
       continue;
     }
     if (key === 'model' && typeof value === 'string' && value.trim() === '') {
-      problems.push('Policy "model" is empty; it was ignored.');
+      problems.push(problemText('settings_policy_model_empty'));
       continue;
     }
     const result = checkSettingsField(key, value);
     if (!result.ok) {
-      problems.push(`Policy "${key}" ${result.reason}; it was ignored.`);
+      problems.push(problemText('settings_policy_field', key, result.reason));
       continue;
     }
-    for (const note of result.notes) problems.push(`Policy: ${note}`);
+    for (const note of result.notes) problems.push(problemText('settings_policy_note', note));
     target[key] = result.value;
   }
   if (policy.provider === 'custom' && policy.baseUrl === undefined) {
-    problems.push(
-      'The managed policy sets the provider "custom" without a "baseUrl"; the person has to enter the base URL.',
-    );
+    problems.push(problemText('settings_policy_custom_no_url'));
   }
   if (policy.provider !== undefined && policy.requestMode === 'raw' && !getPreset(policy.provider).raw) {
-    problems.push(
-      `Policy "requestMode" is "raw", but ${getPreset(policy.provider).label} does not take raw prompts; it was ignored.`,
-    );
+    problems.push(problemText('settings_policy_raw', getPreset(policy.provider).label));
     delete policy.requestMode;
   }
   return { policy, problems };

@@ -7,6 +7,7 @@
 import { GUARD_MODEL_IDS, type GuardModelId } from '../guard/types';
 import { getPreset, PRESET_IDS, type PresetId, validateBaseUrl } from '../providers/presets';
 import { hostMatches, hostOfUrl, normalizeHost, parseHostPattern } from './hosts';
+import { problemText } from './problem-text';
 
 export { hostMatches, hostOfUrl, normalizeHost, parseHostPattern } from './hosts';
 
@@ -193,36 +194,42 @@ function oneOf<T extends string>(allowed: readonly T[]) {
   return (value: unknown): FieldCheck<T> =>
     typeof value === 'string' && (allowed as readonly string[]).includes(value)
       ? accept(value as T)
-      : reject(`must be one of ${allowed.map((a) => `"${a}"`).join(', ')} (got ${describeValue(value)})`);
+      : reject(
+          problemText(
+            'settings_reason_one_of',
+            allowed.map((a) => `"${a}"`).join(', '),
+            describeValue(value),
+          ),
+        );
 }
 
 function bool(value: unknown): FieldCheck<boolean> {
   return typeof value === 'boolean'
     ? accept(value)
-    : reject(`must be true or false (got ${describeValue(value)})`);
+    : reject(problemText('settings_reason_boolean', describeValue(value)));
 }
 
 function intInRange(min: number, max: number) {
   return (value: unknown): FieldCheck<number> =>
     typeof value === 'number' && Number.isInteger(value) && value >= min && value <= max
       ? accept(value)
-      : reject(`must be a whole number from ${min} to ${max} (got ${describeValue(value)})`);
+      : reject(problemText('settings_reason_whole_number', min, max, describeValue(value)));
 }
 
 function checkBaseUrl(value: unknown): FieldCheck<string> {
-  if (typeof value !== 'string') return reject(`must be a URL (got ${describeValue(value)})`);
+  if (typeof value !== 'string') return reject(problemText('settings_reason_url', describeValue(value)));
   const text = value.trim();
   const result = validateBaseUrl(text);
-  if (!result.ok) return reject(`is not usable: ${result.error.replace(/\.$/, '')}`);
+  if (!result.ok) return reject(problemText('settings_reason_not_usable', result.error.replace(/\.$/, '')));
   return accept(text.replace(/\/+$/, ''));
 }
 
 function checkModel(value: unknown): FieldCheck<string> {
-  if (typeof value !== 'string')
-    return reject(`must be the provider's model id (got ${describeValue(value)})`);
+  if (typeof value !== 'string') return reject(problemText('settings_reason_model_id', describeValue(value)));
   const text = value.trim();
-  if (text.length > MAX_MODEL_ID_LENGTH) return reject(`is longer than ${MAX_MODEL_ID_LENGTH} characters`);
-  if (/[\s\u0000-\u001f\u007f]/.test(text)) return reject(`must not contain spaces or control characters`);
+  if (text.length > MAX_MODEL_ID_LENGTH)
+    return reject(problemText('settings_reason_too_long', MAX_MODEL_ID_LENGTH));
+  if (/[\s\u0000-\u001f\u007f]/.test(text)) return reject(problemText('settings_reason_no_spaces'));
   return accept(text);
 }
 
@@ -238,49 +245,49 @@ function oneLine(text: string): string {
 }
 
 function checkCustomCategories(value: unknown): FieldCheck<CustomCategory[]> {
-  if (!Array.isArray(value)) return reject(`must be a list of categories (got ${describeValue(value)})`);
+  if (!Array.isArray(value))
+    return reject(problemText('settings_reason_category_list', describeValue(value)));
   const notes: string[] = [];
   const out: CustomCategory[] = [];
   const seen = new Set<string>();
   value.forEach((entry, i) => {
-    const where = `Custom category ${i + 1}`;
+    const where = i + 1;
     if (!isPlainObject(entry)) {
-      notes.push(`${where} is not an object with code, name and description; it was dropped.`);
+      notes.push(problemText('settings_problem_category_not_object', where));
       return;
     }
     const code = normalizeCategoryCode(entry.code);
     if (code === null) {
-      notes.push(
-        `${where} has the code ${describeValue(entry.code)}; a code is a letter then up to 9 letters or digits (e.g. "S15"). It was dropped.`,
-      );
+      notes.push(problemText('settings_problem_category_code', where, describeValue(entry.code)));
       return;
     }
     if (seen.has(code)) {
-      notes.push(`${where} repeats the code "${code}"; it was dropped.`);
+      notes.push(problemText('settings_problem_category_repeated', where, code));
       return;
     }
     const name = typeof entry.name === 'string' ? oneLine(entry.name) : '';
     if (!name || name.length > MAX_CATEGORY_NAME_LENGTH) {
-      notes.push(
-        `${where} ("${code}") needs a name of 1 to ${MAX_CATEGORY_NAME_LENGTH} characters; it was dropped.`,
-      );
+      notes.push(problemText('settings_problem_category_name', where, code, MAX_CATEGORY_NAME_LENGTH));
       return;
     }
     if (entry.description !== undefined && typeof entry.description !== 'string') {
-      notes.push(`${where} ("${code}") has a description that is not text; it was dropped.`);
+      notes.push(problemText('settings_problem_category_description_type', where, code));
       return;
     }
     const description = typeof entry.description === 'string' ? oneLine(entry.description) : '';
     if (description.length > MAX_CATEGORY_DESCRIPTION_LENGTH) {
       notes.push(
-        `${where} ("${code}") has a description longer than ${MAX_CATEGORY_DESCRIPTION_LENGTH} characters; it was dropped.`,
+        problemText(
+          'settings_problem_category_description_long',
+          where,
+          code,
+          MAX_CATEGORY_DESCRIPTION_LENGTH,
+        ),
       );
       return;
     }
     if (out.length >= MAX_CUSTOM_CATEGORIES) {
-      notes.push(
-        `${where} ("${code}") is over the limit of ${MAX_CUSTOM_CATEGORIES} categories; it was dropped.`,
-      );
+      notes.push(problemText('settings_problem_category_over_limit', where, code, MAX_CUSTOM_CATEGORIES));
       return;
     }
     seen.add(code);
@@ -291,21 +298,24 @@ function checkCustomCategories(value: unknown): FieldCheck<CustomCategory[]> {
 
 function checkCategoryActions(value: unknown): FieldCheck<Record<string, CategoryAction>> {
   if (!isPlainObject(value)) {
-    return reject(`must map category codes to an action (got ${describeValue(value)})`);
+    return reject(problemText('settings_reason_category_map', describeValue(value)));
   }
   const notes: string[] = [];
   const out: Record<string, CategoryAction> = {};
   for (const [rawCode, action] of Object.entries(value)) {
     const code = normalizeCategoryCode(rawCode);
     if (code === null) {
-      notes.push(
-        `The category code ${describeValue(rawCode)} in "categoryActions" is not a code; it was dropped.`,
-      );
+      notes.push(problemText('settings_problem_action_code', describeValue(rawCode)));
       continue;
     }
     if (typeof action !== 'string' || !(CATEGORY_ACTIONS as readonly string[]).includes(action)) {
       notes.push(
-        `The action for "${code}" must be one of ${CATEGORY_ACTIONS.map((a) => `"${a}"`).join(', ')} (got ${describeValue(action)}); it was dropped.`,
+        problemText(
+          'settings_problem_action_value',
+          code,
+          CATEGORY_ACTIONS.map((a) => `"${a}"`).join(', '),
+          describeValue(action),
+        ),
       );
       continue;
     }
@@ -316,28 +326,28 @@ function checkCategoryActions(value: unknown): FieldCheck<Record<string, Categor
 
 function siteList(kind: 'pattern' | 'host', key: string) {
   return (value: unknown): FieldCheck<string[]> => {
-    if (!Array.isArray(value)) return reject(`must be a list of sites (got ${describeValue(value)})`);
+    if (!Array.isArray(value)) return reject(problemText('settings_reason_site_list', describeValue(value)));
     const notes: string[] = [];
     const out: string[] = [];
     for (const entry of value) {
       if (kind === 'pattern') {
         const parsed = parseHostPattern(entry);
         if (!parsed.ok) {
-          notes.push(`${parsed.error} It was dropped from "${key}".`);
+          notes.push(problemText('settings_problem_site_dropped', parsed.error, key));
           continue;
         }
         if (!out.includes(parsed.pattern)) out.push(parsed.pattern);
       } else {
         const host = typeof entry === 'string' ? normalizeHost(entry) : null;
         if (host === null) {
-          notes.push(`${describeValue(entry)} is not a host name; it was dropped from "${key}".`);
+          notes.push(problemText('settings_problem_site_not_host', describeValue(entry), key));
           continue;
         }
         if (!out.includes(host)) out.push(host);
       }
       if (out.length > MAX_SITE_PATTERNS) {
         out.pop();
-        notes.push(`"${key}" holds at most ${MAX_SITE_PATTERNS} sites; the rest were dropped.`);
+        notes.push(problemText('settings_problem_site_limit', key, MAX_SITE_PATTERNS));
         break;
       }
     }
@@ -348,25 +358,20 @@ function siteList(kind: 'pattern' | 'host', key: string) {
 function checkDailyBudget(value: unknown): FieldCheck<number> {
   return typeof value === 'number' && Number.isFinite(value) && value >= 0 && value <= DAILY_BUDGET_MAX_USD
     ? accept(value)
-    : reject(
-        `must be an amount in USD from 0 (no limit) to ${DAILY_BUDGET_MAX_USD} (got ${describeValue(value)})`,
-      );
+    : reject(problemText('settings_reason_budget', DAILY_BUDGET_MAX_USD, describeValue(value)));
 }
 
 function checkChatbotSites(value: unknown): FieldCheck<Record<string, boolean>> {
-  if (!isPlainObject(value))
-    return reject(`must map chatbot site ids to true or false (got ${describeValue(value)})`);
+  if (!isPlainObject(value)) return reject(problemText('settings_reason_chatbot_map', describeValue(value)));
   const notes: string[] = [];
   const out: Record<string, boolean> = {};
   for (const [id, on] of Object.entries(value)) {
     if (!CHATBOT_SITE_ID_RE.test(id)) {
-      notes.push(`${describeValue(id)} is not a chatbot site id; it was dropped from "chatbotSites".`);
+      notes.push(problemText('settings_problem_chatbot_id', describeValue(id)));
       continue;
     }
     if (typeof on !== 'boolean') {
-      notes.push(
-        `The chatbot site "${id}" must be true or false (got ${describeValue(on)}); it was dropped.`,
-      );
+      notes.push(problemText('settings_problem_chatbot_value', id, describeValue(on)));
       continue;
     }
     out[id] = on;
@@ -408,8 +413,8 @@ export function checkSettingsField<K extends SettingsKey>(key: K, value: unknown
 }
 
 function unknownKeyProblem(key: string): string {
-  if (key === 'apiKey') return 'The API key is not part of the settings object; it was ignored there.';
-  return `Unknown setting ${describeValue(key)} was ignored.`;
+  if (key === 'apiKey') return problemText('settings_problem_api_key_in_settings');
+  return problemText('settings_problem_unknown_key', describeValue(key));
 }
 
 /**
@@ -418,13 +423,13 @@ function unknownKeyProblem(key: string): string {
  */
 export function checkSettingsPatch(
   input: unknown,
-  verb = 'it was ignored',
+  verb = problemText('settings_outcome_ignored'),
 ): { patch: Partial<Settings>; problems: string[] } {
   const problems: string[] = [];
   const patch: Partial<Settings> = {};
   if (input === undefined || input === null) return { patch, problems };
   if (!isPlainObject(input)) {
-    problems.push(`Settings must be an object (got ${describeValue(input)}).`);
+    problems.push(problemText('settings_problem_not_object', describeValue(input)));
     return { patch, problems };
   }
   for (const [key, value] of Object.entries(input)) {
@@ -443,7 +448,7 @@ export function checkSettingsPatch(
       (patch as Record<string, unknown>)[key] = result.value;
       problems.push(...result.notes);
     } else {
-      problems.push(`Setting "${key}" ${result.reason}; ${verb}.`);
+      problems.push(problemText('settings_problem_field', key, result.reason, verb));
     }
   }
   return { patch, problems };
@@ -462,7 +467,7 @@ export function normalizeSettings(input: unknown): { settings: Settings; problem
   const settings = defaultSettings();
   const given: Record<string, unknown> = isPlainObject(input) ? input : {};
   if (input !== undefined && input !== null && !isPlainObject(input)) {
-    problems.push(`Settings must be an object (got ${describeValue(input)}); using the defaults.`);
+    problems.push(problemText('settings_problem_not_object_defaults', describeValue(input)));
   }
   for (const [key, value] of Object.entries(given)) {
     if (!isSettingsKey(key)) {
@@ -480,9 +485,9 @@ export function normalizeSettings(input: unknown): { settings: Settings; problem
     }
     const dependent = key === 'baseUrl' || key === 'model' || key === 'sendBos';
     const fallback = dependent
-      ? "using the provider's default"
-      : `using the default (${describeValue(DEFAULT_SETTINGS[key])})`;
-    problems.push(`Setting "${key}" ${result.reason}; ${fallback}.`);
+      ? problemText('settings_outcome_provider_default')
+      : problemText('settings_outcome_default', describeValue(DEFAULT_SETTINGS[key]));
+    problems.push(problemText('settings_problem_field', key, result.reason, fallback));
   }
 
   const accepted = (key: SettingsKey) => {
@@ -497,9 +502,7 @@ export function normalizeSettings(input: unknown): { settings: Settings; problem
   if (!accepted('model')) settings.model = preset.models[settings.guardModel] ?? '';
   if (!accepted('sendBos')) settings.sendBos = preset.sendBos;
   if (settings.requestMode === 'raw' && !preset.raw) {
-    problems.push(
-      `${preset.label} does not take raw prompts (it applies its own template); "requestMode" is set to "chat".`,
-    );
+    problems.push(problemText('settings_problem_raw_to_chat', preset.label));
     settings.requestMode = 'chat';
   }
   return { settings, problems };
@@ -549,13 +552,13 @@ export class SettingsValidationError extends Error {
 /** Checks an API key people typed or imported: trimmed, printable, no spaces. An empty key is allowed. */
 export function checkApiKey(value: unknown): { ok: true; key: string } | { ok: false; error: string } {
   if (typeof value !== 'string')
-    return { ok: false, error: `The API key must be text (got ${describeValue(value)}).` };
+    return { ok: false, error: problemText('settings_problem_api_key_type', describeValue(value)) };
   const key = value.trim();
   if (key.length > MAX_API_KEY_LENGTH) {
-    return { ok: false, error: `The API key is longer than ${MAX_API_KEY_LENGTH} characters.` };
+    return { ok: false, error: problemText('settings_problem_api_key_long', MAX_API_KEY_LENGTH) };
   }
   if (/[^\x21-\x7e]/.test(key)) {
-    return { ok: false, error: 'The API key may contain only printable ASCII characters and no spaces.' };
+    return { ok: false, error: problemText('settings_problem_api_key_chars') };
   }
   return { ok: true, key };
 }

@@ -1,0 +1,136 @@
+/**
+ * The settings problems' English lives once in `problem-text.ts`; the extension shows the messages file's
+ * version. These tests keep the two equal and check that every sentence lib produces can be taken apart again.
+ */
+import { describe, expect, it } from 'vitest';
+import messages from '../../public/_locales/en/messages.json';
+import { importSettings } from './io';
+import { parseManagedPolicy } from './policy';
+import { PROBLEM_TEMPLATES, type ProblemKey, parseProblem, problemText } from './problem-text';
+import { checkApiKey, checkSettingsPatch, normalizeSettings } from './schema';
+
+type Entry = { message: string; placeholders?: Record<string, { content: string }> };
+const MESSAGES = messages as unknown as Record<string, Entry>;
+
+/** A messages.json entry written back with `$1`, `$2` … where its named placeholders are. */
+function asTemplate(entry: Entry): string {
+  return entry.message.replace(/\$([A-Za-z0-9_@]+)\$/g, (whole, name: string) => {
+    return entry.placeholders?.[name.toLowerCase()]?.content ?? whole;
+  });
+}
+
+/** Problems from every producer, bad input of each kind. */
+function sampleProblems(): string[] {
+  const big = 'x'.repeat(300);
+  return [
+    ...normalizeSettings('nope').problems,
+    ...normalizeSettings({
+      provider: 'nope',
+      enabled: 'yes',
+      concurrency: 99,
+      baseUrl: 'ftp://x',
+      model: 'has space',
+      dailyBudgetUsd: -1,
+      categoryActions: { s1: 'explode', '?': 'blur' },
+      customCategories: [
+        1,
+        { code: '1x' },
+        { code: 'X1', name: '' },
+        { code: 'X2', name: 'a', description: 5 },
+      ],
+      excludedSites: ['not a site/', 5],
+      chatbotSites: { 'no such bot': true, chatgpt: 'on' },
+      apiKey: 'k',
+      surprise: 1,
+    }).problems,
+    ...normalizeSettings({ provider: 'groq', requestMode: 'raw' }).problems,
+    ...normalizeSettings({ model: big }).problems,
+    ...checkSettingsPatch(5).problems,
+    ...checkSettingsPatch(
+      { enabled: 3, categories: 'x', categoryActions: 1 },
+      problemText('settings_outcome_not_saved'),
+    ).problems,
+    ...importSettings('').problems,
+    ...importSettings('{').problems,
+    ...importSettings('[]').problems,
+    ...importSettings('{"format": "other"}').problems,
+    ...importSettings('{"format": "guardlens-settings", "version": 0}').problems,
+    ...importSettings(
+      '{"format": "guardlens-settings", "version": 99, "extra": 1, "settings": [], "apiKey": 5}',
+    ).problems,
+    ...importSettings('{"format": "guardlens-settings", "version": 1}').problems,
+    ...importSettings(
+      '{"format": "guardlens-settings", "version": 1, "settings": {"enabled": 1, "provider": "groq", "requestMode": "raw"}}',
+    ).problems,
+    ...parseManagedPolicy(7).problems,
+    ...parseManagedPolicy({
+      nope: 1,
+      lockSettings: 'yes',
+      apiKey: 'has space',
+      model: ' ',
+      enabled: 'x',
+      excludedSites: ['not a site/'],
+      provider: 'custom',
+    }).problems,
+    ...parseManagedPolicy({ apiKey: '', provider: 'groq', requestMode: 'raw' }).problems,
+    ...[checkApiKey(5), checkApiKey(big.repeat(100)), checkApiKey('a b')].map((r) => (r.ok ? '' : r.error)),
+  ];
+}
+
+describe('settings problem messages', () => {
+  it('every problem key is in messages.json with the same English as lib', () => {
+    for (const [key, template] of Object.entries(PROBLEM_TEMPLATES)) {
+      const entry = MESSAGES[key];
+      expect(entry, key).toBeDefined();
+      expect(asTemplate(entry!), key).toBe(template);
+      const used = new Set([...template.matchAll(/\$(\d)/g)].map((m) => m[1]));
+      expect(Object.keys(entry!.placeholders ?? {}).length, key).toBe(used.size);
+    }
+  });
+
+  it('formats a template with its values in order', () => {
+    expect(problemText('settings_problem_unknown_key', '"x"')).toBe('Unknown setting "x" was ignored.');
+    expect(problemText('settings_import_newer', 3, 1)).toBe(
+      'The settings file was written by a newer Guardlens (file version 3, this one reads 1); settings this version does not know were skipped.',
+    );
+  });
+
+  it('every problem lib produces is a known sentence that formats back to itself', () => {
+    const problems = sampleProblems();
+    expect(problems.length).toBeGreaterThan(30);
+    const seen = new Set<ProblemKey>();
+    for (const text of problems) {
+      expect(text, 'a producer gave no problem').not.toBe('');
+      const parsed = parseProblem(text);
+      expect(parsed, text).toBeDefined();
+      expect(problemText(parsed!.key, ...parsed!.subs)).toBe(text);
+      seen.add(parsed!.key);
+      for (const sub of parsed!.subs) {
+        const inner = parseProblem(sub);
+        if (inner) seen.add(inner.key);
+      }
+    }
+    // The samples reach most templates, so a sentence lib writes by hand would show up here.
+    expect(seen.size).toBeGreaterThan(Object.keys(PROBLEM_TEMPLATES).length / 2);
+  });
+
+  it('takes nested sentences apart: the reason and the ending are problems of their own', () => {
+    const [text] = checkSettingsPatch(
+      { scanText: 'yes' },
+      problemText('settings_outcome_not_saved'),
+    ).problems;
+    const parsed = parseProblem(text!);
+    expect(parsed?.key).toBe('settings_problem_field');
+    expect(parsed?.subs[0]).toBe('scanText');
+    expect(parseProblem(parsed!.subs[1]!)?.key).toBe('settings_reason_boolean');
+    expect(parseProblem(parsed!.subs[2]!)?.key).toBe('settings_outcome_not_saved');
+  });
+
+  it('prefers the most specific sentence and leaves other text alone', () => {
+    expect(parseProblem('Policy "apiKey" is empty; it was ignored.')?.key).toBe(
+      'settings_policy_api_key_empty',
+    );
+    expect(parseProblem('Something else went wrong.')).toBeUndefined();
+    expect(parseProblem('')).toBeUndefined();
+  });
+});
