@@ -23,6 +23,7 @@ import {
   parseManagedPolicy,
   pickPolicy,
 } from '@/lib/settings/policy';
+import { problemText } from '@/lib/settings/problem-text';
 import {
   checkApiKey,
   checkSettingsField,
@@ -237,7 +238,7 @@ export function saveSettings(patch: Partial<Settings>): Promise<{ saved: Setting
       }
       allowed[key] = value;
     }
-    const checked = checkSettingsPatch(allowed, 'it was not saved');
+    const checked = checkSettingsPatch(allowed, problemText('settings_outcome_not_saved'));
     if (checked.problems.length > 0) throw new SettingsValidationError(checked.problems);
 
     const completed = completePatch(state.settings, checked.patch);
