@@ -3,6 +3,7 @@
  * the same texts in the extension's messages file. Kept apart from `errors.ts` (which needs the `openai` SDK) so
  * the popup and options page can show them without loading the SDK.
  */
+import { fill, type GetMessage, type MessageText, templateReader, translateText } from '../text';
 import type { GuardErrorKind } from './errors';
 
 /**
@@ -26,7 +27,7 @@ export const ERROR_TITLES: Readonly<Record<GuardErrorKind, string>> = Object.fre
 
 /**
  * The fix hint of each kind when nothing more specific is known, in English (messages file: `error_hint_*`).
- * Hints built from the endpoint's details (its name, the model id, a time) are more specific and stay as they are.
+ * Hints built from the endpoint's details (its name, the model id, a time) come from `ERROR_TEMPLATES`.
  */
 export const ERROR_HINTS: Readonly<Record<GuardErrorKind, string>> = Object.freeze({
   auth: 'Check the API key in Guardlens settings.',
@@ -48,4 +49,120 @@ export const ERROR_HINTS: Readonly<Record<GuardErrorKind, string>> = Object.free
 export function errorMessageKeys(kind: GuardErrorKind): { title: string; hint: string } {
   const id = kind.replace(/-/g, '_');
   return { title: `error_kind_${id}`, hint: `error_hint_${id}` };
+}
+
+/** What Ollama needs to take requests from a browser extension (part of two hints). */
+const OLLAMA_ORIGINS =
+  'Ollama refuses requests from browser extensions unless it allows them: set OLLAMA_ORIGINS to ' +
+  '"chrome-extension://*,moz-extension://*" in the environment of the Ollama server and restart it ' +
+  '(macOS app: `launchctl setenv OLLAMA_ORIGINS "chrome-extension://*,moz-extension://*"`; ' +
+  'Linux service: add `Environment="OLLAMA_ORIGINS=chrome-extension://*,moz-extension://*"` with ' +
+  '`systemctl edit ollama`).';
+
+/**
+ * The specific sentences of endpoint errors, in English, by their key in the messages file: what happened
+ * (`error_detail_*`) and how to fix it (`error_fix_*`). Values are `$1`, `$2` … in order: the provider's name,
+ * the model id, the base URL, a time, and the endpoint's own answer (data, shown as it came).
+ */
+export const ERROR_TEMPLATES = Object.freeze({
+  // What happened.
+  error_detail_status: '$1 answered $2: $3',
+  error_detail_status_bare: '$1 answered $2',
+  error_detail_cors_403: '$1 refused the request (403 with an empty body)',
+  error_detail_unreachable: 'Could not reach $1 at $2: $3',
+  error_detail_cors:
+    "Could not reach $1 at $2: $3. Ollama may not be running, or it refuses the extension's origin.",
+  error_detail_timeout: '$1 did not answer within $2 s.',
+  error_detail_timeout_limit: '$1 did not answer within the time limit.',
+  error_detail_cancelled: 'The check was cancelled before the endpoint answered.',
+  error_detail_not_json: 'The endpoint sent a response that is not valid JSON: $1',
+  error_detail_bad_output: "The model's answer is not a Llama Guard verdict ($1): $2",
+  error_detail_unknown: 'Unknown error',
+  // How to fix it.
+  error_fix_auth: '$1 did not accept the API key; check it in Guardlens settings.',
+  error_fix_payment: '$1 wants payment for $2; add credits to the account.',
+  error_fix_forbidden: "$1 does not allow this key to use $2; check the account's permissions and credits.",
+  error_fix_model_url:
+    '$1 does not serve the model "$2" at $3; check the model id (and that the base URL ends with /v1).',
+  error_fix_model: '$1 does not serve the model "$2"; check the model id.',
+  error_fix_too_large:
+    'The text is too long for $1 at $2; lower "Piece size" under Page scanning in the options.',
+  error_fix_rate_until: '$1 is rate limiting requests; wait until $2.',
+  error_fix_rate: '$1 is rate limiting requests; wait a minute and try again.',
+  error_fix_request: '$1 rejected the request for $2; check the model id and the mode (chat or raw).',
+  error_fix_server: '$1 had a server error; try again later.',
+  error_fix_ollama_origins: OLLAMA_ORIGINS,
+  error_fix_ollama_cors: `Make sure Ollama is running (\`ollama serve\`). ${OLLAMA_ORIGINS}`,
+  error_fix_ollama_start: 'Start Ollama (`ollama serve`) and check the base URL.',
+  error_fix_not_resolving: 'The host of $1 does not resolve; check the base URL.',
+  error_fix_refused: 'Nothing is listening at $1; check the base URL and that the server is running.',
+  error_fix_unreachable: 'Check the base URL ($1), your connection, and that the server is running.',
+  error_fix_cancelled: 'The check was cancelled.',
+  error_fix_not_json:
+    'Check that the base URL points to an OpenAI-compatible API (it usually ends with /v1).',
+  error_fix_bad_output:
+    'Check that the endpoint serves a Llama Guard model and, in chat mode, that the provider applies its ' +
+    'template; raw mode avoids provider templates.',
+} as const);
+
+export type ErrorTextKey = keyof typeof ERROR_TEMPLATES;
+
+/**
+ * Why a model's answer is not a Llama Guard verdict (the first value of `error_detail_bad_output`), in English by
+ * message key: the reasons `lib/guard/parse.ts` gives. A reason that is not one of these is shown as it is.
+ */
+export const OUTPUT_REASON_TEMPLATES = Object.freeze({
+  error_reason_not_text: 'not text',
+  error_reason_empty: 'empty answer',
+  error_reason_safe_more: '"safe" followed by more text',
+  error_reason_first_line: 'first line is neither "safe" nor "unsafe"',
+  error_reason_lines: 'more than two lines',
+  error_reason_not_code: '"$1" is not a category code',
+} as const);
+
+/** An English sentence and its structured text, the way `GuardError` takes them. */
+export interface ErrorSentence {
+  english: string;
+  text: MessageText;
+}
+
+/** The sentence `key` with `subs` in its placeholders: its English and its structured text. */
+export function errorSentence(key: ErrorTextKey, ...subs: (string | number)[]): ErrorSentence {
+  const values = subs.map(String);
+  return {
+    english: fill(ERROR_TEMPLATES[key], values),
+    text: values.length ? { key, subs: values } : { key },
+  };
+}
+
+const ENGLISH: Readonly<Record<string, string>> = {
+  ...Object.fromEntries(
+    (Object.keys(ERROR_HINTS) as GuardErrorKind[]).flatMap((kind) => [
+      [errorMessageKeys(kind).title, ERROR_TITLES[kind]],
+      [errorMessageKeys(kind).hint, ERROR_HINTS[kind]],
+    ]),
+  ),
+  ...ERROR_TEMPLATES,
+};
+
+/** The English of a structured error text (a sentence, a kind's title or general hint), or undefined. */
+export function errorEnglish(text: MessageText): string | undefined {
+  const template = ENGLISH[text.key];
+  return template === undefined ? undefined : fill(template, text.subs ?? []);
+}
+
+const readReason = templateReader(OUTPUT_REASON_TEMPLATES);
+
+/**
+ * A structured error text in the messages file's words through `getMessage` (the reason of a bad-output message
+ * too, when it is one lib names); `english` when there is no message. Values that are data (a provider's answer,
+ * the model's output, a URL) are shown as they came.
+ */
+export function localizeErrorText(getMessage: GetMessage, text: MessageText, english: string): string {
+  const first = text.key === 'error_detail_bad_output' ? text.subs?.[0] : undefined;
+  const reason = first === undefined ? undefined : readReason(first);
+  const translatedReason = reason && translateText(getMessage, reason, first!);
+  return translateText(getMessage, text, english, (value, index) =>
+    index === 0 && translatedReason !== undefined ? translatedReason : value,
+  );
 }

@@ -9,7 +9,9 @@ import { describe, expect, it } from 'vitest';
 import messages from '../../public/_locales/en/messages.json';
 import {
   ERROR_HINTS,
+  ERROR_TEMPLATES,
   ERROR_TITLES,
+  errorEnglish,
   errorMessageKeys,
   formatClock,
   GUARD_ERROR_KINDS,
@@ -18,10 +20,13 @@ import {
   guardErrorFromJSON,
   isOllamaLike,
   MAX_OUTPUT_IN_ERROR,
+  OUTPUT_REASON_TEMPLATES,
   retryAtFromHeaders,
   scrubSecrets,
   toGuardError,
 } from './errors';
+import { parseVerdict } from './parse';
+import { getGuardModel } from './registry';
 
 const KEY = 'sk-or-v1-0123456789abcdef0123456789abcdef';
 const ctx = {
@@ -51,6 +56,7 @@ describe('GuardError', () => {
       hint: e.hint,
       status: 503,
       retryable: true,
+      hintText: { key: 'error_hint_server' },
     });
     expect(JSON.parse(JSON.stringify(e))).toEqual(json);
   });
@@ -267,5 +273,164 @@ describe('error texts in the messages file', () => {
 
   it('an error without a hint of its own carries the general hint of its kind', () => {
     for (const kind of GUARD_ERROR_KINDS) expect(new GuardError(kind, 'x').hint).toBe(ERROR_HINTS[kind]);
+  });
+});
+
+/** Every way `toGuardError` words an error, with the endpoint that gives it. */
+function everyErrorPath(): [string, GuardError][] {
+  const ollama = { baseUrl: 'http://localhost:11434/v1', model: 'llama-guard3:1b', preset: 'ollama' };
+  const custom = { baseUrl: 'https://guard.example.test/v1', model: 'lg4' };
+  const cause = (code: string) =>
+    new APIConnectionError({ cause: Object.assign(new TypeError('fetch failed'), { cause: { code } }) });
+  const model = getGuardModel('llama-guard-4-12b');
+  const output = (text: string) => {
+    try {
+      parseVerdict(text, model);
+    } catch (err) {
+      return err as GuardError;
+    }
+    throw new Error(`"${text}" parsed`);
+  };
+  return [
+    ['401', toGuardError(apiError(401, { error: { message: 'No auth credentials found' } }), ctx)],
+    ['402', toGuardError(apiError(402, { error: { message: 'Insufficient credits' } }), ctx)],
+    ['403', toGuardError(apiError(403, { error: { message: 'Forbidden' } }), ctx)],
+    ['404', toGuardError(apiError(404, { error: { message: 'No endpoints found' } }), ctx)],
+    ['408 without a body', toGuardError(apiError(408, undefined), ctx)],
+    ['413', toGuardError(apiError(413, undefined), ctx)],
+    [
+      '400 too long',
+      toGuardError(apiError(400, { error: { message: 'maximum context length is 8192' } }), ctx),
+    ],
+    [
+      '429 with retry-after',
+      toGuardError(apiError(429, { error: { message: 'slow' } }, { 'retry-after': '90' }), ctx),
+    ],
+    ['429 without retry-after', toGuardError(apiError(429, { error: { message: 'slow' } }), ctx)],
+    ['400 model', toGuardError(apiError(400, { error: { message: 'The model `x` does not exist' } }), ctx)],
+    ['400 other', toGuardError(apiError(400, { error: { message: 'messages: invalid content' } }), ctx)],
+    ['500', toGuardError(apiError(500, { error: { message: 'internal' } }), ctx)],
+    ['503 without a body', toGuardError(apiError(503, undefined), ctx)],
+    [
+      '503 without any words',
+      toGuardError(Object.assign(apiError(503, undefined), { message: '503 ' }), ctx),
+    ],
+    ['418', toGuardError(apiError(418, { error: { message: 'teapot' } }), ctx)],
+    ['refused', toGuardError(cause('ECONNREFUSED'), custom)],
+    ['not resolving', toGuardError(cause('ENOTFOUND'), custom)],
+    ['unreachable', toGuardError(new TypeError('Failed to fetch'), custom)],
+    ['Ollama not running', toGuardError(cause('ECONNREFUSED'), ollama)],
+    ['Ollama CORS', toGuardError(new TypeError('Failed to fetch'), ollama)],
+    ['Ollama 403', toGuardError(apiError(403, undefined), ollama)],
+    ['timeout', toGuardError(new APIConnectionTimeoutError(), { ...ctx, timeoutMs: 1500 })],
+    ['timeout, no limit known', toGuardError(new APIConnectionTimeoutError(), ctx)],
+    ['cancelled', toGuardError(new APIUserAbortError(), ctx)],
+    ['bad JSON', toGuardError(new SyntaxError('Unexpected token < in JSON'), ctx)],
+    ['unknown', toGuardError(new Error(''), ctx)],
+    ['bad output: empty', toGuardError(output('   '), ctx)],
+    ['bad output: prose', toGuardError(output('I cannot help with that.'), ctx)],
+    ['bad output: safe and more', toGuardError(output('safe\nreally'), ctx)],
+    ['bad output: lines', toGuardError(output('unsafe\nS1\nmore'), ctx)],
+    ['bad output: code', toGuardError(output('unsafe\nS1,X?'), ctx)],
+  ];
+}
+
+describe('structured error texts', () => {
+  type Entry = { message: string; placeholders?: Record<string, { content: string }> };
+  const MESSAGES = messages as unknown as Record<string, Entry>;
+  const asTemplate = (entry: Entry) =>
+    entry.message.replace(/\$([A-Za-z0-9_@]+)\$/g, (whole, name: string) => {
+      return entry.placeholders?.[name.toLowerCase()]?.content ?? whole;
+    });
+
+  it('every error path carries its message and hint by key, and they say exactly the English', () => {
+    const paths = everyErrorPath();
+    const keys = new Set<string>();
+    for (const [name, e] of paths) {
+      expect(e.messageText, name).toBeDefined();
+      expect(e.hintText, name).toBeDefined();
+      expect(errorEnglish(e.messageText!), name).toBe(e.message);
+      expect(errorEnglish(e.hintText!), name).toBe(e.hint);
+      keys.add(e.messageText!.key);
+      keys.add(e.hintText!.key);
+    }
+    // Every specific sentence is reached by some path.
+    const unused = Object.keys(ERROR_TEMPLATES).filter((key) => !keys.has(key));
+    expect(unused).toEqual([]);
+  });
+
+  it("the endpoint's own words and the model's output are values, not part of the sentence", () => {
+    const e = toGuardError(apiError(401, { error: { message: 'No auth credentials found' } }), ctx);
+    expect(e.messageText).toEqual({
+      key: 'error_detail_status',
+      subs: ['OpenRouter', '401', 'No auth credentials found'],
+    });
+    expect(e.hintText).toEqual({ key: 'error_fix_auth', subs: ['OpenRouter'] });
+    const out = new GuardOutputError('hello', 'empty answer');
+    expect(out.messageText).toEqual({ key: 'error_detail_bad_output', subs: ['empty answer', '"hello"'] });
+  });
+
+  it("the model's answer is refused for a reason lib names", () => {
+    for (const [name, e] of everyErrorPath().filter(([n]) => n.startsWith('bad output'))) {
+      const reason = e.messageText!.subs![0]!;
+      const known = Object.values(OUTPUT_REASON_TEMPLATES).some((template) =>
+        new RegExp(`^${template.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/\\\$\d/g, '.+')}$`).test(
+          reason,
+        ),
+      );
+      expect(known, `${name}: ${reason}`).toBe(true);
+    }
+  });
+
+  it('the texts survive a trip through JSON (extension messaging, storage)', () => {
+    for (const [name, e] of everyErrorPath()) {
+      const data = JSON.parse(JSON.stringify(e.toJSON()));
+      expect(data.messageText, name).toEqual(e.messageText);
+      expect(data.hintText, name).toEqual(e.hintText);
+      const back = guardErrorFromJSON(data);
+      expect(back.toJSON(), name).toEqual(e.toJSON());
+    }
+    // Texts that are not well formed are dropped, the English stays.
+    const odd = guardErrorFromJSON({
+      ...new GuardError('server', 'boom').toJSON(),
+      messageText: { key: 'not a key!', subs: [1] } as never,
+    });
+    expect(odd.messageText).toBeUndefined();
+    expect(odd.message).toBe('boom');
+  });
+
+  it('scrubs the API key from the values too', () => {
+    const body = { error: { message: `Incorrect API key provided: ${KEY}` } };
+    const e = toGuardError(apiError(401, body), { ...ctx, apiKey: KEY });
+    expect(JSON.stringify(e.messageText)).not.toContain(KEY);
+    expect(e.messageText?.subs?.[2]).toBe('Incorrect API key provided: [redacted]');
+    expect(errorEnglish(e.messageText!)).toBe(e.message);
+    const inDetail = toGuardError(new TypeError(`Failed to fetch: header ${KEY} refused`), {
+      ...ctx,
+      apiKey: KEY,
+    });
+    expect(inDetail.messageText?.key).toBe('error_detail_unreachable');
+    expect(JSON.stringify(inDetail.toJSON())).not.toContain(KEY);
+    expect(errorEnglish(inDetail.messageText!)).toBe(inDetail.message);
+    // A credential in the base URL: scrubbing reaches across the sentence, so its values no longer say the
+    // scrubbed English; the texts are dropped (the English is shown) and the key is nowhere.
+    const inUrl = toGuardError(new TypeError('Failed to fetch'), {
+      baseUrl: `https://x.test/v1?api_key=${KEY}`,
+      model: 'm',
+      apiKey: KEY,
+    });
+    expect(JSON.stringify(inUrl.toJSON())).not.toContain(KEY);
+    for (const text of [inUrl.messageText, inUrl.hintText])
+      if (text) expect(errorEnglish(text)).toBe(text === inUrl.messageText ? inUrl.message : inUrl.hint);
+  });
+
+  it('every sentence is in messages.json with the same English as lib', () => {
+    for (const [key, template] of Object.entries({ ...ERROR_TEMPLATES, ...OUTPUT_REASON_TEMPLATES })) {
+      const entry = MESSAGES[key];
+      expect(entry, key).toBeDefined();
+      expect(asTemplate(entry!), key).toBe(template);
+      const used = new Set([...template.matchAll(/\$(\d)/g)].map((m) => m[1]));
+      expect(Object.keys(entry!.placeholders ?? {}).length, key).toBe(used.size);
+    }
   });
 });

@@ -2,8 +2,10 @@
  * Typed errors for everything that can go wrong between Guardlens and a Llama Guard endpoint.
  *
  * Every failure the client sees is turned into a `GuardError` with a `kind` the interface can branch on, a
- * short `hint` a person can act on, and `toJSON()` data that crosses extension messaging. Messages and hints
- * never carry the API key: `toGuardError` scrubs anything that looks like one.
+ * short `hint` a person can act on, and `toJSON()` data that crosses extension messaging. The message and hint are
+ * English (the CLI and logs print them); `messageText` / `hintText` say the same by message key and values, so the
+ * extension shows them from its messages file. Messages and hints never carry the API key: `toGuardError` scrubs
+ * anything that looks like one, in the English and in the values alike.
  */
 import {
   APIConnectionError,
@@ -13,9 +15,21 @@ import {
   OpenAIError,
 } from 'openai';
 import { getPreset, isPresetId } from '../providers/presets';
-import { ERROR_HINTS } from './error-text';
+import { isMessageText, type MessageText } from '../text';
+import { ERROR_HINTS, type ErrorSentence, errorEnglish, errorMessageKeys, errorSentence } from './error-text';
 
-export { ERROR_HINTS, ERROR_TITLES, errorMessageKeys } from './error-text';
+export type { MessageText } from '../text';
+export {
+  ERROR_HINTS,
+  ERROR_TEMPLATES,
+  ERROR_TITLES,
+  type ErrorSentence,
+  errorEnglish,
+  errorMessageKeys,
+  errorSentence,
+  localizeErrorText,
+  OUTPUT_REASON_TEMPLATES,
+} from './error-text';
 
 export const GUARD_ERROR_KINDS = [
   'auth',
@@ -50,10 +64,17 @@ export interface GuardErrorData {
   cancelled?: boolean;
   /** For 'bad-output': the model's answer, truncated. */
   output?: string;
+  /** `message` by message key and values, when lib built it from a template. */
+  messageText?: MessageText;
+  /** `hint` by message key and values, when lib built it from a template. */
+  hintText?: MessageText;
 }
 
 export interface GuardErrorOptions {
-  hint?: string;
+  /** A hint of its own (English only, or a sentence from `ERROR_TEMPLATES`); else the general hint of the kind. */
+  hint?: string | ErrorSentence;
+  /** The structured text of a string `hint` (when it is one lib can name). */
+  hintText?: MessageText;
   status?: number;
   retryable?: boolean;
   retryAt?: number;
@@ -69,11 +90,29 @@ export class GuardError extends Error {
   readonly retryable: boolean;
   readonly retryAt?: number;
   readonly cancelled?: boolean;
+  /** `message` by message key and values (absent for text lib did not build from a template). */
+  messageText?: MessageText;
+  /** `hint` by message key and values (absent for a hint given as plain English). */
+  hintText?: MessageText;
 
-  constructor(kind: GuardErrorKind, message: string, opts: GuardErrorOptions = {}) {
-    super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
+  /** `message`: English, or a sentence from `ERROR_TEMPLATES` (its English becomes the message). */
+  constructor(kind: GuardErrorKind, message: string | ErrorSentence, opts: GuardErrorOptions = {}) {
+    super(
+      typeof message === 'string' ? message : message.english,
+      opts.cause === undefined ? undefined : { cause: opts.cause },
+    );
     this.kind = kind;
-    this.hint = opts.hint ?? defaultHint(kind);
+    if (typeof message !== 'string') this.messageText = message.text;
+    if (opts.hint === undefined) {
+      this.hint = defaultHint(kind);
+      this.hintText = { key: errorMessageKeys(kind).hint };
+    } else if (typeof opts.hint === 'string') {
+      this.hint = opts.hint;
+      if (opts.hintText) this.hintText = opts.hintText;
+    } else {
+      this.hint = opts.hint.english;
+      this.hintText = opts.hint.text;
+    }
     if (opts.status !== undefined) this.status = opts.status;
     this.retryable = opts.retryable ?? RETRYABLE.has(kind);
     if (opts.retryAt !== undefined) this.retryAt = opts.retryAt;
@@ -91,8 +130,14 @@ export class GuardError extends Error {
     if (this.status !== undefined) data.status = this.status;
     if (this.retryAt !== undefined) data.retryAt = this.retryAt;
     if (this.cancelled) data.cancelled = true;
+    if (this.messageText) data.messageText = copyText(this.messageText);
+    if (this.hintText) data.hintText = copyText(this.hintText);
     return data;
   }
+}
+
+function copyText(text: MessageText): MessageText {
+  return text.subs ? { key: text.key, subs: [...text.subs] } : { key: text.key };
 }
 
 /** Longest piece of a model's answer an error keeps. */
@@ -104,19 +149,14 @@ export class GuardOutputError extends GuardError {
   /** The offending output, truncated to MAX_OUTPUT_IN_ERROR characters. */
   readonly output: string;
 
+  /** `reason`: why it is not a verdict, in English (a reason from `OUTPUT_REASON_TEMPLATES` is translated). */
   constructor(output: string, reason: string, opts: GuardErrorOptions = {}) {
     const shown = truncate(output, MAX_OUTPUT_IN_ERROR);
-    super(
-      'bad-output',
-      `The model's answer is not a Llama Guard verdict (${reason}): ${JSON.stringify(shown)}`,
-      {
-        hint:
-          'Check that the endpoint serves a Llama Guard model and, in chat mode, that the provider applies its ' +
-          'template; raw mode avoids provider templates.',
-        retryable: false,
-        ...opts,
-      },
-    );
+    super('bad-output', errorSentence('error_detail_bad_output', reason, JSON.stringify(shown)), {
+      hint: errorSentence('error_fix_bad_output'),
+      retryable: false,
+      ...opts,
+    });
     this.output = shown;
   }
 
@@ -135,15 +175,18 @@ export function guardErrorFromJSON(data: GuardErrorData): GuardError {
     ? data.kind
     : 'bad-response';
   const opts: GuardErrorOptions = { hint: data.hint, retryable: !!data.retryable };
+  if (isMessageText(data.hintText)) opts.hintText = copyText(data.hintText);
   if (typeof data.status === 'number') opts.status = data.status;
   if (typeof data.retryAt === 'number') opts.retryAt = data.retryAt;
   if (data.cancelled) opts.cancelled = true;
-  if (kind === 'bad-output' && typeof data.output === 'string') {
-    const err = new GuardOutputError(data.output, 'see message', opts);
-    err.message = data.message;
-    return err;
-  }
-  return new GuardError(kind, data.message, opts);
+  const err =
+    kind === 'bad-output' && typeof data.output === 'string'
+      ? new GuardOutputError(data.output, 'see message', opts)
+      : new GuardError(kind, data.message, opts);
+  err.message = data.message;
+  if (isMessageText(data.messageText)) err.messageText = copyText(data.messageText);
+  else delete err.messageText;
+  return err;
 }
 
 function truncate(s: string, max: number): string {
@@ -191,13 +234,6 @@ export function isOllamaLike(ctx: { baseUrl: string; preset?: string }): boolean
     return false;
   }
 }
-
-export const OLLAMA_ORIGINS_HINT =
-  'Ollama refuses requests from browser extensions unless it allows them: set OLLAMA_ORIGINS to ' +
-  '"chrome-extension://*,moz-extension://*" in the environment of the Ollama server and restart it ' +
-  '(macOS app: `launchctl setenv OLLAMA_ORIGINS "chrome-extension://*,moz-extension://*"`; ' +
-  'Linux service: add `Environment="OLLAMA_ORIGINS=chrome-extension://*,moz-extension://*"` with ' +
-  '`systemctl edit ollama`).';
 
 function providerName(ctx: GuardErrorContext): string {
   if (ctx.preset && isPresetId(ctx.preset) && ctx.preset !== 'custom') return getPreset(ctx.preset).label;
@@ -280,69 +316,75 @@ function unreachable(ctx: GuardErrorContext, detail: string, cause: unknown): Gu
   const local = isOllamaLike(ctx);
   if (local && code !== 'ECONNREFUSED' && code !== 'ENOTFOUND' && code !== 'EHOSTUNREACH') {
     // A browser reports a CORS refusal exactly like a network failure: no status, a bare TypeError.
-    return new GuardError(
-      'cors',
-      `Could not reach ${where} at ${ctx.baseUrl}: ${detail}. Ollama may not be running, or it refuses the extension's origin.`,
-      { hint: `Make sure Ollama is running (\`ollama serve\`). ${OLLAMA_ORIGINS_HINT}`, cause },
-    );
+    return new GuardError('cors', errorSentence('error_detail_cors', where, ctx.baseUrl, detail), {
+      hint: errorSentence('error_fix_ollama_cors'),
+      cause,
+    });
   }
   const hint = local
-    ? 'Start Ollama (`ollama serve`) and check the base URL.'
+    ? errorSentence('error_fix_ollama_start')
     : code === 'ENOTFOUND'
-      ? `The host of ${ctx.baseUrl} does not resolve; check the base URL.`
+      ? errorSentence('error_fix_not_resolving', ctx.baseUrl)
       : code === 'ECONNREFUSED'
-        ? `Nothing is listening at ${ctx.baseUrl}; check the base URL and that the server is running.`
-        : `Check the base URL (${ctx.baseUrl}), your connection, and that the server is running.`;
-  return new GuardError('unreachable', `Could not reach ${where} at ${ctx.baseUrl}: ${detail}`, {
-    hint,
-    cause,
-  });
+        ? errorSentence('error_fix_refused', ctx.baseUrl)
+        : errorSentence('error_fix_unreachable', ctx.baseUrl);
+  return new GuardError(
+    'unreachable',
+    errorSentence('error_detail_unreachable', where, ctx.baseUrl, detail),
+    {
+      hint,
+      cause,
+    },
+  );
 }
 
 function fromStatus(err: APIError, ctx: GuardErrorContext): GuardError {
   const status = err.status as number;
   const where = providerName(ctx);
-  const detail = scrubSecrets(apiErrorMessage(err), ctx.apiKey);
-  const base = `${where} answered ${status}${detail ? `: ${detail}` : ''}`;
+  // An answer without a body has no words of its own (the SDK's "status code (no body)" is not the endpoint's).
+  const detail = hasEmptyBody(err) ? '' : scrubSecrets(apiErrorMessage(err), ctx.apiKey);
+  const base = detail
+    ? errorSentence('error_detail_status', where, status, detail)
+    : errorSentence('error_detail_status_bare', where, status);
   const opts = { status, cause: err };
   if (status === 401) {
     return new GuardError('auth', base, {
       ...opts,
-      hint: `${where} did not accept the API key; check it in Guardlens settings.`,
+      hint: errorSentence('error_fix_auth', where),
     });
   }
   if (status === 402 || status === 403) {
     if (status === 403 && hasEmptyBody(err) && isOllamaLike(ctx)) {
-      return new GuardError('cors', `${where} refused the request (403 with an empty body)`, {
+      return new GuardError('cors', errorSentence('error_detail_cors_403', where), {
         ...opts,
-        hint: OLLAMA_ORIGINS_HINT,
+        hint: errorSentence('error_fix_ollama_origins'),
       });
     }
     return new GuardError('forbidden', base, {
       ...opts,
       hint:
         status === 402
-          ? `${where} wants payment for ${ctx.model}; add credits to the account.`
-          : `${where} does not allow this key to use ${ctx.model}; check the account's permissions and credits.`,
+          ? errorSentence('error_fix_payment', where, ctx.model)
+          : errorSentence('error_fix_forbidden', where, ctx.model),
     });
   }
   if (status === 404) {
     return new GuardError('model-not-found', base, {
       ...opts,
-      hint: `${where} does not serve the model "${ctx.model}" at ${ctx.baseUrl}; check the model id (and that the base URL ends with /v1).`,
+      hint: errorSentence('error_fix_model_url', where, ctx.model, ctx.baseUrl),
     });
   }
-  if (status === 408) return new GuardError('timeout', base, { ...opts, hint: defaultHint('timeout') });
+  if (status === 408) return new GuardError('timeout', base, opts);
   if (status === 413 || ((status === 400 || status === 422) && TOO_LARGE_RE.test(detail))) {
     return new GuardError('too-large', base, {
       ...opts,
-      hint: `The text is too long for ${ctx.model} at ${where}; lower "Piece size" under Page scanning in the options.`,
+      hint: errorSentence('error_fix_too_large', ctx.model, where),
     });
   }
   if ((status === 400 || status === 422) && (MODEL_RE.test(detail) || err.code === 'model_not_found')) {
     return new GuardError('model-not-found', base, {
       ...opts,
-      hint: `${where} does not serve the model "${ctx.model}"; check the model id.`,
+      hint: errorSentence('error_fix_model', where, ctx.model),
     });
   }
   if (status === 429) {
@@ -352,18 +394,18 @@ function fromStatus(err: APIError, ctx: GuardErrorContext): GuardError {
       ...(retryAt !== undefined ? { retryAt } : {}),
       hint:
         retryAt !== undefined
-          ? `${where} is rate limiting requests; wait until ${formatClock(retryAt)}.`
-          : `${where} is rate limiting requests; wait a minute and try again.`,
+          ? errorSentence('error_fix_rate_until', where, formatClock(retryAt))
+          : errorSentence('error_fix_rate', where),
     });
   }
   if (status === 400 || status === 422) {
     return new GuardError('config', base, {
       ...opts,
-      hint: `${where} rejected the request for ${ctx.model}; check the model id and the mode (chat or raw).`,
+      hint: errorSentence('error_fix_request', where, ctx.model),
     });
   }
   if (status >= 500 || status === 409) {
-    return new GuardError('server', base, { ...opts, hint: `${where} had a server error; try again later.` });
+    return new GuardError('server', base, { ...opts, hint: errorSentence('error_fix_server', where) });
   }
   return new GuardError('bad-response', base, { ...opts, retryable: false });
 }
@@ -374,10 +416,26 @@ function fromStatus(err: APIError, ctx: GuardErrorContext): GuardError {
  */
 export function toGuardError(err: unknown, ctx: GuardErrorContext): GuardError {
   const mapped = mapError(err, ctx);
-  // Belt and braces: whatever went into the message or hint, the key does not come out.
+  // Belt and braces: whatever went into the message or hint (or their values), the key does not come out.
   mapped.message = scrubSecrets(mapped.message, ctx.apiKey);
   (mapped as { hint: string }).hint = scrubSecrets(mapped.hint, ctx.apiKey);
+  const messageText = scrubText(mapped.messageText, mapped.message, ctx.apiKey);
+  if (messageText) mapped.messageText = messageText;
+  else delete mapped.messageText;
+  const hintText = scrubText(mapped.hintText, mapped.hint, ctx.apiKey);
+  if (hintText) mapped.hintText = hintText;
+  else delete mapped.hintText;
   return mapped;
+}
+
+/**
+ * A structured text with its values scrubbed, kept only while it still says exactly `english` (the scrubbed
+ * message or hint); else undefined, and the English is shown.
+ */
+function scrubText(text: MessageText | undefined, english: string, apiKey?: string): MessageText | undefined {
+  if (!text) return undefined;
+  const scrubbed = text.subs ? { key: text.key, subs: text.subs.map((s) => scrubSecrets(s, apiKey)) } : text;
+  return errorEnglish(scrubbed) === english ? scrubbed : undefined;
 }
 
 function mapError(err: unknown, ctx: GuardErrorContext): GuardError {
@@ -386,10 +444,10 @@ function mapError(err: unknown, ctx: GuardErrorContext): GuardError {
 
   if (err instanceof APIUserAbortError || isAbortError(err)) {
     if (err instanceof Error && err.name === 'TimeoutError') return timeoutError(ctx, err);
-    return new GuardError('timeout', 'The check was cancelled before the endpoint answered.', {
+    return new GuardError('timeout', errorSentence('error_detail_cancelled'), {
       cancelled: true,
       retryable: false,
-      hint: 'The check was cancelled.',
+      hint: errorSentence('error_fix_cancelled'),
       cause: err,
     });
   }
@@ -408,25 +466,23 @@ function mapError(err: unknown, ctx: GuardErrorContext): GuardError {
     return unreachable(ctx, scrub(describeCause(err.message, err.cause)), err);
   }
   if (err instanceof SyntaxError) {
-    return new GuardError(
-      'bad-response',
-      `The endpoint sent a response that is not valid JSON: ${scrub(err.message)}`,
-      {
-        cause: err,
-        hint: 'Check that the base URL points to an OpenAI-compatible API (it usually ends with /v1).',
-      },
-    );
+    return new GuardError('bad-response', errorSentence('error_detail_not_json', scrub(err.message)), {
+      cause: err,
+      hint: errorSentence('error_fix_not_json'),
+    });
   }
   const message = err instanceof Error ? err.message : String(err);
-  return new GuardError('bad-response', scrub(message || 'Unknown error'), { cause: err });
+  return new GuardError('bad-response', message ? scrub(message) : errorSentence('error_detail_unknown'), {
+    cause: err,
+  });
 }
 
 function timeoutError(ctx: GuardErrorContext, cause: unknown): GuardError {
-  const secs = ctx.timeoutMs !== undefined ? `${Math.round(ctx.timeoutMs / 100) / 10} s` : 'the time limit';
-  return new GuardError('timeout', `${providerName(ctx)} did not answer within ${secs}.`, {
-    cause,
-    hint: 'The endpoint is slow or overloaded; Guardlens tries again by itself. If it keeps happening, choose a faster provider or model.',
-  });
+  const message =
+    ctx.timeoutMs !== undefined
+      ? errorSentence('error_detail_timeout', providerName(ctx), Math.round(ctx.timeoutMs / 100) / 10)
+      : errorSentence('error_detail_timeout_limit', providerName(ctx));
+  return new GuardError('timeout', message, { cause });
 }
 
 function describeCause(message: string, cause: unknown): string {

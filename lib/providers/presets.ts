@@ -3,6 +3,7 @@
  * Llama Guard generation it serves, what it supports, and what it charges.
  */
 import type { GuardModelId } from '../guard/types';
+import { problemText } from '../settings/problem-text';
 
 export const PRESET_IDS = [
   'openrouter',
@@ -205,31 +206,24 @@ function isLoopbackHost(hostname: string): boolean {
  */
 export function validateBaseUrl(url: string): { ok: true; origin: string } | { ok: false; error: string } {
   const text = typeof url === 'string' ? url.trim() : '';
-  if (!text) return { ok: false, error: 'Enter the base URL of the endpoint, e.g. https://example.com/v1.' };
+  if (!text) return { ok: false, error: problemText('settings_base_url_empty') };
   let parsed: URL;
   try {
     parsed = new URL(text);
   } catch {
-    return { ok: false, error: `"${text}" is not a URL; it should look like https://example.com/v1.` };
+    return { ok: false, error: problemText('settings_base_url_not_url', text) };
   }
   if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') {
-    return { ok: false, error: `The base URL must start with https:// (got ${parsed.protocol}).` };
+    return { ok: false, error: problemText('settings_base_url_scheme', parsed.protocol) };
   }
   if (parsed.username || parsed.password) {
-    return {
-      ok: false,
-      error: 'The base URL must not contain a user name or password; put the API key in its own field.',
-    };
+    return { ok: false, error: problemText('settings_base_url_credentials') };
   }
   if (parsed.protocol === 'http:' && !isLoopbackHost(parsed.hostname)) {
-    return {
-      ok: false,
-      error:
-        'The base URL must use https://; plain http:// is only allowed for this computer (localhost, 127.0.0.1, [::1]).',
-    };
+    return { ok: false, error: problemText('settings_base_url_https') };
   }
   if (parsed.search || parsed.hash || /[?#]/.test(text)) {
-    return { ok: false, error: 'The base URL must not contain a query (?…) or a fragment (#…).' };
+    return { ok: false, error: problemText('settings_base_url_query') };
   }
   return { ok: true, origin: parsed.origin };
 }

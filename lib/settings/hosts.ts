@@ -12,31 +12,36 @@
  *   to its host.
  */
 
+import { type ProblemKey, problemText } from './problem-text';
+
 export type HostPatternResult = { ok: true; pattern: string } | { ok: false; error: string };
+
+/** Why a host is not usable: the problem sentence's key (its value is the pattern as typed). */
+type HostProblem = Extract<ProblemKey, `settings_site_${string}`>;
 
 const MAX_PATTERN_LENGTH = 260;
 
 /** The canonical ASCII form of a host name, or null when it is not a usable host. */
-function canonicalHost(raw: string): { host: string } | { error: string } {
-  if (raw === '') return { error: 'is empty' };
-  if (/[/?#@\\\s]/.test(raw)) return { error: 'must be a host name only (no path, user or spaces)' };
+function canonicalHost(raw: string): { host: string } | { error: HostProblem } {
+  if (raw === '') return { error: 'settings_site_invalid' };
+  if (/[/?#@\\\s]/.test(raw)) return { error: 'settings_site_host_only' };
   const bracketed = raw.startsWith('[');
-  if (!bracketed && raw.includes(':')) return { error: 'must not include a port' };
-  if (bracketed && !raw.endsWith(']')) return { error: 'must not include a port' };
+  if (!bracketed && raw.includes(':')) return { error: 'settings_site_port' };
+  if (bracketed && !raw.endsWith(']')) return { error: 'settings_site_port' };
   let host: string;
   try {
     host = new URL(`http://${raw}`).hostname;
   } catch {
-    return { error: 'is not a valid host name' };
+    return { error: 'settings_site_invalid' };
   }
   if (host.endsWith('.')) host = host.slice(0, -1);
-  if (host === '') return { error: 'is not a valid host name' };
+  if (host === '') return { error: 'settings_site_invalid' };
   if (!host.startsWith('[')) {
-    if (!/^[a-z0-9._-]+$/.test(host)) return { error: 'contains characters a host name cannot have' };
-    if (host.length > 253) return { error: 'is longer than 253 characters' };
+    if (!/^[a-z0-9._-]+$/.test(host)) return { error: 'settings_site_characters' };
+    if (host.length > 253) return { error: 'settings_site_host_long' };
     const labels = host.split('.');
-    if (labels.some((label) => label === '')) return { error: 'has an empty label (two dots in a row)' };
-    if (labels.some((label) => label.length > 63)) return { error: 'has a label longer than 63 characters' };
+    if (labels.some((label) => label === '')) return { error: 'settings_site_empty_label' };
+    if (labels.some((label) => label.length > 63)) return { error: 'settings_site_label_long' };
   }
   return { host };
 }
@@ -50,19 +55,20 @@ function isIpLiteral(host: string): boolean {
  * (reduced to its host). Never throws.
  */
 export function parseHostPattern(input: unknown): HostPatternResult {
-  if (typeof input !== 'string') return { ok: false, error: 'A site pattern must be a string.' };
+  if (typeof input !== 'string') return { ok: false, error: problemText('settings_site_not_text') };
   let text = input.trim();
   const shown = JSON.stringify(text.length > 80 ? `${text.slice(0, 80)}…` : text);
-  if (text.length > MAX_PATTERN_LENGTH) return { ok: false, error: `The site pattern ${shown} is too long.` };
+  if (text.length > MAX_PATTERN_LENGTH)
+    return { ok: false, error: problemText('settings_site_too_long', shown) };
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(text)) {
     let url: URL;
     try {
       url = new URL(text);
     } catch {
-      return { ok: false, error: `The site pattern ${shown} is not a valid URL or host name.` };
+      return { ok: false, error: problemText('settings_site_bad_url', shown) };
     }
     if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-      return { ok: false, error: `The site pattern ${shown} must be a host name or an http(s) URL.` };
+      return { ok: false, error: problemText('settings_site_scheme', shown) };
     }
     text = url.hostname;
   }
@@ -72,18 +78,15 @@ export function parseHostPattern(input: unknown): HostPatternResult {
     text = text.slice(2);
   }
   if (text === '*' || text === '') {
-    return { ok: false, error: `The site pattern ${shown} would match every site; name a domain.` };
+    return { ok: false, error: problemText('settings_site_everything', shown) };
   }
   if (text.includes('*')) {
-    return {
-      ok: false,
-      error: `The site pattern ${shown} may use "*" only as a leading "*." (for example "*.example.com").`,
-    };
+    return { ok: false, error: problemText('settings_site_star', shown) };
   }
   const result = canonicalHost(text);
-  if ('error' in result) return { ok: false, error: `The site pattern ${shown} ${result.error}.` };
+  if ('error' in result) return { ok: false, error: problemText(result.error, shown) };
   if (wildcard && isIpLiteral(result.host)) {
-    return { ok: false, error: `The site pattern ${shown} puts a wildcard in front of an IP address.` };
+    return { ok: false, error: problemText('settings_site_wildcard_ip', shown) };
   }
   return { ok: true, pattern: wildcard ? `*.${result.host}` : result.host };
 }

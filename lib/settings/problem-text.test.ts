@@ -4,6 +4,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import messages from '../../public/_locales/en/messages.json';
+import { validateBaseUrl } from '../providers/presets';
+import { parseHostPattern } from './hosts';
 import { importSettings } from './io';
 import { parseManagedPolicy } from './policy';
 import { PROBLEM_TEMPLATES, type ProblemKey, parseProblem, problemText } from './problem-text';
@@ -74,7 +76,50 @@ function sampleProblems(): string[] {
     }).problems,
     ...parseManagedPolicy({ apiKey: '', provider: 'groq', requestMode: 'raw' }).problems,
     ...[checkApiKey(5), checkApiKey(big.repeat(100)), checkApiKey('a b')].map((r) => (r.ok ? '' : r.error)),
+    ...siteProblems(),
+    ...baseUrlProblems(),
   ];
+}
+
+/** Why each kind of bad site pattern is refused. */
+function siteProblems(): string[] {
+  const bad = [
+    5,
+    'x'.repeat(300),
+    'https://exa mple.com',
+    'ftp://example.com',
+    '*',
+    '*.exa*mple.com',
+    'example.com/path',
+    'example.com:8080',
+    '[::1',
+    '%%%',
+    'exa$mple.com',
+    `${'a'.repeat(60)}.${'b'.repeat(60)}.${'c'.repeat(60)}.${'d'.repeat(60)}.${'e'.repeat(10)}`,
+    'a..b',
+    `${'a'.repeat(64)}.com`,
+    '*.10.0.0.1',
+    '*.',
+  ];
+  return bad.map((input) => {
+    const result = parseHostPattern(input);
+    return result.ok ? '' : result.error;
+  });
+}
+
+/** Why each kind of bad base URL is refused. */
+function baseUrlProblems(): string[] {
+  return [
+    '',
+    'not a url',
+    'ftp://x.example/v1',
+    'https://u:p@x.example/v1',
+    'http://x.example/v1',
+    'https://x.example/v1?a=1',
+  ].map((url) => {
+    const result = validateBaseUrl(url);
+    return result.ok ? '' : result.error;
+  });
 }
 
 describe('settings problem messages', () => {
@@ -124,6 +169,25 @@ describe('settings problem messages', () => {
     expect(parsed?.subs[0]).toBe('scanText');
     expect(parseProblem(parsed!.subs[1]!)?.key).toBe('settings_reason_boolean');
     expect(parseProblem(parsed!.subs[2]!)?.key).toBe('settings_outcome_not_saved');
+  });
+
+  it('words every site pattern and base URL problem from a template', () => {
+    const keys = new Set(
+      [...siteProblems(), ...baseUrlProblems()].map((text) => {
+        const parsed = parseProblem(text);
+        expect(parsed, text).toBeDefined();
+        return parsed!.key;
+      }),
+    );
+    const expected = Object.keys(PROBLEM_TEMPLATES).filter(
+      (key) => key.startsWith('settings_site_') || key.startsWith('settings_base_url_'),
+    );
+    expect([...keys].sort()).toEqual(expected.sort());
+    // The pattern as typed is a value, not part of the sentence.
+    expect(parseProblem(siteProblems()[6]!)).toEqual({
+      key: 'settings_site_host_only',
+      subs: ['"example.com/path"'],
+    });
   });
 
   it('prefers the most specific sentence and leaves other text alone', () => {

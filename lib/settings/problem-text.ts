@@ -5,6 +5,8 @@
  * shows the messages file's version (`components/i18n.ts` `problemMessage`). Values are `$1`, `$2` … in order,
  * like the `placeholders` of messages.json; a value may itself be a problem sentence (a reason, an ending).
  */
+import { fill, templateReader } from '../text';
+
 export const PROBLEM_TEMPLATES = Object.freeze({
   // Why a field was rejected: the middle of `settings_problem_field` / `settings_policy_field`.
   settings_reason_one_of: 'must be one of $1 (got $2)',
@@ -51,6 +53,21 @@ export const PROBLEM_TEMPLATES = Object.freeze({
   settings_problem_action_code: 'The category code $1 in "categoryActions" is not a code; it was dropped.',
   settings_problem_action_value: 'The action for "$1" must be one of $2 (got $3); it was dropped.',
   settings_problem_site_dropped: '$1 It was dropped from "$2".',
+  // Why a site pattern was refused (lib/settings/hosts.ts): the first value of `settings_problem_site_dropped`.
+  settings_site_not_text: 'A site pattern must be a string.',
+  settings_site_too_long: 'The site pattern $1 is too long.',
+  settings_site_bad_url: 'The site pattern $1 is not a valid URL or host name.',
+  settings_site_scheme: 'The site pattern $1 must be a host name or an http(s) URL.',
+  settings_site_everything: 'The site pattern $1 would match every site; name a domain.',
+  settings_site_star: 'The site pattern $1 may use "*" only as a leading "*." (for example "*.example.com").',
+  settings_site_host_only: 'The site pattern $1 must be a host name only (no path, user or spaces).',
+  settings_site_port: 'The site pattern $1 must not include a port.',
+  settings_site_invalid: 'The site pattern $1 is not a valid host name.',
+  settings_site_characters: 'The site pattern $1 contains characters a host name cannot have.',
+  settings_site_host_long: 'The site pattern $1 is longer than 253 characters.',
+  settings_site_empty_label: 'The site pattern $1 has an empty label (two dots in a row).',
+  settings_site_label_long: 'The site pattern $1 has a label longer than 63 characters.',
+  settings_site_wildcard_ip: 'The site pattern $1 puts a wildcard in front of an IP address.',
   settings_problem_site_not_host: '$1 is not a host name; it was dropped from "$2".',
   settings_problem_site_limit: '"$1" holds at most $2 sites; the rest were dropped.',
   settings_problem_chatbot_id: '$1 is not a chatbot site id; it was dropped from "chatbotSites".',
@@ -58,6 +75,15 @@ export const PROBLEM_TEMPLATES = Object.freeze({
   settings_problem_api_key_type: 'The API key must be text (got $1).',
   settings_problem_api_key_long: 'The API key is longer than $1 characters.',
   settings_problem_api_key_chars: 'The API key may contain only printable ASCII characters and no spaces.',
+  // Why a base URL is not usable (lib/providers/presets.ts): shown on its own, or inside `settings_reason_not_usable`.
+  settings_base_url_empty: 'Enter the base URL of the endpoint, e.g. https://example.com/v1.',
+  settings_base_url_not_url: '"$1" is not a URL; it should look like https://example.com/v1.',
+  settings_base_url_scheme: 'The base URL must start with https:// (got $1).',
+  settings_base_url_credentials:
+    'The base URL must not contain a user name or password; put the API key in its own field.',
+  settings_base_url_https:
+    'The base URL must use https://; plain http:// is only allowed for this computer (localhost, 127.0.0.1, [::1]).',
+  settings_base_url_query: 'The base URL must not contain a query (?…) or a fragment (#…).',
   // Import files.
   settings_import_not_text: 'The settings file could not be read (it is not text).',
   settings_import_too_large: 'The settings file is too large (over $1 MB); nothing was imported.',
@@ -98,54 +124,15 @@ export interface ParsedProblem {
 
 /** The English sentence for `key` with `subs` in its placeholders (`$1` is the first). */
 export function problemText(key: ProblemKey, ...subs: (string | number)[]): string {
-  return PROBLEM_TEMPLATES[key].replace(/\$(\d)/g, (_, n: string) => {
-    const value = subs[Number(n) - 1];
-    return value === undefined ? '' : String(value);
-  });
+  return fill(PROBLEM_TEMPLATES[key], subs);
 }
 
-interface Matcher {
-  key: ProblemKey;
-  pattern: RegExp;
-  /** Which placeholder each capture group fills. */
-  order: number[];
-}
-
-const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-
-/** Templates with the most fixed text first, so a specific sentence wins over a general one that also fits. */
-const MATCHERS: Matcher[] = (Object.entries(PROBLEM_TEMPLATES) as [ProblemKey, string][])
-  .map(([key, template]) => {
-    const order: number[] = [];
-    const source = template
-      .split(/(\$\d)/)
-      .map((part) => {
-        if (/^\$\d$/.test(part)) {
-          order.push(Number(part.slice(1)));
-          return '([\\s\\S]*?)';
-        }
-        return escapeRegExp(part);
-      })
-      .join('');
-    return { key, pattern: new RegExp(`^${source}$`), order, fixed: template.replace(/\$\d/g, '').length };
-  })
-  .sort((a, b) => b.fixed - a.fixed)
-  .map(({ key, pattern, order }) => ({ key, pattern, order }));
+const readProblem = templateReader<ProblemKey>(PROBLEM_TEMPLATES);
 
 /**
  * The key and values of a problem sentence made with `problemText`, or undefined for any other text (a sentence
  * from elsewhere, which the caller shows as it is). Formatting the result again gives back `text`.
  */
 export function parseProblem(text: string): ParsedProblem | undefined {
-  for (const { key, pattern, order } of MATCHERS) {
-    const match = pattern.exec(text);
-    if (!match) continue;
-    const subs: string[] = [];
-    order.forEach((n, i) => {
-      subs[n - 1] = match[i + 1] ?? '';
-    });
-    const filled = Array.from(subs, (s) => s ?? '');
-    if (problemText(key, ...filled) === text) return { key, subs: filled };
-  }
-  return undefined;
+  return readProblem(text);
 }
