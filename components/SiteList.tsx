@@ -1,7 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { parseHostPattern } from '@/lib/settings/schema';
 import { describedBy, type Managed, PolicyNote } from './Form';
-import { t } from './i18n';
+import { problemMessage, t } from './i18n';
 
 /** Reads one site per line: the canonical patterns, and the lines that are not sites with the reason. */
 export function parseSiteLines(text: string): { patterns: string[]; problems: string[] } {
@@ -70,7 +70,7 @@ export function SiteListField({
       {problems.length > 0 && (
         <ul id={`${id}-problems`} class="gl-problems gl-error">
           {problems.map((p) => (
-            <li key={p}>{t('options_sites_problem', p)}</li>
+            <li key={p}>{t('options_sites_problem', problemMessage(p))}</li>
           ))}
         </ul>
       )}

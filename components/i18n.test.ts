@@ -5,9 +5,13 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { ERROR_HINTS, ERROR_TITLES } from '@/lib/guard/errors';
+import { CHECK_TEXTS } from '@/entrypoints/background/context-menu';
+import { IMAGE_TEXTS } from '@/entrypoints/background/images';
+import { ERROR_HINTS, ERROR_TITLES, GuardError, toGuardError } from '@/lib/guard/errors';
+import { errorHint, errorMessage, errorTitle, lookupMessage, templateMessage } from '@/utils/i18n';
+import { PROMPT_ERROR_TEMPLATES } from '@/utils/protocol/prompt';
 import messages from '../public/_locales/en/messages.json';
-import { errorHint, errorTitle, formatNumber, formatUsd, lookupMessage, plural, t } from './i18n';
+import { formatNumber, formatUsd, plural, t } from './i18n';
 import { installMessages } from './testing/i18n';
 
 const ROOT = path.resolve(__dirname, '..');
@@ -168,5 +172,71 @@ describe('texts whose keys come from lib/', () => {
     });
     expect(lookupMessage('cat_lg3_S1_name')).toBeUndefined();
     expect(errorTitle('cors')).toBe(ERROR_TITLES.cors);
+  });
+});
+
+describe('texts the background words itself', () => {
+  /** A messages.json entry written back with `$1`, `$2` … where its named placeholders are. */
+  const asTemplate = (key: string) => {
+    const entry = MESSAGES[key];
+    if (!entry) return undefined;
+    return entry.message.replace(/\$([A-Za-z0-9_@]+)\$/g, (whole, name: string) => {
+      return entry.placeholders?.[name.toLowerCase()]?.content ?? whole;
+    });
+  };
+
+  it('every table of English templates is in messages.json with the same English', () => {
+    const tables = { PROMPT_ERROR_TEMPLATES, IMAGE_TEXTS, CHECK_TEXTS };
+    const problems: string[] = [];
+    for (const [table, templates] of Object.entries(tables))
+      for (const [key, template] of Object.entries(templates as Record<string, string>)) {
+        const inFile = asTemplate(key);
+        if (inFile !== template)
+          problems.push(`${table}.${key}: "${inFile}" in messages.json, "${template}" here`);
+      }
+    expect(problems).toEqual([]);
+  });
+
+  it('templateMessage fills a template from the messages file, and from its English without one', () => {
+    expect(templateMessage(IMAGE_TEXTS, 'image_error_http', 404)).toBe(
+      'The image could not be downloaded (HTTP 404).',
+    );
+    vi.spyOn(browser.i18n, 'getMessage').mockImplementation(((key: string, subs?: string[]) =>
+      key === 'image_error_http' ? `Téléchargement impossible (HTTP ${subs?.[0]}).` : '') as never);
+    expect(templateMessage(IMAGE_TEXTS, 'image_error_http', 404)).toBe(
+      'Téléchargement impossible (HTTP 404).',
+    );
+    expect(templateMessage(IMAGE_TEXTS, 'image_error_scheme', 'ftp:')).toBe(
+      'Images from ftp: URLs cannot be checked.',
+    );
+  });
+});
+
+describe('endpoint errors from the messages file', () => {
+  const ctx = { baseUrl: 'https://api.groq.com/openai/v1', model: 'llama-guard-4', preset: 'groq' };
+
+  it("shows the message and the specific hint in the file's words, equal to lib's English", () => {
+    const error = toGuardError(new TypeError('Failed to fetch'), ctx).toJSON();
+    expect(errorMessage(error)).toBe(error.message);
+    expect(errorHint(error)).toBe(error.hint);
+    vi.spyOn(browser.i18n, 'getMessage').mockImplementation(((key: string, subs?: string[]) =>
+      key === 'error_detail_unreachable'
+        ? `${subs?.[0]} injoignable (${subs?.[1]}) : ${subs?.[2]}`
+        : key === 'error_fix_unreachable'
+          ? `Vérifiez ${subs?.[0]}.`
+          : '') as never);
+    expect(errorMessage(error)).toBe('Groq injoignable (https://api.groq.com/openai/v1) : Failed to fetch');
+    expect(errorHint(error)).toBe('Vérifiez https://api.groq.com/openai/v1.');
+  });
+
+  it('shows text lib did not build from a template as it is', () => {
+    const error = new GuardError('config', 'Groq needs an API key.', {
+      hint: 'Add your Groq API key.',
+    }).toJSON();
+    vi.spyOn(browser.i18n, 'getMessage').mockImplementation((() => '«»') as never);
+    expect(errorMessage(error)).toBe('Groq needs an API key.');
+    expect(errorHint(error)).toBe('Add your Groq API key.');
+    // Data from before the texts existed (an old session's last error) still shows.
+    expect(errorMessage({ message: 'Groq answered 500' })).toBe('Groq answered 500');
   });
 });

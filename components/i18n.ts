@@ -2,36 +2,19 @@
  * Every string Guardlens shows people comes from `public/_locales/en/messages.json` through
  * `browser.i18n.getMessage`. `t(key, ...values)` is typed by that file: a key that is not in it does not compile
  * (and `components/i18n.test.ts` checks every key the code uses). Values fill the message's placeholders in
- * order (`$1`, `$2` … in the file's `placeholders`).
+ * order (`$1`, `$2` … in the file's `placeholders`). Messages by keys computed from `lib/` (categories, endpoint
+ * errors) come from `utils/i18n.ts`, shared with the background.
  */
 import { browser } from 'wxt/browser';
-import { ERROR_HINTS, ERROR_TITLES, errorMessageKeys } from '@/lib/guard/error-text';
-import type { GuardErrorData, GuardErrorKind } from '@/lib/guard/errors';
 import { parseProblem } from '@/lib/settings/problem-text';
+import { browserMessage } from '@/utils/i18n';
 
 export type Messages = typeof import('../public/_locales/en/messages.json');
 export type MessageKey = keyof Messages;
 
-type GetMessage = (name: string, substitutions?: string[]) => string | undefined;
-
 /** The message for `key`, with `values` in its placeholders; the key itself when the browser has no message. */
 export function t(key: MessageKey, ...values: (string | number)[]): string {
-  const getMessage = (browser.i18n as unknown as { getMessage: GetMessage }).getMessage;
-  const text = getMessage(key, values.length ? values.map(String) : undefined);
-  return text || key;
-}
-
-/**
- * The message for a key computed from `lib/` (a hazard category's, an error kind's), or undefined when the file
- * has none (the caller then shows `lib/`'s English default).
- */
-export function lookupMessage(key: string): string | undefined {
-  try {
-    const getMessage = (browser.i18n as unknown as { getMessage: GetMessage }).getMessage;
-    return getMessage(key) || undefined;
-  } catch {
-    return undefined;
-  }
+  return browserMessage(key, values.length ? values.map(String) : undefined) || key;
 }
 
 /**
@@ -42,29 +25,22 @@ export function lookupMessage(key: string): string | undefined {
  */
 export function problemMessage(text: string, depth = 0): string {
   const parsed = depth < 4 ? parseProblem(text) : undefined;
-  if (!parsed) return text;
+  if (!parsed) return depth > 0 ? quotedProblem(text, depth) : text;
   const subs = parsed.subs.map((sub) => problemMessage(sub, depth + 1));
   try {
-    const getMessage = (browser.i18n as unknown as { getMessage: GetMessage }).getMessage;
-    return getMessage(parsed.key, subs.length ? subs : undefined) || text;
+    return browserMessage(parsed.key, subs.length ? subs : undefined) || text;
   } catch {
     return text;
   }
 }
 
-/** What an endpoint error of this kind is called, from the messages file. */
-export function errorTitle(kind: GuardErrorKind): string {
-  return lookupMessage(errorMessageKeys(kind).title) ?? ERROR_TITLES[kind] ?? ERROR_TITLES['bad-response'];
-}
-
 /**
- * How to fix an endpoint error: the messages file's hint for its kind when the error carries the general one, else
- * the error's own, more specific hint (it names the endpoint, the model or a time).
+ * A value that is a problem sentence without its final full stop (a base URL's problem quoted as a reason: "is
+ * not usable: …"): translated, and its final full stop dropped again. Any other value is shown as it is.
  */
-export function errorHint(error: Pick<GuardErrorData, 'kind' | 'hint'>): string {
-  const general = ERROR_HINTS[error.kind];
-  if (general === undefined || (error.hint && error.hint !== general)) return error.hint ?? '';
-  return lookupMessage(errorMessageKeys(error.kind).hint) ?? general;
+function quotedProblem(text: string, depth: number): string {
+  if (!text || text.endsWith('.') || !parseProblem(`${text}.`)) return text;
+  return problemMessage(`${text}.`, depth).replace(/[.。]$/, '');
 }
 
 /** `one` when `count` is 1, else `many`; both get the count as their first value. */

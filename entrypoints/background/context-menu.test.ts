@@ -1,4 +1,6 @@
-import { describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { browser } from 'wxt/browser';
+import { GuardError, toGuardError } from '@/lib/guard/errors';
 import type { Verdict } from '@/lib/guard/types';
 import { defaultSettings, type Settings } from '@/lib/settings/schema';
 import { MENU_CHECK_IMAGE, MENU_CHECK_SELECTION, runMenuCheck } from './context-menu';
@@ -101,6 +103,41 @@ describe('runMenuCheck: selected text', () => {
     expect(await runMenuCheck(h, selection('text'), tab, noBlob)).toMatchObject({
       status: 'error',
       reason: 'The endpoint is failing: HTTP 503.',
+    });
+  });
+});
+
+describe('runMenuCheck: words from the messages file', () => {
+  afterEach(() => vi.restoreAllMocks());
+  const pseudo = (key: string, subs?: string[]) => `«${key}${subs?.length ? `:${subs.join('|')}` : ''}»`;
+
+  it("says why it did not check, and what the endpoint answered, in the messages file's words", async () => {
+    vi.spyOn(browser.i18n as unknown as { getMessage: typeof pseudo }, 'getMessage').mockImplementation(
+      pseudo,
+    );
+    const { h: paused } = host(UNSAFE, { pausedSites: ['news.example'] });
+    expect(await runMenuCheck(paused, selection('text'), tab, noBlob)).toMatchObject({
+      reason: '«check_refused_paused»',
+    });
+    const down = toGuardError(new TypeError('Failed to fetch'), {
+      baseUrl: 'https://guard.example/v1',
+      model: 'lg4',
+    });
+    expect(down).toBeInstanceOf(GuardError);
+    const { h } = host(down);
+    expect(await runMenuCheck(h, selection('   '), tab, noBlob)).toMatchObject({
+      reason: '«check_error_no_text»',
+    });
+    expect(await runMenuCheck(h, selection('text'), tab, noBlob)).toMatchObject({
+      status: 'error',
+      reason: '«error_detail_unreachable:guard.example|https://guard.example/v1|Failed to fetch»',
+    });
+    const { h: textOnly } = host(UNSAFE, { guardModel: 'llama-guard-3-8b' });
+    expect(
+      await runMenuCheck(textOnly, { menuItemId: MENU_CHECK_IMAGE, srcUrl: PNG }, tab, noBlob),
+    ).toMatchObject({
+      status: 'refused',
+      reason: '«image_unsupported_model:Llama Guard 3 8B»',
     });
   });
 });

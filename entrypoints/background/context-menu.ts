@@ -5,12 +5,13 @@
  * loads another page. Nothing is sent from an excluded or paused site.
  */
 import type { Browser } from 'wxt/browser';
+import { GuardError } from '@/lib/guard/errors';
 import { resolveAction } from '@/lib/settings/actions';
+import { errorMessage, lookupMessage, templateMessage } from '@/utils/i18n';
 import { type ManualCheck, sendMessage } from '@/utils/messages';
 import { manualCheckKey } from '@/utils/protocol/page';
 import type { BackgroundContext } from './context';
 import type { EngineHost } from './host';
-import { categoryMessage } from './i18n';
 import { checkImage, type ImageCodec, imageSupport } from './images';
 import { inactiveReason, scanTab } from './page-handlers';
 
@@ -20,13 +21,32 @@ export const MENU_SCAN_PAGE = 'guardlens-scan-page';
 
 const SNIPPET_CHARS = 140;
 
-const REFUSED: Record<string, string> = {
-  excluded: 'This site is excluded in Guardlens’ settings.',
-  paused: 'Guardlens is paused on this site.',
-  incognito: 'Guardlens is not allowed in private windows.',
-  'not-configured': 'Guardlens has no endpoint set up yet: open its options.',
-  disabled: 'Guardlens cannot check this page.',
+/** What a manual check says when it cannot run, in English by message key; people read the messages file's. */
+export const CHECK_TEXTS = Object.freeze({
+  check_refused_excluded: 'This site is excluded in Guardlens’ settings.',
+  check_refused_paused: 'Guardlens is paused on this site.',
+  check_refused_incognito: 'Guardlens is not allowed in private windows.',
+  check_refused_not_configured: 'Guardlens has no endpoint set up yet: open its options.',
+  check_refused_disabled: 'Guardlens cannot check this page.',
+  check_error_no_image: 'The image has no address.',
+  check_error_image_unreadable: 'The image could not be read.',
+  check_error_no_text: 'No text is selected.',
+} as const);
+
+type CheckTextKey = keyof typeof CHECK_TEXTS;
+
+const REFUSED: Record<string, CheckTextKey> = {
+  excluded: 'check_refused_excluded',
+  paused: 'check_refused_paused',
+  incognito: 'check_refused_incognito',
+  'not-configured': 'check_refused_not_configured',
+  disabled: 'check_refused_disabled',
 };
+
+/** A text from `CHECK_TEXTS` in the messages file's words. */
+function say(key: CheckTextKey): string {
+  return templateMessage(CHECK_TEXTS, key);
+}
 
 type MenuKey = 'page_menuCheckSelection' | 'page_menuCheckImage' | 'page_menuScanPage';
 
@@ -73,7 +93,9 @@ function snippet(text: string): string {
   return clean.length > SNIPPET_CHARS ? `${clean.slice(0, SNIPPET_CHARS - 1)}…` : clean;
 }
 
+/** Why a check failed, in words a person reads (an endpoint error from the messages file). */
 function errorText(err: unknown): string {
+  if (err instanceof GuardError) return errorMessage(err);
   return err instanceof Error ? err.message : String(err);
 }
 
@@ -103,12 +125,15 @@ export async function runMenuCheck(
   if (image) base.src = src;
   const url = info.frameUrl ?? info.pageUrl ?? tab.url ?? '';
   const reason = inactiveReason(h, url, tab);
-  if (reason) return { ...base, status: 'refused', reason: REFUSED[reason] ?? reason };
+  if (reason) {
+    const key = REFUSED[reason];
+    return { ...base, status: 'refused', reason: key ? say(key) : reason };
+  }
   const place = { tabId: tab.id!, frameId: info.frameId ?? 0, url, ref: `menu${nextRef++}` };
   if (image) {
     const unsupported = imageSupport(h.state.settings);
     if (unsupported) return { ...base, status: 'refused', reason: unsupported };
-    if (!src) return { ...base, status: 'error', reason: 'The image has no address.' };
+    if (!src) return { ...base, status: 'error', reason: say('check_error_no_image') };
     let dataOrUrl = src;
     if (src.startsWith('blob:')) {
       try {
@@ -128,16 +153,16 @@ export async function runMenuCheck(
     return { ...base, status: result.status === 'skipped' ? 'refused' : 'error', reason: result.reason };
   }
   const text = info.selectionText ?? '';
-  if (!text.trim()) return { ...base, status: 'error', reason: 'No text is selected.' };
+  if (!text.trim()) return { ...base, status: 'error', reason: say('check_error_no_text') };
   try {
     const verdict = await h.engine.check({ kind: 'text', priority: 'viewport', text, ...place });
     if (verdict.safe) return base;
-    const resolved = resolveAction(h.state.settings, verdict.categories, categoryMessage);
+    const resolved = resolveAction(h.state.settings, verdict.categories, lookupMessage);
     // A check the person asked for names every category found, even those they chose to ignore on pages.
     const all = resolveAction(
       { ...h.state.settings, categoryActions: {} },
       verdict.categories,
-      categoryMessage,
+      lookupMessage,
     );
     return {
       ...base,
@@ -176,7 +201,8 @@ export function registerContextMenu({ host }: BackgroundContext): void {
       const h = await host();
       const readBlob = async (src: string) => {
         const answer = await sendMessage('page:read-image', { src }, { tabId, frameId });
-        if (!answer || 'error' in answer) throw new Error(answer?.error ?? 'The image could not be read.');
+        if (!answer || 'error' in answer)
+          throw new Error(answer?.error ?? say('check_error_image_unreadable'));
         return answer.dataUrl;
       };
       const check = await runMenuCheck(h, info, tab, readBlob);

@@ -14,9 +14,9 @@ import { describeCategory, getGuardModel, type MessageLookup } from '@/lib/guard
 import type { Verdict } from '@/lib/guard/types';
 import { hostOfUrl, type Settings } from '@/lib/settings/schema';
 import { appendHistory, type HistoryEntry, MAX_HISTORY_SNIPPET } from '@/utils/history';
+import { lookupMessage } from '@/utils/i18n';
 import type { BackgroundContext } from './context';
 import type { EngineHost } from './host';
-import { categoryMessage } from './i18n';
 
 /** A picture kept for the popup: a `data:` image up to this many characters, or an http(s) URL. */
 export const MAX_THUMBNAIL_CHARS = 120_000;
@@ -124,7 +124,7 @@ export function attachHistory(h: EngineHost): void {
     if (verdict.safe || item.tabId < 0) return;
     remember(item);
     if (!h.state.settings.historyEnabled) return;
-    const entry = historyEntryFor(h.state.settings, item, verdict, Date.now(), categoryMessage);
+    const entry = historyEntryFor(h.state.settings, item, verdict, Date.now(), lookupMessage);
     if (entry) void appendHistory([entry]).catch(() => undefined);
   });
   h.engine.onTabState((tabId: number, state: TabState | null) => {

@@ -29,12 +29,12 @@ import { estimateCostUsd, getPreset } from '@/lib/providers/presets';
 import { resolveAction } from '@/lib/settings/actions';
 import { endpointConfigFromSettings, missingEndpointSetting } from '@/lib/settings/endpoint';
 import { type Settings, settingsFingerprint } from '@/lib/settings/schema';
+import { lookupMessage } from '@/utils/i18n';
 import type { EndpointTestResult, PageVerdict } from '@/utils/messages';
 import { sendMessage } from '@/utils/messages';
 import { type EffectiveState, loadEffectiveSettings, watchEffectiveSettings } from '@/utils/settings';
 import { IdbVerdictStore } from '@/utils/verdict-store';
 import { setBadge } from './badge';
-import { categoryMessage } from './i18n';
 
 export const RESUME_ALARM = 'guardlens-resume';
 /** How often a busy engine has the background woken: Chrome's shortest alarm for a packed MV3 extension. */
@@ -346,7 +346,7 @@ export class EngineHost {
 
   /** Sends a flagged item's verdict to the frame it came from, with the person's action for its categories. */
   private async deliver(item: WorkItem, codes: string[]): Promise<void> {
-    const resolved = resolveAction(this.state.settings, codes, categoryMessage);
+    const resolved = resolveAction(this.state.settings, codes, lookupMessage);
     if (resolved.action === 'ignore') return;
     const verdict: PageVerdict = { ref: item.ref, ...resolved };
     try {

@@ -11,13 +11,14 @@
  * private-network addresses for a page that is not on such an address itself. Images of other sites without
  * CORS headers need a host permission for that site; without it the error says so.
  */
+import { GuardError } from '@/lib/guard/errors';
 import { getGuardModel } from '@/lib/guard/registry';
 import { getPreset } from '@/lib/providers/presets';
 import { resolveAction } from '@/lib/settings/actions';
 import type { Settings } from '@/lib/settings/schema';
+import { errorMessage, lookupMessage, templateMessage } from '@/utils/i18n';
 import type { ImageResult } from '@/utils/messages';
 import type { EngineHost } from './host';
-import { categoryMessage } from './i18n';
 
 /** Longest side sent to the model, in pixels (Llama Guard 4 sees images in tiles of a few hundred pixels). */
 export const MAX_IMAGE_SIDE = 1024;
@@ -32,18 +33,54 @@ const FETCHES_AT_ONCE = 4;
 /** Formats sent as they are when small enough; others are re-encoded. */
 const PASS_THROUGH = new Set(['image/png', 'image/jpeg', 'image/webp']);
 
-/** An image that cannot be checked, with a reason a person can read. */
+/**
+ * Why an image is not checked, in English by message key (values `$1` …). People read them from the messages
+ * file (`say`), in the popup and on the page.
+ */
+export const IMAGE_TEXTS = Object.freeze({
+  image_error_permission:
+    'Guardlens may not download images from $1: turn on "Allow" under Check images in Guardlens\' options (Page scanning), or allow it to access this site in the browser\'s extension settings.',
+  image_error_encode: 'The image could not be encoded.',
+  image_error_no_canvas: 'No 2D canvas to downscale the image.',
+  image_error_timeout: 'The image took too long to load.',
+  image_error_private: 'Images on local or private network addresses are not fetched for this page.',
+  image_error_download: 'The image could not be downloaded: $1',
+  image_error_http: 'The image could not be downloaded (HTTP $1).',
+  image_error_too_large: 'The image is too large to download.',
+  image_error_data_empty: 'The data: URL has no data.',
+  image_error_data_invalid: 'The data: URL is not valid.',
+  image_error_bad_url: 'The image URL is not valid.',
+  image_error_scheme: 'Images from $1 URLs cannot be checked.',
+  image_error_not_image: 'The file is not an image Guardlens can read.',
+  image_error_decode: 'The image could not be decoded.',
+  image_error_shrink: 'The image could not be made small enough to send.',
+  image_skipped_svg: 'SVG images are not checked.',
+  image_skipped_small: 'The image is too small.',
+  image_unsupported_model: '$1 does not take images (Llama Guard 4 and 3 11B Vision do).',
+  image_unsupported_provider: '$1 does not take images.',
+  image_unsupported_mode: 'Images can only be checked in chat mode.',
+} as const);
+
+type ImageTextKey = keyof typeof IMAGE_TEXTS;
+
+/** A reason from `IMAGE_TEXTS` in the messages file's words. */
+function say(key: ImageTextKey, ...subs: (string | number)[]): string {
+  return templateMessage(IMAGE_TEXTS, key, ...subs);
+}
+
+/** An image that cannot be checked, with a reason a person can read (from the messages file). */
 export class ImageError extends Error {
   override name = 'ImageError';
+  constructor(key: ImageTextKey, ...subs: (string | number)[]) {
+    super(say(key, ...subs));
+  }
 }
 
 /** Another site's image the browser lets Guardlens download only with a host permission it does not have. */
 export class ImagePermissionError extends ImageError {
   override name = 'ImagePermissionError';
   constructor(readonly host: string) {
-    super(
-      `Guardlens may not download images from ${host}: turn on "Allow" under Check images in Guardlens' options (Page scanning), or allow it to access this site in the browser's extension settings.`,
-    );
+    super('image_error_permission', host);
   }
 }
 
@@ -77,11 +114,7 @@ function makeCanvas(width: number, height: number): Canvas2D {
 function canvasBlob(canvas: Canvas2D, type: string, quality: number): Promise<Blob> {
   if ('convertToBlob' in canvas) return canvas.convertToBlob({ type, quality });
   return new Promise((resolve, reject) =>
-    canvas.toBlob(
-      (b) => (b ? resolve(b) : reject(new ImageError('The image could not be encoded.'))),
-      type,
-      quality,
-    ),
+    canvas.toBlob((b) => (b ? resolve(b) : reject(new ImageError('image_error_encode'))), type, quality),
   );
 }
 
@@ -98,7 +131,7 @@ export const browserCodec: ImageCodec = {
           | OffscreenCanvasRenderingContext2D
           | CanvasRenderingContext2D
           | null;
-        if (!context) throw new ImageError('No 2D canvas to downscale the image.');
+        if (!context) throw new ImageError('image_error_no_canvas');
         context.fillStyle = '#fff';
         context.fillRect(0, 0, width, height);
         context.drawImage(bitmap, 0, 0, width, height);
@@ -114,11 +147,10 @@ export function imageSupport(
   settings: Pick<Settings, 'guardModel' | 'provider' | 'requestMode'>,
 ): string | null {
   const model = getGuardModel(settings.guardModel);
-  if (model.maxImages === 0)
-    return `${model.label} does not take images (Llama Guard 4 and 3 11B Vision do).`;
+  if (model.maxImages === 0) return say('image_unsupported_model', model.label);
   const preset = getPreset(settings.provider);
-  if (!preset.images) return `${preset.label} does not take images.`;
-  if (settings.requestMode !== 'chat') return 'Images can only be checked in chat mode.';
+  if (!preset.images) return say('image_unsupported_provider', preset.label);
+  if (settings.requestMode !== 'chat') return say('image_unsupported_mode');
   return null;
 }
 
@@ -189,9 +221,10 @@ async function limited<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
+/** Why an image check failed, in words a person reads (an endpoint error from the messages file too). */
 function describe(err: unknown): string {
-  if (err instanceof Error)
-    return err.name === 'TimeoutError' ? 'The image took too long to load.' : err.message;
+  if (err instanceof GuardError) return errorMessage(err);
+  if (err instanceof Error) return err.name === 'TimeoutError' ? say('image_error_timeout') : err.message;
   return String(err);
 }
 
@@ -204,8 +237,7 @@ async function download(url: URL, pageUrl: string, signal?: AbortSignal): Promis
     }
   })();
   const refuse = (u: URL) => {
-    if (!pagePrivate && isPrivateHost(u.hostname))
-      throw new ImageError('Images on local or private network addresses are not fetched for this page.');
+    if (!pagePrivate && isPrivateHost(u.hostname)) throw new ImageError('image_error_private');
   };
   refuse(url);
   const timeout = AbortSignal.timeout(FETCH_TIMEOUT_MS);
@@ -216,14 +248,14 @@ async function download(url: URL, pageUrl: string, signal?: AbortSignal): Promis
   }).catch(async (err: unknown) => {
     // Another site's image without CORS headers is readable only with a host permission for that site.
     if (!(await hasHostPermission(url))) throw new ImagePermissionError(url.host);
-    throw new ImageError(`The image could not be downloaded: ${describe(err)}`);
+    throw new ImageError('image_error_download', describe(err));
   });
   if (response.url) refuse(new URL(response.url));
-  if (!response.ok) throw new ImageError(`The image could not be downloaded (HTTP ${response.status}).`);
+  if (!response.ok) throw new ImageError('image_error_http', response.status);
   const length = Number(response.headers.get('content-length') ?? 0);
-  if (length > MAX_IMAGE_FETCH_BYTES) throw new ImageError('The image is too large to download.');
+  if (length > MAX_IMAGE_FETCH_BYTES) throw new ImageError('image_error_too_large');
   const bytes = new Uint8Array(await response.arrayBuffer());
-  if (bytes.length > MAX_IMAGE_FETCH_BYTES) throw new ImageError('The image is too large to download.');
+  if (bytes.length > MAX_IMAGE_FETCH_BYTES) throw new ImageError('image_error_too_large');
   return bytes;
 }
 
@@ -238,7 +270,7 @@ async function hasHostPermission(url: URL): Promise<boolean> {
 
 function decodeDataUrl(src: string): Uint8Array {
   const comma = src.indexOf(',');
-  if (comma < 0) throw new ImageError('The data: URL has no data.');
+  if (comma < 0) throw new ImageError('image_error_data_empty');
   const meta = src.slice(5, comma);
   const payload = src.slice(comma + 1);
   try {
@@ -250,7 +282,7 @@ function decodeDataUrl(src: string): Uint8Array {
     }
     return new TextEncoder().encode(decodeURIComponent(payload));
   } catch {
-    throw new ImageError('The data: URL is not valid.');
+    throw new ImageError('image_error_data_invalid');
   }
 }
 
@@ -275,26 +307,26 @@ export async function prepareImage(src: string, options: PrepareOptions): Promis
   try {
     url = new URL(src);
   } catch {
-    throw new ImageError('The image URL is not valid.');
+    throw new ImageError('image_error_bad_url');
   }
   let bytes: Uint8Array;
   if (url.protocol === 'data:') bytes = decodeDataUrl(src);
   else if (url.protocol === 'http:' || url.protocol === 'https:')
     bytes = await limited(() => download(url, options.pageUrl, options.signal));
-  else throw new ImageError(`Images from ${url.protocol} URLs cannot be checked.`);
+  else throw new ImageError('image_error_scheme', url.protocol);
 
   const type = sniffImageType(bytes);
-  if (type === 'image/svg+xml') return { ok: false, reason: 'SVG images are not checked.' };
-  if (!type) throw new ImageError('The file is not an image Guardlens can read.');
+  if (type === 'image/svg+xml') return { ok: false, reason: say('image_skipped_svg') };
+  if (!type) throw new ImageError('image_error_not_image');
   let image: DecodedImage;
   try {
     image = await codec.decode(new Blob([bytes as Uint8Array<ArrayBuffer>], { type }));
   } catch {
-    throw new ImageError('The image could not be decoded.');
+    throw new ImageError('image_error_decode');
   }
   try {
     const { width, height } = image;
-    if (Math.min(width, height) < MIN_IMAGE_PIXELS) return { ok: false, reason: 'The image is too small.' };
+    if (Math.min(width, height) < MIN_IMAGE_PIXELS) return { ok: false, reason: say('image_skipped_small') };
     const longest = Math.max(width, height);
     const header = `data:${type};base64,`;
     if (
@@ -315,7 +347,7 @@ export async function prepareImage(src: string, options: PrepareOptions): Promis
       side = Math.floor(side * 0.7);
       quality = Math.max(0.5, quality - 0.1);
     }
-    throw new ImageError('The image could not be made small enough to send.');
+    throw new ImageError('image_error_shrink');
   } finally {
     image.close();
   }
@@ -380,7 +412,7 @@ export async function checkImage(
       imageData: prepared.dataUrl,
     });
     if (verdict.safe) return { status: 'safe' };
-    const resolved = resolveAction(h.state.settings, verdict.categories, categoryMessage);
+    const resolved = resolveAction(h.state.settings, verdict.categories, lookupMessage);
     if (resolved.action === 'ignore') return { status: 'safe' };
     return { status: 'flagged', verdict: { ref: place.ref, ...resolved } };
   } catch (err) {

@@ -9,6 +9,7 @@ import {
   type Settings,
   siteState,
 } from '@/lib/settings/schema';
+import { lookupMessage } from '@/utils/i18n';
 import {
   type CategoryView,
   type FlaggedItemView,
@@ -22,7 +23,6 @@ import { getApiKey } from '@/utils/settings';
 import type { BackgroundContext } from './context';
 import { attachHistory, extraKey, type ItemExtra, tabItemExtras } from './history';
 import { type EngineHost, testEndpoint } from './host';
-import { categoryMessage } from './i18n';
 
 /**
  * True for this extension's own pages (the popup, the options page, `popup.html?tabId=N` open in a tab), false
@@ -52,7 +52,7 @@ export function categoryViews(settings: Settings, counts: Record<string, number>
     .sort(([a], [b]) => codeOrder(settings)(a, b))
     .map(([code, count]) => {
       const custom = settings.customCategories.find((c) => c.code === code);
-      const known = describeCategory(model, code, categoryMessage);
+      const known = describeCategory(model, code, lookupMessage);
       return {
         code,
         name: custom?.name ?? known?.name ?? code,

@@ -13,8 +13,11 @@ import {
   siteForUrl,
 } from '@/lib/chatbots/match';
 import { asClassifierError, EngineError } from '@/lib/engine/types';
+import { GuardError } from '@/lib/guard/errors';
 import { resolveAction } from '@/lib/settings/actions';
 import { missingEndpointSetting } from '@/lib/settings/endpoint';
+import { fill, type MessageText, messageText } from '@/lib/text';
+import { lookupMessage } from '@/utils/i18n';
 import {
   isOwnSender,
   onMessage,
@@ -22,10 +25,10 @@ import {
   type ReplyCheckResult,
   sendMessage,
 } from '@/utils/messages';
+import { PROMPT_ERROR_TEMPLATES } from '@/utils/protocol/prompt';
 import { type EffectiveState, watchEffectiveSettings } from '@/utils/settings';
 import type { BackgroundContext } from './context';
 import type { EngineHost } from './host';
-import { categoryMessage } from './i18n';
 
 /** The registration that brings the chatbot content script to the person's extra sites. */
 export const EXTRA_SITES_SCRIPT_ID = 'guardlens-chatbot-extra';
@@ -48,13 +51,35 @@ function configFor(state: EffectiveState, url: string, incognito: boolean): Prom
   });
 }
 
-/** An error as a person reads it in the prompt panel. */
-function describeError(err: unknown): { kind: string; message: string; retryAt?: number } {
+type PromptErrorKey = keyof typeof PROMPT_ERROR_TEMPLATES;
+
+/** One of the background's own reasons: its English and its message key and values. */
+function ownError(
+  kind: string,
+  key: PromptErrorKey,
+  ...subs: (string | number)[]
+): { kind: string; message: string; text: MessageText } {
+  return { kind, message: fill(PROMPT_ERROR_TEMPLATES[key], subs), text: messageText(key, subs) };
+}
+
+/** An error as a person reads it in the prompt panel: English, and the message key and values when known. */
+function describeError(err: unknown): {
+  kind: string;
+  message: string;
+  text?: MessageText;
+  retryAt?: number;
+} {
   if (err instanceof EngineError) {
     return { kind: err.kind, message: err.message, ...(err.retryAt ? { retryAt: err.retryAt } : {}) };
   }
   const e = asClassifierError(err);
-  return { kind: e.kind, message: e.message, ...(e.retryAt ? { retryAt: e.retryAt } : {}) };
+  const text = err instanceof GuardError ? err.messageText : undefined;
+  return {
+    kind: e.kind,
+    message: e.message,
+    ...(text ? { text } : {}),
+    ...(e.retryAt ? { retryAt: e.retryAt } : {}),
+  };
 }
 
 /** Runs `fn` with a signal that aborts after `ms`; says whether it was the timer that aborted it. */
@@ -98,7 +123,7 @@ export function registerPromptHandlers({ host, ownId }: BackgroundContext): void
     const config = configFor(state(h), data.url, !!sender.tab?.incognito);
     if (!config.active || config.mode === 'off') return { status: 'skipped', config };
     if (typeof data.text !== 'string' || !data.text.trim() || typeof data.ref !== 'string' || !data.ref) {
-      return { status: 'error', kind: 'invalid', message: 'There was no prompt text to check.', config };
+      return { status: 'error', ...ownError('invalid', 'prompt_error_no_prompt'), config };
     }
     try {
       const run = await withTimeout(config.timeoutMs, (signal) =>
@@ -115,17 +140,12 @@ export function registerPromptHandlers({ host, ownId }: BackgroundContext): void
       );
       if (run.timedOut) {
         const seconds = Math.round(config.timeoutMs / 1000);
-        return {
-          status: 'error',
-          kind: 'timeout',
-          message: `The endpoint did not answer within ${seconds} seconds.`,
-          config,
-        };
+        return { status: 'error', ...ownError('timeout', 'prompt_error_timeout', seconds), config };
       }
       const verdict = run.value;
       if (verdict.safe) return { status: 'safe', config };
       const codes = [...verdict.categories, ...verdict.unknownCategories];
-      const resolved = resolveAction(state(h).settings, codes, categoryMessage);
+      const resolved = resolveAction(state(h).settings, codes, lookupMessage);
       // Every category the model named is one the person set to "ignore".
       if (codes.length > 0 && resolved.categories.length === 0) return { status: 'safe', config };
       return { status: 'unsafe', categories: resolved.categories, names: resolved.names, config };
@@ -140,7 +160,7 @@ export function registerPromptHandlers({ host, ownId }: BackgroundContext): void
     const config = configFor(state(h), data.url, !!sender.tab?.incognito);
     if (!config.active || !config.checkReplies) return { status: 'skipped' };
     if (typeof data.text !== 'string' || !data.text.trim() || typeof data.ref !== 'string' || !data.ref) {
-      return { status: 'error', kind: 'invalid', message: 'There was no reply text to check.' };
+      return { status: 'error', ...ownError('invalid', 'prompt_error_no_reply') };
     }
     const prompt = typeof data.prompt === 'string' ? data.prompt : '';
     try {
@@ -159,14 +179,13 @@ export function registerPromptHandlers({ host, ownId }: BackgroundContext): void
           signal,
         ),
       );
-      if (run.timedOut)
-        return { status: 'error', kind: 'timeout', message: 'The reply check took too long.' };
+      if (run.timedOut) return { status: 'error', ...ownError('timeout', 'prompt_error_reply_timeout') };
       const verdict = run.value;
       if (verdict.safe) return { status: 'safe' };
       const resolved = resolveAction(
         state(h).settings,
         [...verdict.categories, ...verdict.unknownCategories],
-        categoryMessage,
+        lookupMessage,
       );
       if (resolved.action === 'ignore') return { status: 'safe' };
       return { status: 'unsafe', verdict: { ref: data.ref, ...resolved } };

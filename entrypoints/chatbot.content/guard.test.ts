@@ -434,6 +434,22 @@ describe('prompt guard: failures', () => {
     expect(uiHost()?.shadowRoot?.textContent).toContain('Could not reach the endpoint.');
   });
 
+  it('shows why the check failed from the messages file when the background names the text', async () => {
+    const page = makePage();
+    guardFor(
+      fakeBackground({ failMode: 'closed' }, () => ({
+        ...down(),
+        text: { key: 'error_detail_status', subs: ['Groq', '503', 'overloaded'] },
+      })),
+    );
+    page.setText('while down');
+    page.pressEnter();
+    await until(() => uiState() === 'failed');
+    // The test page's messages file answers "key: values".
+    expect(panel()?.textContent).toContain('error_detail_status: Groq | 503 | overloaded');
+    expect(panel()?.textContent).not.toContain('Could not reach the endpoint.');
+  });
+
   it('fail closed: holds with a Retry button', async () => {
     const page = makePage();
     guardFor(fakeBackground({ failMode: 'closed' }, down));

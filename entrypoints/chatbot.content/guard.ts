@@ -337,7 +337,11 @@ export class PromptGuard {
           if (result.kind === 'dropped' && attempt === 0) continue;
           if (result.kind === 'timeout')
             return { kind: 'failed', reason: 'timeout', message: this.o.t('prompt_timeout') };
-          return { kind: 'failed', reason: 'endpoint', message: result.message };
+          return {
+            kind: 'failed',
+            reason: 'endpoint',
+            message: result.text ? this.o.t.text(result.text, result.message) : result.message,
+          };
       }
     }
     return { kind: 'failed', reason: 'endpoint', message: this.o.t('prompt_unavailable') };

@@ -1,7 +1,12 @@
 /**
  * The prompt guard's strings, from `public/_locales/en/messages.json` (keys prefixed `prompt_`) through
- * `browser.i18n.getMessage`. Values fill the message's placeholders in order.
+ * `browser.i18n.getMessage`. Values fill the message's placeholders in order. Why a check failed comes from the
+ * background by message key and values (an endpoint error, the background's own reasons) and is shown from the
+ * same file with `t.text`.
  */
+import { localizeErrorText } from '@/lib/guard/error-text';
+import type { MessageText } from '@/lib/text';
+
 export const PROMPT_MESSAGE_KEYS = [
   'prompt_checking',
   'prompt_checking_label',
@@ -28,15 +33,22 @@ export const PROMPT_MESSAGE_KEYS = [
 
 export type PromptMessageKey = (typeof PROMPT_MESSAGE_KEYS)[number];
 
-export type Translate = (key: PromptMessageKey, ...values: string[]) => string;
+export interface Translate {
+  (key: PromptMessageKey, ...values: string[]): string;
+  /** A text the background sent by message key and values; `english` when there is no message for it. */
+  text(text: MessageText, english: string): string;
+}
 
 /** The browser's message for `key` (the key itself when there is none, so a missing string is visible). */
 export function createTranslate(getMessage: (key: string, substitutions?: string[]) => string): Translate {
-  return (key, ...values) => {
+  const translate = (key: PromptMessageKey, ...values: string[]) => {
     try {
       return getMessage(key, values.length > 0 ? values : undefined) || key;
     } catch {
       return key;
     }
   };
+  return Object.assign(translate, {
+    text: (text: MessageText, english: string) => localizeErrorText(getMessage, text, english),
+  });
 }

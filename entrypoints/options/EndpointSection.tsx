@@ -1,10 +1,11 @@
 import { useState } from 'preact/hooks';
 import { Choice, describedBy, Field, type Managed, Toggle } from '@/components/Form';
-import { errorHint, errorTitle, formatNumber, type MessageKey, t } from '@/components/i18n';
+import { formatNumber, type MessageKey, t } from '@/components/i18n';
 import { GUARD_MODELS, listGuardModels } from '@/lib/guard/registry';
 import type { GuardModelId } from '@/lib/guard/types';
 import { getPreset, isPresetId, listPresets, type PresetId } from '@/lib/providers/presets';
 import type { RequestMode, Settings } from '@/lib/settings/schema';
+import { errorHint, errorMessage, errorTitle } from '@/utils/i18n';
 import type { EndpointTestResult } from '@/utils/messages';
 
 const PRESET_NOTE: Record<PresetId, MessageKey> = {
@@ -227,7 +228,7 @@ function TestResult({ test }: { test: TestState }) {
           )}
         </p>
         <p class="gl-break">
-          <strong>{t('options_test_error')}</strong> {test.error.message}
+          <strong>{t('options_test_error')}</strong> {errorMessage(test.error)}
         </p>
         <p class="gl-break">
           <strong>{t('popup_fix')}</strong> {errorHint(test.error)}

@@ -1,7 +1,7 @@
 import { useRef } from 'preact/hooks';
 import { CategoryCode } from '@/components/CategoryList';
 import { describedBy, type Managed, PolicyNote } from '@/components/Form';
-import { lookupMessage, type MessageKey, t } from '@/components/i18n';
+import { type MessageKey, t } from '@/components/i18n';
 import { getGuardModel, localizeCategory } from '@/lib/guard/registry';
 import { getPreset } from '@/lib/providers/presets';
 import { customCategoriesApply } from '@/lib/settings/endpoint';
@@ -14,6 +14,7 @@ import {
   MAX_CUSTOM_CATEGORIES,
   type Settings,
 } from '@/lib/settings/schema';
+import { lookupMessage } from '@/utils/i18n';
 
 type OnAction = Exclude<CategoryAction, 'ignore'>;
 

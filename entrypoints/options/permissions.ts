@@ -6,17 +6,19 @@
  * after any other `await`), so callers work out the origins first, synchronously, and request them before
  * anything else.
  */
+import { problemMessage } from '@/components/i18n';
 import { validateBaseUrl } from '@/lib/providers/presets';
 
 /** Origins the manifest already grants (`host_permissions`): plain http on this computer, any port. */
 const GRANTED_HOSTS = new Set(['localhost', '127.0.0.1']);
 
+/** `error`: why the base URL cannot be used, in the messages file's words. */
 export type OriginsNeeded = { ok: true; origins: string[]; origin: string } | { ok: false; error: string };
 
 /** The match patterns to request for an endpoint's base URL (none for what the manifest already grants). */
 export function originsForBaseUrl(baseUrl: string): OriginsNeeded {
   const checked = validateBaseUrl(baseUrl);
-  if (!checked.ok) return checked;
+  if (!checked.ok) return { ok: false, error: problemMessage(checked.error) };
   const url = new URL(checked.origin);
   if (url.protocol === 'http:' && GRANTED_HOSTS.has(url.hostname))
     return { ok: true, origins: [], origin: checked.origin };

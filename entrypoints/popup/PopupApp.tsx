@@ -1,17 +1,9 @@
 import { useCallback, useEffect, useState } from 'preact/hooks';
 import { CategoryCode, CategoryList, type RevealState, revealKey } from '@/components/CategoryList';
-import {
-  errorHint,
-  errorTitle,
-  formatNumber,
-  formatTime,
-  formatUsd,
-  type MessageKey,
-  plural,
-  t,
-} from '@/components/i18n';
+import { formatNumber, formatTime, formatUsd, type MessageKey, plural, t } from '@/components/i18n';
 import type { GuardErrorData } from '@/lib/guard/errors';
 import { hostOfUrl, normalizeHost } from '@/lib/settings/schema';
+import { errorHint, errorMessage, errorTitle } from '@/utils/i18n';
 import type { FlaggedItemView, ManualCheck, TabView } from '@/utils/messages';
 import { sendMessage } from '@/utils/messages';
 import { loadEffectiveSettings, saveSettings } from '@/utils/settings';
@@ -449,7 +441,7 @@ function LastError({ error, onOpenOptions }: { error: GuardErrorData; onOpenOpti
       <p>
         <strong>{t('popup_last_error')}</strong> {errorTitle(error.kind)}
       </p>
-      <p class="gl-hint gl-break">{error.message}</p>
+      <p class="gl-hint gl-break">{errorMessage(error)}</p>
       {errorHint(error) && (
         <p>
           <strong>{t('popup_fix')}</strong> <span class="gl-break">{errorHint(error)}</span>

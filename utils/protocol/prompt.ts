@@ -7,9 +7,21 @@
  * key or the endpoint.
  */
 import type { PromptConfig } from '@/lib/chatbots/config';
+import type { MessageText } from '@/lib/text';
 import type { PageVerdict } from './page';
 
 export type { PromptConfig } from '@/lib/chatbots/config';
+
+/**
+ * The background's own reasons for a check without a verdict, in English by message key (values `$1` …); the
+ * endpoint's errors come with the guard client's texts (`lib/guard/error-text.ts`).
+ */
+export const PROMPT_ERROR_TEMPLATES = Object.freeze({
+  prompt_error_no_prompt: 'There was no prompt text to check.',
+  prompt_error_no_reply: 'There was no reply text to check.',
+  prompt_error_timeout: 'The endpoint did not answer within $1 seconds.',
+  prompt_error_reply_timeout: 'The reply check took too long.',
+} as const);
 
 /** The answer to a prompt check. */
 export type PromptCheckResult = { config: PromptConfig } & (
@@ -21,9 +33,10 @@ export type PromptCheckResult = { config: PromptConfig } & (
   /**
    * No verdict. `kind`: the guard client's error kind ('unreachable', 'server', 'auth' …), the engine's
    * ('circuit-open', 'offline', 'rate-limited', 'dropped' …), 'timeout' when the check took longer than the
-   * config's `timeoutMs`, or 'invalid' for a request the background could not take.
+   * config's `timeoutMs`, or 'invalid' for a request the background could not take. `message` is English;
+   * `text` says the same by message key and values when there is a message for it (the page shows that).
    */
-  | { status: 'error'; kind: string; message: string; retryAt?: number }
+  | { status: 'error'; kind: string; message: string; text?: MessageText; retryAt?: number }
 );
 
 /** The answer to a reply check. */
@@ -32,7 +45,7 @@ export type ReplyCheckResult =
   /** The action the person chose for the categories, to apply like page content. */
   | { status: 'unsafe'; verdict: PageVerdict }
   | { status: 'skipped' }
-  | { status: 'error'; kind: string; message: string };
+  | { status: 'error'; kind: string; message: string; text?: MessageText };
 
 export interface PromptProtocol {
   // content script → background

@@ -1,0 +1,67 @@
+/**
+ * Messages by keys computed from `lib/` (a hazard category's, an error kind's) and lib's structured texts, from
+ * `public/_locales/en/messages.json` through `browser.i18n.getMessage`, for every extension context that shows
+ * them: the background (page labels, history, manual checks), the popup and the options page. When the file has
+ * no message, or the browser cannot answer (the extension was reloaded), lib's English stands in.
+ */
+import { browser } from 'wxt/browser';
+import {
+  ERROR_HINTS,
+  ERROR_TITLES,
+  errorEnglish,
+  errorMessageKeys,
+  localizeErrorText,
+} from '@/lib/guard/error-text';
+import type { GuardErrorData, GuardErrorKind } from '@/lib/guard/errors';
+import { fill, type GetMessage, type MessageText, messageText, translateText } from '@/lib/text';
+
+/** The browser's `getMessage`, taking any key (the typed signature only takes the file's literal keys). */
+export const browserMessage: GetMessage = (key, substitutions) =>
+  (browser.i18n as unknown as { getMessage: GetMessage }).getMessage(key, substitutions);
+
+/** The message for a key computed at run time, or undefined when the file has none. */
+export function lookupMessage(key: string): string | undefined {
+  try {
+    return browserMessage(key) || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** What an endpoint error of this kind is called, from the messages file. */
+export function errorTitle(kind: GuardErrorKind): string {
+  return lookupMessage(errorMessageKeys(kind).title) ?? ERROR_TITLES[kind] ?? ERROR_TITLES['bad-response'];
+}
+
+/** A structured error text from the messages file; `english` when it has none. */
+function errorText(text: MessageText | undefined, english: string): string {
+  return text ? localizeErrorText(browserMessage, text, english) : english;
+}
+
+/** What went wrong at the endpoint, from the messages file when lib built it from a template, else as it is. */
+export function errorMessage(error: Pick<GuardErrorData, 'message' | 'messageText'>): string {
+  return errorText(error.messageText, error.message);
+}
+
+/**
+ * How to fix an endpoint error, from the messages file: its specific hint (naming the endpoint, the model or a
+ * time) or the general hint of its kind. A hint given only in English is shown as it is.
+ */
+export function errorHint(error: Pick<GuardErrorData, 'kind' | 'hint' | 'hintText'>): string {
+  if (error.hintText) return errorText(error.hintText, error.hint ?? errorEnglish(error.hintText) ?? '');
+  const general = ERROR_HINTS[error.kind];
+  if (general === undefined || (error.hint && error.hint !== general)) return error.hint ?? '';
+  return errorText({ key: errorMessageKeys(error.kind).hint }, general);
+}
+
+/**
+ * The sentence `key` of a table of English templates (`$1` … for values), from the messages file, where the
+ * template's English stands in when the file has no message. For code outside `lib/` that words its own reasons.
+ */
+export function templateMessage<K extends string>(
+  templates: Readonly<Record<K, string>>,
+  key: K,
+  ...subs: (string | number)[]
+): string {
+  return translateText(browserMessage, messageText(key, subs), fill(templates[key], subs));
+}
