@@ -41,12 +41,31 @@ const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&
 /**
  * A reader for sentences made from `templates`: it gives back the key and values of a sentence, or undefined for
  * any other text. Templates with the most fixed text are tried first, so a specific sentence wins over a general
- * one that also fits. Filling the result again gives back the text.
+ * one that also fits. Filling the result again gives back the text. The patterns are made on the first read, so a
+ * bundle that imports the templates without reading sentences pays nothing for them.
  */
 export function templateReader<K extends string>(
   templates: Readonly<Record<K, string>>,
 ): (text: string) => { key: K; subs: string[] } | undefined {
-  const matchers = (Object.entries(templates) as [K, string][])
+  let matchers: ReturnType<typeof makeMatchers<K>> | undefined;
+  return (text) => {
+    matchers ??= makeMatchers(templates);
+    for (const { key, pattern, order } of matchers) {
+      const match = pattern.exec(text);
+      if (!match) continue;
+      const subs: string[] = [];
+      order.forEach((n, i) => {
+        subs[n - 1] = match[i + 1] ?? '';
+      });
+      const filled = Array.from(subs, (s) => s ?? '');
+      if (fill(templates[key], filled) === text) return { key, subs: filled };
+    }
+    return undefined;
+  };
+}
+
+function makeMatchers<K extends string>(templates: Readonly<Record<K, string>>) {
+  return (Object.entries(templates) as [K, string][])
     .map(([key, template]) => {
       const order: number[] = [];
       const source = template
@@ -62,19 +81,6 @@ export function templateReader<K extends string>(
       return { key, pattern: new RegExp(`^${source}$`), order, fixed: template.replace(/\$\d/g, '').length };
     })
     .sort((a, b) => b.fixed - a.fixed);
-  return (text) => {
-    for (const { key, pattern, order } of matchers) {
-      const match = pattern.exec(text);
-      if (!match) continue;
-      const subs: string[] = [];
-      order.forEach((n, i) => {
-        subs[n - 1] = match[i + 1] ?? '';
-      });
-      const filled = Array.from(subs, (s) => s ?? '');
-      if (fill(templates[key], filled) === text) return { key, subs: filled };
-    }
-    return undefined;
-  };
 }
 
 /**

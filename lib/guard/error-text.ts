@@ -135,23 +135,29 @@ export function errorSentence(key: ErrorTextKey, ...subs: (string | number)[]): 
   };
 }
 
-const ENGLISH: Readonly<Record<string, string>> = {
-  ...Object.fromEntries(
-    (Object.keys(ERROR_HINTS) as GuardErrorKind[]).flatMap((kind) => [
-      [errorMessageKeys(kind).title, ERROR_TITLES[kind]],
-      [errorMessageKeys(kind).hint, ERROR_HINTS[kind]],
-    ]),
-  ),
-  ...ERROR_TEMPLATES,
-};
+let english: Readonly<Record<string, string>> | undefined;
+
+/** Every error text's English by message key (made on first use). */
+function englishTemplates(): Readonly<Record<string, string>> {
+  english ??= {
+    ...Object.fromEntries(
+      (Object.keys(ERROR_HINTS) as GuardErrorKind[]).flatMap((kind) => [
+        [errorMessageKeys(kind).title, ERROR_TITLES[kind]],
+        [errorMessageKeys(kind).hint, ERROR_HINTS[kind]],
+      ]),
+    ),
+    ...ERROR_TEMPLATES,
+  };
+  return english;
+}
 
 /** The English of a structured error text (a sentence, a kind's title or general hint), or undefined. */
 export function errorEnglish(text: MessageText): string | undefined {
-  const template = ENGLISH[text.key];
+  const template = englishTemplates()[text.key];
   return template === undefined ? undefined : fill(template, text.subs ?? []);
 }
 
-const readReason = templateReader(OUTPUT_REASON_TEMPLATES);
+const readReason = /* @__PURE__ */ templateReader(OUTPUT_REASON_TEMPLATES);
 
 /**
  * A structured error text in the messages file's words through `getMessage` (the reason of a bad-output message

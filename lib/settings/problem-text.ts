@@ -127,7 +127,7 @@ export function problemText(key: ProblemKey, ...subs: (string | number)[]): stri
   return fill(PROBLEM_TEMPLATES[key], subs);
 }
 
-const readProblem = templateReader<ProblemKey>(PROBLEM_TEMPLATES);
+const readProblem = /* @__PURE__ */ templateReader<ProblemKey>(PROBLEM_TEMPLATES);
 
 /**
  * The key and values of a problem sentence made with `problemText`, or undefined for any other text (a sentence
