@@ -9,6 +9,7 @@ import { browser } from 'wxt/browser';
 import { createTranslate } from '@/entrypoints/chatbot.content/i18n';
 import { type GuardError, GuardOutputError, toGuardError } from '@/lib/guard/errors';
 import { validateBaseUrl } from '@/lib/providers/presets';
+import { missingEndpointSetting } from '@/lib/settings/endpoint';
 import { parseHostPattern } from '@/lib/settings/hosts';
 import { normalizeSettings } from '@/lib/settings/schema';
 import { errorHint, errorMessage } from '@/utils/i18n';
@@ -126,6 +127,8 @@ describe('pseudo-locale', () => {
       expect(shown, text).toMatch(/^«settings_/);
       expect(leftover(shown, data).replace(/[\s]/g, ''), `${text} → ${shown}`).toBe('');
     }
+    const settings = normalizeSettings({ provider: 'groq' }).settings;
+    expect(problemMessage(missingEndpointSetting(settings, '')!)).toBe('«settings_setup_no_key:Groq»');
     expect(problemMessage(texts[2]!)).toBe(
       '«settings_problem_site_dropped:«settings_site_port:"example.com:8080"»|excludedSites»',
     );

@@ -1,6 +1,6 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import type { Managed } from '@/components/Form';
-import { type MessageKey, t } from '@/components/i18n';
+import { type MessageKey, problemMessage, t } from '@/components/i18n';
 import { ProblemItems } from '@/components/ProblemItems';
 import { extraSiteMatchPatterns } from '@/lib/chatbots/match';
 import { CHATBOT_SITES } from '@/lib/chatbots/sites';
@@ -204,7 +204,7 @@ export function OptionsApp({ chatbotSites = CHATBOT_SITES }: { chatbotSites?: re
               <strong>{t('options_setup_title')}</strong>
             </p>
             <p>{t('options_setup_steps')}</p>
-            <p class="gl-hint">{t('popup_setup_missing', missing)}</p>
+            <p class="gl-hint">{t('popup_setup_missing', problemMessage(missing))}</p>
           </div>
         )}
         {state.problems.length > 0 && (

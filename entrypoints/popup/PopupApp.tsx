@@ -1,6 +1,14 @@
 import { useCallback, useEffect, useState } from 'preact/hooks';
 import { CategoryCode, CategoryList, type RevealState, revealKey } from '@/components/CategoryList';
-import { formatNumber, formatTime, formatUsd, type MessageKey, plural, t } from '@/components/i18n';
+import {
+  formatNumber,
+  formatTime,
+  formatUsd,
+  type MessageKey,
+  plural,
+  problemMessage,
+  t,
+} from '@/components/i18n';
 import type { GuardErrorData } from '@/lib/guard/errors';
 import { hostOfUrl, normalizeHost } from '@/lib/settings/schema';
 import { errorHint, errorMessage, errorTitle } from '@/utils/i18n';
@@ -252,7 +260,9 @@ function Setup({ view, onOpenOptions }: { view: TabView; onOpenOptions: () => vo
         <li>{t('popup_setup_step_key')}</li>
         <li>{t('popup_setup_step_test')}</li>
       </ol>
-      {view.notConfigured && <p class="gl-hint">{t('popup_setup_missing', view.notConfigured)}</p>}
+      {view.notConfigured && (
+        <p class="gl-hint">{t('popup_setup_missing', problemMessage(view.notConfigured))}</p>
+      )}
       <button type="button" class="primary" onClick={onOpenOptions}>
         {t('popup_setup_button')}
       </button>

@@ -5,6 +5,7 @@
 import type { EndpointConfig } from '../guard/client';
 import { getGuardModel } from '../guard/registry';
 import { getPreset } from '../providers/presets';
+import { problemText } from './problem-text';
 import type { CustomCategory, Settings } from './schema';
 
 /** The line a custom category adds to the prompt, in the templates' style: `Name.` or `Name. Description.` */
@@ -45,11 +46,14 @@ export function customCategoriesApply(settings: Settings): boolean {
   return settings.requestMode === 'raw' && getGuardModel(settings.guardModel).customCategories;
 }
 
-/** Why the extension cannot scan yet, or null when the endpoint settings are complete. */
+/**
+ * Why the extension cannot scan yet (a problem sentence: pages show it with `problemMessage`), or null when the
+ * endpoint settings are complete.
+ */
 export function missingEndpointSetting(settings: Settings, apiKey: string): string | null {
   const preset = getPreset(settings.provider);
-  if (!(settings.baseUrl || preset.baseUrl)) return 'No endpoint URL is set.';
-  if (!settings.model) return 'No model is chosen for this provider.';
-  if (preset.keyRequired && !apiKey) return `${preset.label} needs an API key.`;
+  if (!(settings.baseUrl || preset.baseUrl)) return problemText('settings_setup_no_url');
+  if (!settings.model) return problemText('settings_setup_no_model');
+  if (preset.keyRequired && !apiKey) return problemText('settings_setup_no_key', preset.label);
   return null;
 }

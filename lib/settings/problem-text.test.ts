@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import messages from '../../public/_locales/en/messages.json';
 import { validateBaseUrl } from '../providers/presets';
+import { missingEndpointSetting } from './endpoint';
 import { parseHostPattern } from './hosts';
 import { importSettings } from './io';
 import { parseManagedPolicy } from './policy';
@@ -78,6 +79,7 @@ function sampleProblems(): string[] {
     ...[checkApiKey(5), checkApiKey(big.repeat(100)), checkApiKey('a b')].map((r) => (r.ok ? '' : r.error)),
     ...siteProblems(),
     ...baseUrlProblems(),
+    ...setupProblems(),
   ];
 }
 
@@ -105,6 +107,16 @@ function siteProblems(): string[] {
     const result = parseHostPattern(input);
     return result.ok ? '' : result.error;
   });
+}
+
+/** What the endpoint settings lack, one of each. */
+function setupProblems(): string[] {
+  const settings = normalizeSettings({ provider: 'openrouter' }).settings;
+  return [
+    missingEndpointSetting({ ...settings, provider: 'custom', baseUrl: '' }, 'k'),
+    missingEndpointSetting({ ...settings, model: '' }, 'k'),
+    missingEndpointSetting(settings, ''),
+  ].map((text) => text ?? '');
 }
 
 /** Why each kind of bad base URL is refused. */
@@ -169,6 +181,15 @@ describe('settings problem messages', () => {
     expect(parsed?.subs[0]).toBe('scanText');
     expect(parseProblem(parsed!.subs[1]!)?.key).toBe('settings_reason_boolean');
     expect(parseProblem(parsed!.subs[2]!)?.key).toBe('settings_outcome_not_saved');
+  });
+
+  it('words what the endpoint settings lack from templates', () => {
+    expect(setupProblems().map((text) => parseProblem(text)?.key)).toEqual([
+      'settings_setup_no_url',
+      'settings_setup_no_model',
+      'settings_setup_no_key',
+    ]);
+    expect(parseProblem(setupProblems()[2]!)?.subs).toEqual(['OpenRouter']);
   });
 
   it('words every site pattern and base URL problem from a template', () => {

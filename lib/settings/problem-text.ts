@@ -84,6 +84,10 @@ export const PROBLEM_TEMPLATES = Object.freeze({
   settings_base_url_https:
     'The base URL must use https://; plain http:// is only allowed for this computer (localhost, 127.0.0.1, [::1]).',
   settings_base_url_query: 'The base URL must not contain a query (?…) or a fragment (#…).',
+  // What the endpoint settings still lack before anything can be checked (lib/settings/endpoint.ts).
+  settings_setup_no_url: 'No endpoint URL is set.',
+  settings_setup_no_model: 'No model is chosen for this provider.',
+  settings_setup_no_key: '$1 needs an API key.',
   // Import files.
   settings_import_not_text: 'The settings file could not be read (it is not text).',
   settings_import_too_large: 'The settings file is too large (over $1 MB); nothing was imported.',
