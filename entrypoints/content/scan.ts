@@ -357,10 +357,11 @@ export class PageSession {
     this.labels.schedule();
   }
 
+  /** Hands back to the slice runner at the walk's checkpoints (every few dozen nodes), not after every block. */
   private *walk(root: Element): Generator<void, void, void> {
     for (const found of walkBlocks(root, this.hooks)) {
       if (found) this.found(found.element, found.text);
-      yield;
+      else yield;
     }
   }
 
