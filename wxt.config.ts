@@ -11,13 +11,22 @@ const CHROME_KEY =
 
 export const GECKO_ID = 'guardlens@guardlens.dev';
 
+/** An unminified build for `npm run bench:profile`, beside the real one. */
+const UNMINIFIED = process.env.GUARDLENS_NO_MINIFY === '1';
+
 export default defineConfig({
   modules: ['@wxt-dev/webextension-polyfill'],
+  // `components/` (the popup's and options page's parts) is imported by name where it is used, never auto-imported:
+  // the auto-import scanner takes any bare `t` (a loop variable, a `this.t` field) for `components/i18n`'s
+  // translator and would bundle the options page's texts into the content scripts that load into every page
+  // (test/e2e/page/bundle.e2e.ts).
+  imports: { dirsScanOptions: { fileFilter: (file: string) => !/(^|\/)components\//.test(file) } },
   srcDir: '.',
-  outDir: '.output',
+  outDir: UNMINIFIED ? '.output/profile' : '.output',
   vite: () => ({
     plugins: [preact()],
-    build: { sourcemap: false },
+    // bench/profile.ts builds without minifying, so the content script's functions keep their names.
+    build: { sourcemap: false, ...(UNMINIFIED ? { minify: false } : {}) },
   }),
   manifest: ({ browser }) => ({
     name: '__MSG_extName__',

@@ -429,6 +429,8 @@ export function readmeSection(r: Report): string {
     'production build, against the local test server, and writes `bench/results/latest.json` and',
     '[`bench/results/latest.md`](bench/results/latest.md) (per-page tables, memory, time to first verdict,',
     'throughput and the method). Every figure comes with its baseline from the same run.',
+    '`npm run bench:profile -- cnn lwn-1` shows where the page script spends its time (an unminified build under',
+    "V8's sampling profiler, self time per function).",
     '',
     `Last run: ${r.run.date} (${(r.run.seconds / 60).toFixed(1)} min), ${machineLine(r)}. ${buildLine(r)}`,
     '',

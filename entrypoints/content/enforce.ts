@@ -435,12 +435,12 @@ class Guard {
       this.timer = undefined;
       const targets = [...this.deferred];
       this.deferred.clear();
-      for (const t of targets) {
-        if (t.nodeType !== 1) {
-          ensureStyle(t as Document | ShadowRoot);
+      for (const target of targets) {
+        if (target.nodeType !== 1) {
+          ensureStyle(target as Document | ShadowRoot);
           continue;
         }
-        const element = t as Element;
+        const element = target as Element;
         const mark = marks.get(element);
         if (!mark || !element.isConnected) continue;
         const root = styleRootOf(element);

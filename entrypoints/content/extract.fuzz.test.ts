@@ -27,6 +27,18 @@ const UA_CSS = '[hidden] { display: none }';
 const BLOCKS = ['div', 'p', 'section', 'article', 'li', 'h2', 'blockquote', 'td'] as const;
 /** `guardlens-ui` is the tag of Guardlens' own UI host: a page's own element of that name is read like any other. */
 const INLINES = ['span', 'b', 'em', 'a', 'x-widget', 'guardlens-ui'] as const;
+/** The tags above that `attachShadow` accepts in a browser (happy-dom accepts any). */
+const SHADOW_HOSTS: ReadonlySet<string> = new Set([
+  'div',
+  'p',
+  'section',
+  'article',
+  'h2',
+  'blockquote',
+  'span',
+  'x-widget',
+  'guardlens-ui',
+]);
 const NEVER_TEXT = ['script', 'style', 'template', 'noscript'] as const;
 const FIELDS = ['input', 'password', 'textarea', 'select', 'option', 'datalist', 'editor'] as const;
 
@@ -218,7 +230,8 @@ class Builder {
         else if (spec.hide === 'visibility') el.setAttribute('style', 'visibility: hidden');
         const own = state === 'visible' && spec.hide !== 'none' ? 'unseen' : state;
         const inner = spec.block ? el : block;
-        if (!spec.shadow) {
+        // Browsers attach shadow roots only to some elements (and custom elements): for the others, none.
+        if (!spec.shadow || !SHADOW_HOSTS.has(spec.tag)) {
           this.build(el, spec.children, inner, own);
           return el;
         }

@@ -290,11 +290,14 @@ function slotOf(node: Node, parent: Node | null): Element | null {
   return null;
 }
 
+/** One options object for every `checkVisibility` call, rather than a new one per element. */
+const VISIBILITY_OPTIONS = Object.freeze({ visibilityProperty: true });
+
 /** Whether an element renders. `display: contents` has no box of its own but its children render. */
 export function isShown(el: Element): boolean {
   const check = (el as Element & { checkVisibility?: (o?: object) => boolean }).checkVisibility;
   if (typeof check === 'function') {
-    if (check.call(el, { visibilityProperty: true })) return true;
+    if (check.call(el, VISIBILITY_OPTIONS)) return true;
     const style = getComputedStyle(el);
     return style.display === 'contents' && style.visibility !== 'hidden';
   }
@@ -357,6 +360,37 @@ function laidOutAsBlock(el: Element): boolean {
   return !(display.startsWith('inline') || display === 'contents' || display === 'ruby' || display === '');
 }
 
+/**
+ * The elements that can host a shadow root (`attachShadow` accepts these and custom elements, whose names hold a
+ * `-`): for all others the walk does not ask, one call fewer per element.
+ */
+const SHADOW_HOST_TAGS: ReadonlySet<string> = new Set([
+  'article',
+  'aside',
+  'blockquote',
+  'body',
+  'div',
+  'footer',
+  'h1',
+  'h2',
+  'h3',
+  'h4',
+  'h5',
+  'h6',
+  'header',
+  'main',
+  'nav',
+  'p',
+  'section',
+  'span',
+]);
+
+/** The element's open shadow root, if it can have one. */
+function openShadowRoot(el: Element, tag: string): ShadowRoot | null {
+  if (!SHADOW_HOST_TAGS.has(tag) && !tag.includes('-')) return null;
+  return (el as Element & { shadowRoot?: ShadowRoot | null }).shadowRoot ?? null;
+}
+
 /** A cursor over the children of `el` in rendering order (a slot's assigned nodes, a shadow root's children). */
 function childrenOf(el: Element, hooks: WalkHooks, block?: OpenBlock, separate?: boolean): Cursor {
   const tag = tagOf(el);
@@ -364,7 +398,7 @@ function childrenOf(el: Element, hooks: WalkHooks, block?: OpenBlock, separate?:
     const assigned = (el as HTMLSlotElement).assignedNodes?.({ flatten: true }) ?? [];
     if (assigned.length > 0) return { next: null, list: assigned, index: 0, block, separate };
   }
-  const shadow = (el as Element & { shadowRoot?: ShadowRoot | null }).shadowRoot;
+  const shadow = openShadowRoot(el, tag);
   if (shadow) {
     hooks.onShadowRoot?.(shadow);
     return { next: shadow.firstChild, index: 0, block, separate };
@@ -380,8 +414,9 @@ function childrenOf(el: Element, hooks: WalkHooks, block?: OpenBlock, separate?:
  * inside them. Null for any other element.
  */
 function leafCursor(el: Element, parts: string[], block?: OpenBlock, separate?: boolean): Cursor | null {
-  if (el.firstElementChild !== null || tagOf(el) === 'slot') return null;
-  if ((el as Element & { shadowRoot?: ShadowRoot | null }).shadowRoot) return null;
+  if (el.firstElementChild !== null) return null;
+  const tag = tagOf(el);
+  if (tag === 'slot' || openShadowRoot(el, tag)) return null;
   const text = el.textContent;
   if (text) parts.push(text);
   return { next: null, index: 0, block, separate };

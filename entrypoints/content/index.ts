@@ -14,7 +14,7 @@ import { t } from './i18n';
 import { LabelLayer } from './labels';
 import { imageErrors, readAsDataUrl } from './media';
 import { answerReveal } from './reveal';
-import { PageSession } from './scan';
+import { MIN_FRAME_SIDE, PageSession } from './scan';
 import { measure, stats } from './slices';
 
 /** Background answers can take as long as the endpoint: an image check waits for its verdict. */
@@ -38,9 +38,6 @@ function showCheckResult(labels: LabelLayer, session: PageSession | null, check:
   } else if (check.status === 'safe') labels.toast(t('page_checkSafe'));
   else labels.toast(t('page_checkFailed', check.reason ?? ''));
 }
-
-/** A frame smaller than this (CSS pixels) on either side shows nothing a person reads: pixels, empty ad slots. */
-const MIN_FRAME_SIDE = 24;
 
 function tinyFrame(): boolean {
   return window !== window.top && (window.innerWidth < MIN_FRAME_SIDE || window.innerHeight < MIN_FRAME_SIDE);

@@ -191,6 +191,9 @@ export class MediaWatcher {
 
   /** For the walk: elements other than img/video are candidates only with a background image. */
   considerBackground(el: Element): void {
+    // The box's size first: reading it (layout is up to date by then) costs far less than a computed style, and
+    // most blocks and links are too small for a background image that counts.
+    if (el.clientWidth < MIN_BACKGROUND_WIDTH || el.clientHeight < MIN_BACKGROUND_HEIGHT) return;
     if (this.state.has(el)) return;
     const value = getComputedStyle(el).backgroundImage;
     if (value && value !== 'none' && value.includes('url(')) this.consider(el);

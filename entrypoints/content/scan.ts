@@ -60,6 +60,8 @@ export const MAX_SENDS_PER_BLOCK = 12;
 export const MAX_CHARS_PER_PAGE = 1_000_000;
 /** Refs of elements that are gone are swept once there are this many (and then at twice the live count). */
 const REF_SWEEP_AT = 5_000;
+/** A frame smaller than this (CSS pixels) on either side shows nothing a person reads: pixels, empty ad slots. */
+export const MIN_FRAME_SIDE = 24;
 /** Changes are gathered this long before they are looked at. */
 export const MUTATION_DELAY_MS = 120;
 /** Blocks per message. */
@@ -85,6 +87,9 @@ export class PageSession {
   private observedRoots = new WeakSet<Node>();
   /** Frames without a URL of their own (`about:blank`, `srcdoc`) this session listens to, and their labels. */
   private readonly frames = new WeakSet<Element>();
+  /** Of those, the ones that came near the viewport large enough to show something: only these are entered. */
+  private readonly framesShown = new WeakSet<Element>();
+  private frameObserver: IntersectionObserver | null = null;
   private walkedFrameDocs = new WeakSet<Document>();
   private readonly frameLabels = new Map<Document, LabelLayer>();
   private readonly listeners = new AbortController();
@@ -177,6 +182,8 @@ export class PageSession {
     clearTimeout(this.mutationTimer);
     this.observer?.disconnect();
     this.observer = null;
+    this.frameObserver?.disconnect();
+    this.frameObserver = null;
     this.listeners.abort();
     this.runner.stop();
     this.media?.stop();
@@ -242,14 +249,36 @@ export class PageSession {
    * here when its document is reachable (same origin), now and whenever it loads again.
    */
   private considerFrame(frame: HTMLIFrameElement | HTMLFrameElement): void {
-    if (!this.frames.has(frame)) {
-      this.frames.add(frame);
-      frame.addEventListener('load', () => measure(() => this.enterFrame(frame), 'frame'), {
-        passive: true,
-        signal: this.listeners.signal,
-      });
+    if (this.framesShown.has(frame)) {
+      this.enterFrame(frame);
+      return;
     }
-    this.enterFrame(frame);
+    if (this.frames.has(frame)) return;
+    this.frames.add(frame);
+    frame.addEventListener(
+      'load',
+      () => measure(() => this.framesShown.has(frame) && this.enterFrame(frame), 'frame'),
+      { passive: true, signal: this.listeners.signal },
+    );
+    // Reaching into a frame's document starts this script's world in it, which costs a few milliseconds a frame:
+    // a frame is entered once it comes near the viewport, and never while it is too small to show anything (the
+    // empty and pixel-sized frames ad scripts leave around).
+    this.frameObserver ??= new IntersectionObserver(
+      (entries) => measure(() => this.onFrameEntries(entries), 'frame'),
+      { rootMargin: '100% 0px' },
+    );
+    this.frameObserver.observe(frame);
+  }
+
+  private onFrameEntries(entries: IntersectionObserverEntry[]): void {
+    for (const entry of entries) {
+      const { width, height } = entry.boundingClientRect;
+      if (!entry.isIntersecting || width < MIN_FRAME_SIDE || height < MIN_FRAME_SIDE) continue;
+      const frame = entry.target as HTMLIFrameElement | HTMLFrameElement;
+      this.frameObserver?.unobserve(frame);
+      this.framesShown.add(frame);
+      this.enterFrame(frame);
+    }
   }
 
   private enterFrame(frame: HTMLIFrameElement | HTMLFrameElement): void {
@@ -328,10 +357,11 @@ export class PageSession {
     this.labels.schedule();
   }
 
+  /** Hands back to the slice runner at the walk's checkpoints (every few dozen nodes), not after every block. */
   private *walk(root: Element): Generator<void, void, void> {
     for (const found of walkBlocks(root, this.hooks)) {
       if (found) this.found(found.element, found.text);
-      yield;
+      else yield;
     }
   }
 

@@ -1,7 +1,8 @@
 /**
  * Frames: the page content script runs only in frames with a URL of their own. Frames without one (`srcdoc`, an
  * `about:blank` frame a script writes into, one added later) are walked by the frame around them, and what they
- * show is checked and flagged in place; a frame too small to show anything (a tracking pixel) does nothing.
+ * show is checked and flagged in place, once it comes near the viewport; a frame too small to show anything (a
+ * tracking pixel) does nothing.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type GuardServer, startGuardServer } from '../../server/guard-server';
@@ -78,6 +79,17 @@ describe.each(BROWSER_NAMES)('frames: %s', (name) => {
             ?.shadowRoot?.querySelector('.label'),
       );
       expect(labelled).toBe(true);
+      // A frame far below the viewport is not entered (starting a script world in it costs) until it comes near.
+      expect(sent).not.toContain('GLTEST-S12');
+      await page.evaluate(() => document.getElementById('below')?.scrollIntoView());
+      await page.waitForFunction(
+        () =>
+          (document.getElementById('below') as HTMLIFrameElement | null)?.contentDocument
+            ?.querySelector('p')
+            ?.getAttribute('data-guardlens') === 'flagged',
+        { timeoutMs: 30_000 },
+      );
+      expect(sentTexts(guard).join('\n')).toContain('A frame far down the page');
     } finally {
       await page.close();
     }
