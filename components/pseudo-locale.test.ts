@@ -7,6 +7,7 @@ import { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortEr
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { browser } from 'wxt/browser';
 import { createTranslate } from '@/entrypoints/chatbot.content/i18n';
+import { createGuardClient, type EndpointConfig } from '@/lib/guard/client';
 import { type GuardError, GuardOutputError, toGuardError } from '@/lib/guard/errors';
 import { validateBaseUrl } from '@/lib/providers/presets';
 import { missingEndpointSetting } from '@/lib/settings/endpoint';
@@ -91,6 +92,49 @@ describe('pseudo-locale', () => {
       expect(hint, name).toMatch(/^«error_(fix|hint)_/);
       expect(leftover(message, DATA).replace(/[\d.:\s]/g, ''), `${name}: ${message}`).toBe('');
       expect(leftover(hint, DATA).replace(/[\d.:\s]/g, ''), `${name}: ${hint}`).toBe('');
+    }
+  });
+
+  it('what the guard client refuses or cannot read: the message and the hint are the messages file’s', async () => {
+    const refused = (over: Partial<EndpointConfig>) => {
+      try {
+        createGuardClient({
+          baseUrl: 'https://guard.example/v1',
+          model: 'm',
+          guardModel: 'llama-guard-4-12b',
+          mode: 'chat',
+          presetId: 'custom',
+          ...over,
+        });
+      } catch (err) {
+        return err as GuardError;
+      }
+      throw new Error('expected a config error');
+    };
+    const html = createGuardClient({
+      baseUrl: 'https://guard.example/v1',
+      model: 'm',
+      guardModel: 'llama-guard-4-12b',
+      mode: 'chat',
+      maxRetries: 0,
+      fetch: (async () => new Response('<p>X?</p>', { headers: { 'content-type': 'text/html' } })) as never,
+    });
+    const notJson = await html.classify([{ role: 'user', text: 'x' }]).catch((err: GuardError) => err);
+    const cases: [string, GuardError][] = [
+      ['no key', refused({ presetId: 'openrouter' })],
+      ['no raw', refused({ presetId: 'groq', apiKey: 'k', mode: 'raw' })],
+      ['base URL', refused({ baseUrl: 'ftp://guard.example/v1' })],
+      ['not JSON', notJson as GuardError],
+    ];
+    const data = [...DATA, 'Groq', 'ftp:', 'text/html', '"<p>X?</p>"'];
+    for (const [name, error] of cases) {
+      const json = error.toJSON();
+      const message = errorMessage(json);
+      const hint = errorHint(json);
+      expect(message, name).toMatch(/^«(error_config_|error_detail_|settings_base_url_)/);
+      expect(hint, name).toMatch(/^«error_fix_/);
+      expect(leftover(message, data).replace(/[\s]/g, ''), `${name}: ${message}`).toBe('');
+      expect(leftover(hint, data).replace(/[\s]/g, ''), `${name}: ${hint}`).toBe('');
     }
   });
 

@@ -5,7 +5,15 @@
  */
 import OpenAI from 'openai';
 import { estimateCostUsd, getPreset, isPresetId, type PresetId, validateBaseUrl } from '../providers/presets';
-import { GuardError, type GuardErrorContext, toGuardError } from './errors';
+import { parseProblem } from '../settings/problem-text';
+import { messageText } from '../text';
+import {
+  type ErrorSentence,
+  errorSentence,
+  GuardError,
+  type GuardErrorContext,
+  toGuardError,
+} from './errors';
 import { parseVerdict } from './parse';
 import { buildChatMessages, buildRawPrompt } from './prompt';
 import { getGuardModel, isGuardModelId } from './registry';
@@ -67,8 +75,15 @@ export const MAX_RETRY_AFTER_WAIT_MS = 30_000;
 /** Sent as the SDK's key when the endpoint needs none; the Authorization header is then left out entirely. */
 const NO_KEY_PLACEHOLDER = 'guardlens-no-key';
 
-function configError(message: string, hint?: string): GuardError {
+/** A setting or request the client cannot use: its sentence, and the fix when there is a specific one. */
+function configError(message: ErrorSentence | string, hint?: ErrorSentence): GuardError {
   return new GuardError('config', message, hint ? { hint } : {});
+}
+
+/** A base URL's problem (a settings sentence from `validateBaseUrl`) as an error sentence, by its own key. */
+function baseUrlProblem(problem: string): ErrorSentence | string {
+  const parsed = parseProblem(problem);
+  return parsed ? { english: problem, text: messageText(parsed.key, parsed.subs) } : problem;
 }
 
 function waitFromHeaders(headers: Headers): number | undefined {
@@ -132,32 +147,32 @@ function hasPromptOptions(p: PromptOptions | undefined): boolean {
 }
 
 function checkEndpoint(config: EndpointConfig): GuardModel {
-  if (!config || typeof config !== 'object') throw configError('No endpoint is configured.');
+  if (!config || typeof config !== 'object') throw configError(errorSentence('error_config_none'));
   const url = validateBaseUrl(config.baseUrl);
-  if (!url.ok) throw configError(url.error, 'Fix the base URL in Guardlens settings.');
+  if (!url.ok) throw configError(baseUrlProblem(url.error), errorSentence('error_fix_base_url'));
   if (typeof config.model !== 'string' || !config.model.trim()) {
-    throw configError("The endpoint's model id is empty.", 'Choose the model in Guardlens settings.');
+    throw configError(errorSentence('error_config_no_model'), errorSentence('error_fix_choose_model'));
   }
   if (!isGuardModelId(config.guardModel)) {
-    throw configError(`"${String(config.guardModel)}" is not a Llama Guard generation Guardlens knows.`);
+    throw configError(errorSentence('error_config_guard_model', String(config.guardModel)));
   }
   if (config.mode !== 'chat' && config.mode !== 'raw') {
-    throw configError(`Mode must be "chat" or "raw", not "${String(config.mode)}".`);
+    throw configError(errorSentence('error_config_mode', String(config.mode)));
   }
   if (config.presetId !== undefined && !isPresetId(config.presetId)) {
-    throw configError(`"${String(config.presetId)}" is not a provider preset.`);
+    throw configError(errorSentence('error_config_preset', String(config.presetId)));
   }
   const preset = config.presetId ? getPreset(config.presetId) : undefined;
   if (preset?.keyRequired && !config.apiKey?.trim()) {
     throw configError(
-      `${preset.label} needs an API key.`,
-      `Add your ${preset.label} API key in Guardlens settings.`,
+      errorSentence('error_config_no_key', preset.label),
+      errorSentence('error_fix_add_key', preset.label),
     );
   }
   if (config.mode === 'raw' && preset && !preset.raw) {
     throw configError(
-      `${preset.label} does not take raw prompts: it applies its own template to /completions.`,
-      'Use chat mode with this provider.',
+      errorSentence('error_config_no_raw', preset.label),
+      errorSentence('error_fix_use_chat'),
     );
   }
   for (const [name, value] of [
@@ -165,52 +180,54 @@ function checkEndpoint(config: EndpointConfig): GuardModel {
     ['maxTokens', config.maxTokens],
   ] as const) {
     if (value !== undefined && !(Number.isFinite(value) && value >= 1)) {
-      throw configError(`${name} must be a positive number.`);
+      throw configError(errorSentence('error_config_positive', name));
     }
   }
   if (config.maxRetries !== undefined && !(Number.isInteger(config.maxRetries) && config.maxRetries >= 0)) {
-    throw configError('maxRetries must be a whole number, 0 or more.');
+    throw configError(errorSentence('error_config_retries'));
   }
   return getGuardModel(config.guardModel);
 }
 
 function checkRequest(config: EndpointConfig, model: GuardModel, turns: ConversationTurn[]): void {
-  if (!Array.isArray(turns) || turns.length === 0) throw configError('There is nothing to classify.');
+  if (!Array.isArray(turns) || turns.length === 0) throw configError(errorSentence('error_config_nothing'));
   const images = countImages(turns);
   if (images > 0) {
     if (model.maxImages === 0) {
       throw configError(
-        `${model.label} does not take images.`,
-        'Use Llama Guard 4 or Llama Guard 3 11B Vision.',
+        errorSentence('error_config_no_images', model.label),
+        errorSentence('error_fix_image_model'),
       );
     }
     if (images > model.maxImages) {
       throw configError(
-        `${model.label} takes at most ${model.maxImages} image${model.maxImages === 1 ? '' : 's'} per check, got ${images}.`,
+        errorSentence(
+          model.maxImages === 1 ? 'error_config_image_limit_one' : 'error_config_image_limit',
+          model.label,
+          model.maxImages,
+          images,
+        ),
       );
     }
     if (config.mode === 'raw') {
-      throw configError(
-        'Images can only be sent in chat mode.',
-        'Switch the endpoint to chat mode for images.',
-      );
+      throw configError(errorSentence('error_config_images_raw'), errorSentence('error_fix_images_chat'));
     }
     const preset = config.presetId ? getPreset(config.presetId) : undefined;
-    if (preset && !preset.images) throw configError(`${preset.label} does not take images.`);
+    if (preset && !preset.images) throw configError(errorSentence('error_config_no_images', preset.label));
   }
   const p = config.prompt;
   if (hasPromptOptions(p)) {
     if (config.mode !== 'raw') {
       throw configError(
-        'Custom or excluded categories need raw mode: a provider\u2019s chat template always sends its own list.',
-        'Switch the endpoint to raw mode, or clear the category changes.',
+        errorSentence('error_config_raw_categories'),
+        errorSentence('error_fix_raw_categories'),
       );
     }
     if ((p?.excluded?.length ?? 0) > 0 && !model.excludedCategories) {
-      throw configError(`${model.label}'s template does not accept excluded categories.`);
+      throw configError(errorSentence('error_config_no_excluded', model.label));
     }
     if (Object.keys(p?.categories ?? {}).length > 0 && !model.customCategories) {
-      throw configError(`${model.label}'s template does not accept custom categories.`);
+      throw configError(errorSentence('error_config_no_custom', model.label));
     }
   }
 }
@@ -218,7 +235,7 @@ function checkRequest(config: EndpointConfig, model: GuardModel, turns: Conversa
 function buildError(err: unknown): GuardError {
   if (err instanceof GuardError) return err;
   const message = err instanceof Error ? err.message : String(err);
-  return configError(`Could not build the prompt: ${message}`);
+  return configError(errorSentence('error_config_build', message));
 }
 
 function readUsage(usage: unknown): ClassifyUsage {
@@ -227,30 +244,26 @@ function readUsage(usage: unknown): ClassifyUsage {
   return { promptTokens: n(u.prompt_tokens), completionTokens: n(u.completion_tokens) };
 }
 
-function badResponse(message: string): GuardError {
-  return new GuardError('bad-response', message, {
-    hint: 'The endpoint did not answer like an OpenAI-compatible API; check the base URL and the mode.',
-  });
+function badResponse(message: ErrorSentence): GuardError {
+  return new GuardError('bad-response', message, { hint: errorSentence('error_fix_bad_response') });
 }
 
 /** Picks the answer text out of a chat or text completion, or throws 'bad-response'. */
 function readOutput(res: unknown, mode: 'chat' | 'raw'): string {
-  if (!res || typeof res !== 'object')
-    badResponseThrow('The endpoint answered with something that is not JSON.');
+  if (!res || typeof res !== 'object') badResponseThrow(errorSentence('error_detail_answer_not_json'));
   const choices = (res as { choices?: unknown }).choices;
   if (!Array.isArray(choices) || choices.length === 0)
-    badResponseThrow('The endpoint answered without any choices.');
+    badResponseThrow(errorSentence('error_detail_no_choices'));
   const first = (choices as unknown[])[0] as Record<string, unknown> | undefined;
   const text =
     mode === 'chat'
       ? (first?.message as { content?: unknown } | undefined)?.content
       : (first?.text ?? (first?.message as { content?: unknown } | undefined)?.content);
-  if (typeof text !== 'string')
-    badResponseThrow('The endpoint answered without any text in its first choice.');
+  if (typeof text !== 'string') badResponseThrow(errorSentence('error_detail_no_text'));
   return text as string;
 }
 
-function badResponseThrow(message: string): never {
+function badResponseThrow(message: ErrorSentence): never {
   throw badResponse(message);
 }
 
@@ -288,8 +301,11 @@ async function readJson(response: Response, ctx: GuardErrorContext): Promise<unk
     return JSON.parse(text);
   } catch {
     const type = response.headers.get('content-type')?.split(';')[0]?.trim();
+    const start = JSON.stringify(text.slice(0, 80));
     throw badResponse(
-      `The endpoint answered with something that is not JSON${type ? ` (${type})` : ''}: ${JSON.stringify(text.slice(0, 80))}`,
+      type
+        ? errorSentence('error_detail_answer_not_json_type', type, start)
+        : errorSentence('error_detail_answer_not_json_text', start),
     );
   }
 }

@@ -105,7 +105,58 @@ export const ERROR_TEMPLATES = Object.freeze({
     'template; raw mode avoids provider templates.',
 } as const);
 
-export type ErrorTextKey = keyof typeof ERROR_TEMPLATES;
+/**
+ * What the guard client refuses before it calls the endpoint (settings it cannot use, a request it cannot send:
+ * `config` errors) and what it cannot read in an answer (`bad-response`), in English by message key. Values are
+ * the provider's or the model's name, a setting's name, a count, or text as it came (the prompt builder's reason,
+ * the start of the answer).
+ */
+export const CLIENT_ERROR_TEMPLATES = Object.freeze({
+  // Settings the client cannot use.
+  error_config_none: 'No endpoint is configured.',
+  error_config_no_model: "The endpoint's model id is empty.",
+  error_config_guard_model: '"$1" is not a Llama Guard generation Guardlens knows.',
+  error_config_mode: 'Mode must be "chat" or "raw", not "$1".',
+  error_config_preset: '"$1" is not a provider preset.',
+  error_config_no_key: '$1 needs an API key.',
+  error_config_no_raw: '$1 does not take raw prompts: it applies its own template to /completions.',
+  error_config_positive: '$1 must be a positive number.',
+  error_config_retries: 'maxRetries must be a whole number, 0 or more.',
+  // Requests the client cannot send.
+  error_config_nothing: 'There is nothing to classify.',
+  error_config_no_images: '$1 does not take images.',
+  error_config_image_limit_one: '$1 takes at most $2 image per check, got $3.',
+  error_config_image_limit: '$1 takes at most $2 images per check, got $3.',
+  error_config_images_raw: 'Images can only be sent in chat mode.',
+  error_config_raw_categories:
+    'Custom or excluded categories need raw mode: a provider\u2019s chat template always sends its own list.',
+  error_config_no_excluded: "$1's template does not accept excluded categories.",
+  error_config_no_custom: "$1's template does not accept custom categories.",
+  error_config_build: 'Could not build the prompt: $1',
+  // How to fix them.
+  error_fix_base_url: 'Fix the base URL in Guardlens settings.',
+  error_fix_choose_model: 'Choose the model in Guardlens settings.',
+  error_fix_add_key: 'Add your $1 API key in Guardlens settings.',
+  error_fix_use_chat: 'Use chat mode with this provider.',
+  error_fix_image_model: 'Use Llama Guard 4 or Llama Guard 3 11B Vision.',
+  error_fix_images_chat: 'Switch the endpoint to chat mode for images.',
+  error_fix_raw_categories: 'Switch the endpoint to raw mode, or clear the category changes.',
+  // Answers the client cannot read.
+  error_detail_answer_not_json: 'The endpoint answered with something that is not JSON.',
+  error_detail_answer_not_json_text: 'The endpoint answered with something that is not JSON: $1',
+  error_detail_answer_not_json_type: 'The endpoint answered with something that is not JSON ($1): $2',
+  error_detail_no_choices: 'The endpoint answered without any choices.',
+  error_detail_no_text: 'The endpoint answered without any text in its first choice.',
+  error_fix_bad_response:
+    'The endpoint did not answer like an OpenAI-compatible API; check the base URL and the mode.',
+} as const);
+
+export type ErrorTextKey = keyof typeof ERROR_TEMPLATES | keyof typeof CLIENT_ERROR_TEMPLATES;
+
+const sentenceTemplate = (key: ErrorTextKey): string =>
+  key in ERROR_TEMPLATES
+    ? ERROR_TEMPLATES[key as keyof typeof ERROR_TEMPLATES]
+    : CLIENT_ERROR_TEMPLATES[key as keyof typeof CLIENT_ERROR_TEMPLATES];
 
 /**
  * Why a model's answer is not a Llama Guard verdict (the first value of `error_detail_bad_output`), in English by
@@ -130,7 +181,7 @@ export interface ErrorSentence {
 export function errorSentence(key: ErrorTextKey, ...subs: (string | number)[]): ErrorSentence {
   const values = subs.map(String);
   return {
-    english: fill(ERROR_TEMPLATES[key], values),
+    english: fill(sentenceTemplate(key), values),
     text: values.length ? { key, subs: values } : { key },
   };
 }
@@ -147,6 +198,7 @@ function englishTemplates(): Readonly<Record<string, string>> {
       ]),
     ),
     ...ERROR_TEMPLATES,
+    ...CLIENT_ERROR_TEMPLATES,
   };
   return english;
 }

@@ -15,11 +15,13 @@ import {
   OpenAIError,
 } from 'openai';
 import { getPreset, isPresetId } from '../providers/presets';
-import { isMessageText, type MessageText } from '../text';
+import { PROBLEM_TEMPLATES } from '../settings/problem-text';
+import { fill, isMessageText, type MessageText } from '../text';
 import { ERROR_HINTS, type ErrorSentence, errorEnglish, errorMessageKeys, errorSentence } from './error-text';
 
 export type { MessageText } from '../text';
 export {
+  CLIENT_ERROR_TEMPLATES,
   ERROR_HINTS,
   ERROR_TEMPLATES,
   ERROR_TITLES,
@@ -435,7 +437,13 @@ export function toGuardError(err: unknown, ctx: GuardErrorContext): GuardError {
 function scrubText(text: MessageText | undefined, english: string, apiKey?: string): MessageText | undefined {
   if (!text) return undefined;
   const scrubbed = text.subs ? { key: text.key, subs: text.subs.map((s) => scrubSecrets(s, apiKey)) } : text;
-  return errorEnglish(scrubbed) === english ? scrubbed : undefined;
+  return (errorEnglish(scrubbed) ?? problemEnglish(scrubbed)) === english ? scrubbed : undefined;
+}
+
+/** The English of a settings problem an error quotes by its own key (a base URL the client cannot use). */
+function problemEnglish(text: MessageText): string | undefined {
+  const template = (PROBLEM_TEMPLATES as Readonly<Record<string, string>>)[text.key];
+  return template === undefined ? undefined : fill(template, text.subs ?? []);
 }
 
 function mapError(err: unknown, ctx: GuardErrorContext): GuardError {
