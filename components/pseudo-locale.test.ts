@@ -7,6 +7,8 @@ import { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortEr
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { browser } from 'wxt/browser';
 import { createTranslate } from '@/entrypoints/chatbot.content/i18n';
+import { engineSentence, failingSentence } from '@/lib/engine/engine-text';
+import { EngineError } from '@/lib/engine/types';
 import { createGuardClient, type EndpointConfig } from '@/lib/guard/client';
 import { type GuardError, GuardOutputError, toGuardError } from '@/lib/guard/errors';
 import { validateBaseUrl } from '@/lib/providers/presets';
@@ -135,6 +137,26 @@ describe('pseudo-locale', () => {
       expect(hint, name).toMatch(/^«error_fix_/);
       expect(leftover(message, data).replace(/[\s]/g, ''), `${name}: ${message}`).toBe('');
       expect(leftover(hint, data).replace(/[\s]/g, ''), `${name}: ${hint}`).toBe('');
+    }
+  });
+
+  it('the scan engine’s reasons, with the endpoint error it quotes translated too', () => {
+    const failure = toGuardError(apiError(503), ctx);
+    const failing = new EngineError('circuit-open', failingSentence(`${failure.kind}: ${failure.message}`));
+    expect(errorMessage(failing)).toBe(
+      '«engine_error_failing:server|«error_detail_status_bare:OpenRouter|503»»',
+    );
+    expect(createTranslate(pseudo).text(failing.messageText!, failing.message)).toBe(errorMessage(failing));
+    const texts = [
+      engineSentence('engine_error_offline'),
+      engineSentence('engine_error_dropped'),
+      engineSentence('engine_status_failures_many_last_retrying', 3, 'server', failure.message),
+      engineSentence('engine_status_budget', '$0.0123', '$0.01'),
+    ];
+    for (const { english, text } of texts) {
+      const shown = errorMessage({ message: english, messageText: text });
+      expect(shown, english).toMatch(/^«engine_/);
+      expect(leftover(shown, [...DATA, 'server', '$0.0123', '$0.01']).replace(/[\d\s]/g, ''), shown).toBe('');
     }
   });
 

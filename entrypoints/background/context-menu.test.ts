@@ -1,5 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { browser } from 'wxt/browser';
+import { engineSentence } from '@/lib/engine/engine-text';
+import { EngineError } from '@/lib/engine/types';
 import { GuardError, toGuardError } from '@/lib/guard/errors';
 import type { Verdict } from '@/lib/guard/types';
 import { defaultSettings, type Settings } from '@/lib/settings/schema';
@@ -138,6 +140,11 @@ describe('runMenuCheck: words from the messages file', () => {
     ).toMatchObject({
       status: 'refused',
       reason: '«image_unsupported_model:Llama Guard 3 8B»',
+    });
+    const { h: offline } = host(new EngineError('offline', engineSentence('engine_error_offline')));
+    expect(await runMenuCheck(offline, selection('text'), tab, noBlob)).toMatchObject({
+      status: 'error',
+      reason: '«engine_error_offline»',
     });
   });
 });

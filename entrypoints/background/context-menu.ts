@@ -5,6 +5,7 @@
  * loads another page. Nothing is sent from an excluded or paused site.
  */
 import type { Browser } from 'wxt/browser';
+import { EngineError } from '@/lib/engine/types';
 import { GuardError } from '@/lib/guard/errors';
 import { resolveAction } from '@/lib/settings/actions';
 import { errorMessage, lookupMessage, templateMessage } from '@/utils/i18n';
@@ -95,7 +96,7 @@ function snippet(text: string): string {
 
 /** Why a check failed, in words a person reads (an endpoint error from the messages file). */
 function errorText(err: unknown): string {
-  if (err instanceof GuardError) return errorMessage(err);
+  if (err instanceof GuardError || err instanceof EngineError) return errorMessage(err);
   return err instanceof Error ? err.message : String(err);
 }
 

@@ -19,6 +19,7 @@
  */
 
 import { VerdictCache, type VerdictStore } from '@/lib/engine/cache';
+import { engineSentence } from '@/lib/engine/engine-text';
 import { type EngineStatus, type ReconfigureOptions, ScanEngine } from '@/lib/engine/scheduler';
 import type { Classify, StateStore, TabState, WorkItem } from '@/lib/engine/types';
 import { createGuardClient } from '@/lib/guard/client';
@@ -257,7 +258,10 @@ export class EngineHost {
 
   private readonly onRetryAfter = (retryAt: number, status: number): void => {
     const seconds = Math.max(0, Math.round((retryAt - Date.now()) / 1000));
-    this.engine.pauseUntil(retryAt, `The endpoint asked to wait ${seconds} s (HTTP ${status}).`);
+    this.engine.pauseUntil(
+      retryAt,
+      engineSentence('engine_status_asked_to_wait_for', seconds, status).english,
+    );
   };
 
   private apply(next: EffectiveState, previousKey = endpointKey(this.state, this.tuning)): void {

@@ -11,6 +11,7 @@
  * private-network addresses for a page that is not on such an address itself. Images of other sites without
  * CORS headers need a host permission for that site; without it the error says so.
  */
+import { EngineError } from '@/lib/engine/types';
 import { GuardError } from '@/lib/guard/errors';
 import { getGuardModel } from '@/lib/guard/registry';
 import { getPreset } from '@/lib/providers/presets';
@@ -223,7 +224,7 @@ async function limited<T>(fn: () => Promise<T>): Promise<T> {
 
 /** Why an image check failed, in words a person reads (an endpoint error from the messages file too). */
 function describe(err: unknown): string {
-  if (err instanceof GuardError) return errorMessage(err);
+  if (err instanceof GuardError || err instanceof EngineError) return errorMessage(err);
   if (err instanceof Error) return err.name === 'TimeoutError' ? say('image_error_timeout') : err.message;
   return String(err);
 }

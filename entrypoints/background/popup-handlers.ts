@@ -148,6 +148,7 @@ export async function buildTabView(h: EngineHost, tabId: number): Promise<TabVie
     },
   };
   if (status.reason) view.engine.reason = status.reason;
+  if (status.reason && status.reasonText) view.engine.reasonText = status.reasonText;
   if (status.until !== undefined) view.engine.until = status.until;
   if (status.budgetUsd !== undefined) view.engine.budgetUsd = status.budgetUsd;
   if (missing !== null) view.notConfigured = missing;

@@ -70,7 +70,12 @@ function describeError(err: unknown): {
   retryAt?: number;
 } {
   if (err instanceof EngineError) {
-    return { kind: err.kind, message: err.message, ...(err.retryAt ? { retryAt: err.retryAt } : {}) };
+    return {
+      kind: err.kind,
+      message: err.message,
+      ...(err.messageText ? { text: err.messageText } : {}),
+      ...(err.retryAt ? { retryAt: err.retryAt } : {}),
+    };
   }
   const e = asClassifierError(err);
   const text = err instanceof GuardError ? err.messageText : undefined;

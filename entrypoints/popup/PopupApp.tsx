@@ -309,7 +309,9 @@ function statusText(overall: Overall, view: TabView): { title: string; detail?: 
       return {
         title: t(WAITING_TITLE[view.engine.state] ?? 'popup_state_waiting'),
         detail: [
-          view.engine.reason ?? '',
+          view.engine.reason
+            ? errorMessage({ message: view.engine.reason, messageText: view.engine.reasonText })
+            : '',
           view.engine.until ? t('popup_until', formatTime(view.engine.until)) : '',
         ]
           .filter(Boolean)

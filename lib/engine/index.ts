@@ -25,6 +25,13 @@ export {
   runChunk,
   splitText,
 } from './chunker';
+export {
+  ENGINE_TEMPLATES,
+  type EngineTextKey,
+  engineSentence,
+  failingSentence,
+  parseEngineReason,
+} from './engine-text';
 export { contentKey, type FingerprintInput, normalizeText, settingsFingerprint, sha256Hex } from './keys';
 export { type EngineSnapshot, parseSnapshot } from './persist';
 export {

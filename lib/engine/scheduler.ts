@@ -55,10 +55,19 @@
  * Persistence: every change marks the state dirty; writes are coalesced (at most one in progress, the next one
  * carries everything since) into one JSON snapshot under `stateKey` of the injected `StateStore`.
  */
+import type { ErrorSentence } from '../guard/error-text';
 import type { Verdict } from '../guard/types';
+import type { MessageText } from '../text';
 import { type BreakerOptions, CircuitBreaker, DEFAULT_BREAKER } from './breaker';
 import { isVerdict, type VerdictCache } from './cache';
 import { chunkBudget, DEFAULT_CHUNK_TOKENS, packBlocks, runChunk, splitText } from './chunker';
+import {
+  ENGINE_TEMPLATES,
+  type EngineTextKey,
+  engineSentence,
+  failingSentence,
+  parseEngineReason,
+} from './engine-text';
 import { contentKey, normalizeText } from './keys';
 import {
   type DayUsage,
@@ -140,7 +149,10 @@ export type EngineState = 'ok' | 'rate-limited' | 'circuit-open' | 'budget-pause
 
 export interface EngineStatus {
   state: EngineState;
+  /** Why it is not 'ok', in English. */
   reason?: string;
+  /** `reason` by message key and values, when the engine or the guard client made it from a template. */
+  reasonText?: MessageText;
   /** Epoch ms when the state is expected to end. */
   until?: number;
   /** Items queued, not yet sent. */
@@ -514,7 +526,7 @@ export class ScanEngine {
   }
 
   private async ready(): Promise<void> {
-    if (this.disposed) throw new EngineError('disposed', 'The scan engine has stopped.');
+    if (this.disposed) throw new EngineError('disposed', engineSentence('engine_error_stopped'));
     if (this.restoring) await this.restoring;
   }
 
@@ -576,16 +588,16 @@ export class ScanEngine {
   async check(input: ItemInput, signal?: AbortSignal): Promise<Verdict> {
     validateInput(input);
     this.checkImages([input]);
-    if (signal?.aborted) throw new EngineError('aborted', 'The check was cancelled.');
+    if (signal?.aborted) throw new EngineError('aborted', engineSentence('engine_error_cancelled'));
     await this.ready();
     const parts = this.expand(input);
-    if (parts.length === 0) badInput('There is nothing to check: the text is empty.');
+    if (parts.length === 0) throw new EngineError('invalid-input', engineSentence('engine_error_empty'));
     this.refuseIfUnavailable(input.kind);
     const epoch = this.ensureTab(input.tabId, input.url).epoch;
     const prepared = await this.prepare(parts);
-    if (signal?.aborted) throw new EngineError('aborted', 'The check was cancelled.');
+    if (signal?.aborted) throw new EngineError('aborted', engineSentence('engine_error_cancelled'));
     if (this.tabs.get(input.tabId)?.epoch !== epoch) {
-      throw new EngineError('dropped', 'The tab closed or navigated before the check was made.');
+      throw new EngineError('dropped', engineSentence('engine_error_dropped'));
     }
     const waiters: Array<{ job: Job; waiter: Waiter }> = [];
     const promises = prepared.map(({ part, id, verdict }) => {
@@ -605,7 +617,7 @@ export class ScanEngine {
     this.pump();
     if (signal) {
       const onAbort = () => {
-        const err = new EngineError('aborted', 'The check was cancelled.');
+        const err = new EngineError('aborted', engineSentence('engine_error_cancelled'));
         for (const { job, waiter } of waiters) this.removeWaiter(job, waiter, err);
         this.markDirty();
       };
@@ -637,26 +649,26 @@ export class ScanEngine {
 
   private checkImages(inputs: readonly ItemInput[]): void {
     if (this.opts.maxImages === 0 && inputs.some((i) => i.kind === 'image')) {
-      badInput('The selected model does not take images.');
+      throw new EngineError('invalid-input', engineSentence('engine_error_no_images'));
     }
   }
 
   /** Fails a waiting check at once when it could only hang. */
   private refuseIfUnavailable(kind: ItemInput['kind']): void {
     const now = this.clock.now();
-    if (!this.online) throw new EngineError('offline', 'The browser is offline.');
+    if (!this.online) throw new EngineError('offline', engineSentence('engine_error_offline'));
     if (this.breaker.state(now) === 'open') {
-      throw new EngineError('circuit-open', `The endpoint is failing: ${this.breaker.reason ?? 'errors'}.`, {
+      throw new EngineError('circuit-open', failingSentence(this.breaker.reason), {
         retryAt: this.breaker.openUntil ?? undefined,
       });
     }
     if (this.rateLimitedUntil !== null && this.rateLimitedUntil - now > this.opts.promptMaxWaitMs) {
-      throw new EngineError('rate-limited', 'The endpoint is rate limiting requests.', {
+      throw new EngineError('rate-limited', engineSentence('engine_error_rate_limited'), {
         retryAt: this.rateLimitedUntil,
       });
     }
     if (this.overBudget() && (kind !== 'prompt' || this.opts.budgetAppliesToPrompts)) {
-      throw new EngineError('budget-paused', "Today's spending reached the daily budget.", {
+      throw new EngineError('budget-paused', engineSentence('engine_error_budget'), {
         retryAt: nextLocalMidnight(now),
       });
     }
@@ -783,7 +795,7 @@ export class ScanEngine {
       this.afterRestore.push(() => this.dropTab(tabId));
       return;
     }
-    this.forgetTabItems(tabId, new EngineError('dropped', 'The tab was closed.'));
+    this.forgetTabItems(tabId, new EngineError('dropped', engineSentence('engine_error_tab_closed')));
     if (this.tabs.delete(tabId)) {
       this.dirtyTabs.delete(tabId);
       this.emit(this.listeners.tab, tabId, null);
@@ -797,7 +809,7 @@ export class ScanEngine {
       return;
     }
     if (!Number.isInteger(tabId) || typeof url !== 'string') badInput('navigated needs a tab id and a URL.');
-    this.forgetTabItems(tabId, new EngineError('dropped', 'The tab navigated away.'));
+    this.forgetTabItems(tabId, new EngineError('dropped', engineSentence('engine_error_tab_navigated')));
     this.tabs.set(tabId, newTabRecord(url, ++this.epochs));
     this.dirtyTabs.add(tabId);
     this.markDirty();
@@ -841,7 +853,7 @@ export class ScanEngine {
   setOnline(online: boolean): void {
     this.online = !!online;
     if (!this.online) {
-      this.rejectAwaited(() => new EngineError('offline', 'The browser is offline.'));
+      this.rejectAwaited(() => new EngineError('offline', engineSentence('engine_error_offline')));
     }
     this.scheduleNotify();
     this.pump();
@@ -853,7 +865,7 @@ export class ScanEngine {
    * being bisected. Requests already under way go on. A later time than one already known extends the pause;
    * an earlier one changes nothing.
    */
-  pauseUntil(until: number, reason = 'The endpoint asked to wait before the next request.'): void {
+  pauseUntil(until: number, reason: string = ENGINE_TEMPLATES.engine_status_asked_to_wait): void {
     if (typeof until !== 'number' || !Number.isFinite(until))
       badInput('pauseUntil needs a time in epoch ms.');
     if (this.disposed || until <= this.clock.now()) return;
@@ -870,7 +882,7 @@ export class ScanEngine {
     if (until - now > this.opts.promptMaxWaitMs) {
       this.rejectAwaited(
         () =>
-          new EngineError('rate-limited', 'The endpoint is rate limiting requests.', {
+          new EngineError('rate-limited', engineSentence('engine_error_rate_limited'), {
             retryAt: until,
             ...(cause === undefined ? {} : { cause }),
           }),
@@ -1148,7 +1160,7 @@ export class ScanEngine {
     if (this.breaker.state(now) === 'open') {
       const retryAt = this.breaker.openUntil ?? undefined;
       this.rejectAwaited(
-        () => new EngineError('circuit-open', `The endpoint is failing: ${message}`, { retryAt, cause: err }),
+        () => new EngineError('circuit-open', failingSentence(message), { retryAt, cause: err }),
       );
     }
   }
@@ -1268,27 +1280,46 @@ export class ScanEngine {
     const status: EngineStatus = { state: 'ok', pending, inFlight, today };
     if (this.opts.dailyBudgetUsd !== null) status.budgetUsd = this.opts.dailyBudgetUsd;
     const breakerState = this.breaker.state(now);
+    let reason: ErrorSentence | undefined;
     if (!this.online) {
       status.state = 'offline';
-      status.reason = 'The browser is offline.';
+      reason = engineSentence('engine_error_offline');
     } else if (breakerState !== 'closed') {
       status.state = 'circuit-open';
-      status.reason =
-        `${this.breaker.failures} failed request${this.breaker.failures === 1 ? '' : 's'} in a row` +
-        `${this.breaker.reason ? `, last: ${this.breaker.reason}` : ''}` +
-        (breakerState === 'half-open' ? '; trying again' : '');
+      const n = this.breaker.failures;
+      const last = this.breaker.reason?.indexOf(': ') ?? -1;
+      const key = `engine_status_failures_${n === 1 ? 'one' : 'many'}${last > 0 ? '_last' : ''}${
+        breakerState === 'half-open' ? '_retrying' : ''
+      }` as EngineTextKey;
+      reason =
+        last > 0
+          ? engineSentence(key, n, this.breaker.reason!.slice(0, last), this.breaker.reason!.slice(last + 2))
+          : engineSentence(key, n);
       if (this.breaker.openUntil !== null) status.until = this.breaker.openUntil;
     } else if (this.rateLimitedUntil !== null && this.rateLimitedUntil > now) {
       status.state = 'rate-limited';
-      status.reason = this.rateLimitReason ?? 'The endpoint is rate limiting requests.';
+      const said = this.rateLimitReason;
+      const text = said === undefined ? undefined : parseEngineReason(said);
+      reason =
+        said === undefined
+          ? engineSentence('engine_error_rate_limited')
+          : text
+            ? { english: said, text }
+            : undefined;
+      if (said !== undefined && !text) status.reason = said;
       status.until = this.rateLimitedUntil;
     } else if (this.overBudget()) {
       status.state = 'budget-paused';
-      status.reason =
-        `Today's spending ($${this.today.costUsd.toFixed(4)}) reached the daily budget ` +
-        `($${this.opts.dailyBudgetUsd!.toFixed(2)}); page scanning resumes tomorrow` +
-        (this.opts.budgetAppliesToPrompts ? ', prompt checks too.' : '; prompt checks go on.');
+      reason = engineSentence(
+        this.opts.budgetAppliesToPrompts ? 'engine_status_budget_prompts' : 'engine_status_budget',
+        `$${this.today.costUsd.toFixed(4)}`,
+        `$${this.opts.dailyBudgetUsd!.toFixed(2)}`,
+      );
       status.until = nextLocalMidnight(now);
+    }
+    if (reason) {
+      status.reason = reason.english;
+      status.reasonText = reason.text;
     }
     return status;
   }
@@ -1398,7 +1429,7 @@ export class ScanEngine {
 
   dispose(): void {
     if (this.disposed) return;
-    const err = new EngineError('disposed', 'The scan engine has stopped.');
+    const err = new EngineError('disposed', engineSentence('engine_error_stopped'));
     this.rejectAwaited(() => err);
     this.disposed = true;
     for (const ctrl of this.controllers) ctrl.abort();

@@ -12,7 +12,9 @@
  * - `Clock`, `systemClock`: time and timers, injected so tests run on fake timers.
  * - `StateStore`, `MemoryStateStore`: where the scheduler persists pending work and tab state (JSON values).
  */
+import type { ErrorSentence } from '../guard/error-text';
 import type { ConversationTurn, Verdict } from '../guard/types';
+import type { MessageText } from '../text';
 
 export type ItemKind = 'text' | 'image' | 'prompt' | 'reply';
 export const ITEM_KINDS: readonly ItemKind[] = ['text', 'image', 'prompt', 'reply'];
@@ -157,15 +159,29 @@ export type EngineErrorKind =
   | 'aborted'
   | 'disposed';
 
-/** The engine's own errors. `retryAt` (epoch ms) says when trying again makes sense, where known. */
+/**
+ * The engine's own errors. `retryAt` (epoch ms) says when trying again makes sense, where known. The message is
+ * English; `messageText` says the same by message key and values when the engine made it from a template
+ * (`ENGINE_TEMPLATES`), so the pages show it from the messages file.
+ */
 export class EngineError extends Error {
   override name = 'EngineError';
   readonly kind: EngineErrorKind;
   readonly retryAt?: number;
+  readonly messageText?: MessageText;
 
-  constructor(kind: EngineErrorKind, message: string, opts: { retryAt?: number; cause?: unknown } = {}) {
-    super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
+  /** `message`: English, or a sentence from `engineSentence` (its English becomes the message). */
+  constructor(
+    kind: EngineErrorKind,
+    message: string | ErrorSentence,
+    opts: { retryAt?: number; cause?: unknown } = {},
+  ) {
+    super(
+      typeof message === 'string' ? message : message.english,
+      opts.cause === undefined ? undefined : { cause: opts.cause },
+    );
     this.kind = kind;
+    if (typeof message !== 'string') this.messageText = message.text;
     if (opts.retryAt !== undefined) this.retryAt = opts.retryAt;
   }
 }

@@ -189,7 +189,7 @@ export function errorSentence(key: ErrorTextKey, ...subs: (string | number)[]): 
 let english: Readonly<Record<string, string>> | undefined;
 
 /** Every error text's English by message key (made on first use). */
-function englishTemplates(): Readonly<Record<string, string>> {
+export function errorTemplates(): Readonly<Record<string, string>> {
   english ??= {
     ...Object.fromEntries(
       (Object.keys(ERROR_HINTS) as GuardErrorKind[]).flatMap((kind) => [
@@ -205,22 +205,46 @@ function englishTemplates(): Readonly<Record<string, string>> {
 
 /** The English of a structured error text (a sentence, a kind's title or general hint), or undefined. */
 export function errorEnglish(text: MessageText): string | undefined {
-  const template = englishTemplates()[text.key];
+  const template = errorTemplates()[text.key];
   return template === undefined ? undefined : fill(template, text.subs ?? []);
 }
 
 const readReason = /* @__PURE__ */ templateReader(OUTPUT_REASON_TEMPLATES);
 
 /**
+ * Sentences that quote an endpoint error's own sentence as a value (the scan engine's "The endpoint is failing:
+ * …", see `lib/engine/engine-text.ts`), by the index of that value: it is translated too when lib made it.
+ */
+const QUOTED_ERROR_VALUE: Readonly<Record<string, number>> = Object.freeze({
+  engine_error_failing: 1,
+  engine_status_failures_one_last: 2,
+  engine_status_failures_many_last: 2,
+  engine_status_failures_one_last_retrying: 2,
+  engine_status_failures_many_last_retrying: 2,
+});
+
+let readError: ((text: string) => MessageText | undefined) | undefined;
+
+/** The key and values of an endpoint error's sentence (a title, a hint, a specific sentence), or undefined. */
+function parseErrorSentence(text: string): MessageText | undefined {
+  readError ??= templateReader(errorTemplates());
+  return readError(text);
+}
+
+/**
  * A structured error text in the messages file's words through `getMessage` (the reason of a bad-output message
- * too, when it is one lib names); `english` when there is no message. Values that are data (a provider's answer,
- * the model's output, a URL) are shown as they came.
+ * too, when it is one lib names, and an endpoint error quoted by the engine); `english` when there is no message.
+ * Values that are data (a provider's answer, the model's output, a URL) are shown as they came.
  */
 export function localizeErrorText(getMessage: GetMessage, text: MessageText, english: string): string {
   const first = text.key === 'error_detail_bad_output' ? text.subs?.[0] : undefined;
   const reason = first === undefined ? undefined : readReason(first);
   const translatedReason = reason && translateText(getMessage, reason, first!);
-  return translateText(getMessage, text, english, (value, index) =>
-    index === 0 && translatedReason !== undefined ? translatedReason : value,
-  );
+  const quotedAt = QUOTED_ERROR_VALUE[text.key];
+  return translateText(getMessage, text, english, (value, index) => {
+    if (index === 0 && translatedReason !== undefined) return translatedReason;
+    if (index !== quotedAt) return value;
+    const quoted = parseErrorSentence(value);
+    return quoted ? localizeErrorText(getMessage, quoted, value) : value;
+  });
 }

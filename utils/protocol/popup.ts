@@ -6,6 +6,7 @@ import type { ItemKind, TabState } from '@/lib/engine/types';
 import type { GuardErrorData } from '@/lib/guard/errors';
 import type { Verdict } from '@/lib/guard/types';
 import type { CategoryAction, Settings } from '@/lib/settings/schema';
+import type { MessageText } from '@/lib/text';
 import type { ManualCheck } from './page';
 
 /** The answer to "Test connection": a real request to the endpoint. */
@@ -47,7 +48,10 @@ export interface FlaggedItemView {
 /** The engine's state as the popup shows it: what it is doing, why it stopped, and today's usage. */
 export interface EngineView {
   state: 'ok' | 'offline' | 'circuit-open' | 'rate-limited' | 'budget-paused';
+  /** Why it is not 'ok', in English. */
   reason?: string;
+  /** `reason` by message key and values, when there is a message for it (the popup shows that). */
+  reasonText?: MessageText;
   /** Epoch ms when the state is expected to end. */
   until?: number;
   pending: number;
