@@ -15,7 +15,7 @@ import { validateBaseUrl } from '@/lib/providers/presets';
 import { missingEndpointSetting } from '@/lib/settings/endpoint';
 import { parseHostPattern } from '@/lib/settings/hosts';
 import { normalizeSettings } from '@/lib/settings/schema';
-import { errorHint, errorMessage } from '@/utils/i18n';
+import { errorHint, errorMessage, textForPage } from '@/utils/i18n';
 import { problemMessage } from './i18n';
 
 const pseudo = (key: string, subs?: string | string[]) => {
@@ -146,7 +146,10 @@ describe('pseudo-locale', () => {
     expect(errorMessage(failing)).toBe(
       '«engine_error_failing:server|«error_detail_status_bare:OpenRouter|503»»',
     );
-    expect(createTranslate(pseudo).text(failing.messageText!, failing.message)).toBe(errorMessage(failing));
+    // The background translates the quoted error before it sends the text to the chatbot panel.
+    expect(createTranslate(pseudo).text(textForPage(failing.messageText!), failing.message)).toBe(
+      errorMessage(failing),
+    );
     const texts = [
       engineSentence('engine_error_offline'),
       engineSentence('engine_error_dropped'),

@@ -11,6 +11,7 @@ import {
   errorEnglish,
   errorMessageKeys,
   localizeErrorText,
+  translateQuotedError,
 } from '@/lib/guard/error-text';
 import type { GuardErrorData, GuardErrorKind } from '@/lib/guard/errors';
 import { fill, type GetMessage, type MessageText, messageText, translateText } from '@/lib/text';
@@ -35,7 +36,21 @@ export function errorTitle(kind: GuardErrorKind): string {
 
 /** A structured error text from the messages file; `english` when it has none. */
 function errorText(text: MessageText | undefined, english: string): string {
-  return text ? localizeErrorText(browserMessage, text, english) : english;
+  return text
+    ? localizeErrorText(browserMessage, translateQuotedError(browserMessage, text), english)
+    : english;
+}
+
+/**
+ * A text to send to a page that shows it from the messages file itself (the chatbot panel): an endpoint error it
+ * quotes is put in the messages file's words here, where the sentence readers are.
+ */
+export function textForPage(text: MessageText): MessageText {
+  try {
+    return translateQuotedError(browserMessage, text);
+  } catch {
+    return text;
+  }
 }
 
 /** What went wrong at the endpoint, from the messages file when lib built it from a template, else as it is. */

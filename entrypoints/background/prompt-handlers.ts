@@ -17,7 +17,7 @@ import { GuardError } from '@/lib/guard/errors';
 import { resolveAction } from '@/lib/settings/actions';
 import { missingEndpointSetting } from '@/lib/settings/endpoint';
 import { fill, type MessageText, messageText } from '@/lib/text';
-import { lookupMessage } from '@/utils/i18n';
+import { lookupMessage, textForPage } from '@/utils/i18n';
 import {
   isOwnSender,
   onMessage,
@@ -73,7 +73,7 @@ function describeError(err: unknown): {
     return {
       kind: err.kind,
       message: err.message,
-      ...(err.messageText ? { text: err.messageText } : {}),
+      ...(err.messageText ? { text: textForPage(err.messageText) } : {}),
       ...(err.retryAt ? { retryAt: err.retryAt } : {}),
     };
   }

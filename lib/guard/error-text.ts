@@ -233,18 +233,29 @@ function parseErrorSentence(text: string): MessageText | undefined {
 
 /**
  * A structured error text in the messages file's words through `getMessage` (the reason of a bad-output message
- * too, when it is one lib names, and an endpoint error quoted by the engine); `english` when there is no message.
- * Values that are data (a provider's answer, the model's output, a URL) are shown as they came.
+ * too, when it is one lib names); `english` when there is no message. Values that are data (a provider's answer,
+ * the model's output, a URL) are shown as they came. An endpoint error the engine quotes is translated by
+ * `translateQuotedError` first (kept apart, so the chatbot script carries no sentence reader).
  */
 export function localizeErrorText(getMessage: GetMessage, text: MessageText, english: string): string {
   const first = text.key === 'error_detail_bad_output' ? text.subs?.[0] : undefined;
   const reason = first === undefined ? undefined : readReason(first);
   const translatedReason = reason && translateText(getMessage, reason, first!);
-  const quotedAt = QUOTED_ERROR_VALUE[text.key];
-  return translateText(getMessage, text, english, (value, index) => {
-    if (index === 0 && translatedReason !== undefined) return translatedReason;
-    if (index !== quotedAt) return value;
-    const quoted = parseErrorSentence(value);
-    return quoted ? localizeErrorText(getMessage, quoted, value) : value;
-  });
+  return translateText(getMessage, text, english, (value, index) =>
+    index === 0 && translatedReason !== undefined ? translatedReason : value,
+  );
+}
+
+/**
+ * `text` with the endpoint error it quotes (see `QUOTED_ERROR_VALUE`) in the messages file's words already, when
+ * lib made that sentence; any other text as it is. The background does this before it sends a text to a page.
+ */
+export function translateQuotedError(getMessage: GetMessage, text: MessageText): MessageText {
+  const at = QUOTED_ERROR_VALUE[text.key];
+  const value = at === undefined ? undefined : text.subs?.[at];
+  const quoted = value === undefined ? undefined : parseErrorSentence(value);
+  if (!quoted || !text.subs) return text;
+  const subs = [...text.subs];
+  subs[at!] = localizeErrorText(getMessage, quoted, value!);
+  return { key: text.key, subs };
 }
