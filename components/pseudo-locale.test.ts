@@ -6,7 +6,9 @@
 import { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from 'openai';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { browser } from 'wxt/browser';
+import { IMAGE_TEXTS } from '@/entrypoints/background/images';
 import { createTranslate } from '@/entrypoints/chatbot.content/i18n';
+import { readAsDataUrl } from '@/entrypoints/content/media';
 import { engineSentence, failingSentence } from '@/lib/engine/engine-text';
 import { EngineError } from '@/lib/engine/types';
 import { createGuardClient, type EndpointConfig } from '@/lib/guard/client';
@@ -15,7 +17,7 @@ import { validateBaseUrl } from '@/lib/providers/presets';
 import { missingEndpointSetting } from '@/lib/settings/endpoint';
 import { parseHostPattern } from '@/lib/settings/hosts';
 import { normalizeSettings } from '@/lib/settings/schema';
-import { errorHint, errorMessage, textForPage } from '@/utils/i18n';
+import { errorHint, errorMessage, templateMessage, textForPage } from '@/utils/i18n';
 import { problemMessage } from './i18n';
 
 const pseudo = (key: string, subs?: string | string[]) => {
@@ -161,6 +163,24 @@ describe('pseudo-locale', () => {
       expect(shown, english).toMatch(/^«engine_/);
       expect(leftover(shown, [...DATA, 'server', '$0.0123', '$0.01']).replace(/[\d\s]/g, ''), shown).toBe('');
     }
+  });
+
+  it('why the page could not read an image: worded on the page from its own messages', async () => {
+    const answers = [
+      new Response('', { status: 404 }),
+      new Response(new Blob([new Uint8Array(8)]), { status: 200 }),
+    ];
+    const fetchSpy = vi.spyOn(globalThis, 'fetch').mockImplementation(async () => answers.shift()!);
+    const blobSpy = vi.spyOn(Blob.prototype, 'size', 'get').mockReturnValue(10_000_000);
+    try {
+      await expect(readAsDataUrl('blob:https://a.example/1')).rejects.toThrow('«page_imageReadStatus:404»');
+      await expect(readAsDataUrl('blob:https://a.example/2')).rejects.toThrow('«page_imageTooLarge»');
+    } finally {
+      fetchSpy.mockRestore();
+      blobSpy.mockRestore();
+    }
+    expect(templateMessage(IMAGE_TEXTS, 'image_skipped_off')).toBe('«image_skipped_off»');
+    expect(templateMessage(IMAGE_TEXTS, 'image_error_unreadable')).toBe('«image_error_unreadable»');
   });
 
   it('the reason a model answer is refused is translated inside the message', () => {

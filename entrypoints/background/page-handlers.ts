@@ -4,10 +4,11 @@
  * ask for a scan of a tab (`page:scan-now`, for "scan only on demand").
  */
 import { siteState } from '@/lib/settings/schema';
+import { templateMessage } from '@/utils/i18n';
 import { type InactiveReason, isOwnSender, onMessage, type PageConfig, sendMessage } from '@/utils/messages';
 import type { BackgroundContext } from './context';
 import type { EngineHost } from './host';
-import { checkImage, imageSupport } from './images';
+import { checkImage, IMAGE_TEXTS, imageSupport } from './images';
 
 const inactive = (reason: InactiveReason): PageConfig => ({
   active: false,
@@ -108,9 +109,12 @@ export function registerPageHandlers({ host, ownId }: BackgroundContext): void {
       return { status: 'error', reason: 'The image report is incomplete.' };
     const h = await host();
     const reason = inactiveReason(h, data.url, sender.tab);
-    if (reason) return { status: 'skipped', reason: `Guardlens is not active on this page (${reason}).` };
+    if (reason)
+      return { status: 'skipped', reason: templateMessage(IMAGE_TEXTS, 'image_skipped_inactive', reason) };
     const { settings } = h.state;
-    const unsupported = settings.scanImages ? imageSupport(settings) : 'Image checks are turned off.';
+    const unsupported = settings.scanImages
+      ? imageSupport(settings)
+      : templateMessage(IMAGE_TEXTS, 'image_skipped_off');
     if (unsupported) return { status: 'skipped', reason: unsupported };
     return checkImage(
       h,
@@ -131,7 +135,8 @@ export function registerPageHandlers({ host, ownId }: BackgroundContext): void {
       // An image of the frame's own site, which the background may not download: the frame reads it.
       async (src) => {
         const answer = await sendMessage('page:read-image', { src }, { tabId, frameId: sender.frameId ?? 0 });
-        if (!answer || 'error' in answer) throw new Error(answer?.error ?? 'The image could not be read.');
+        if (!answer || 'error' in answer)
+          throw new Error(answer?.error ?? templateMessage(IMAGE_TEXTS, 'image_error_unreadable'));
         return answer.dataUrl;
       },
     );

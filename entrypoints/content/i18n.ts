@@ -9,7 +9,11 @@ export type PageMessage =
   | 'page_close'
   | 'page_checkSafe'
   | 'page_checkFlagged'
-  | 'page_checkFailed';
+  | 'page_checkFailed'
+  | 'page_imageReadStatus'
+  | 'page_imageTooLarge'
+  | 'page_imageUnreadable'
+  | 'page_imageScheme';
 
 export function t(key: PageMessage, ...substitutions: string[]): string {
   let text = '';

@@ -12,6 +12,7 @@ import type { FailMode } from '@/lib/settings/schema';
 import type { ImageReport, ImageResult } from '@/utils/messages';
 import { IMAGE_ATTRIBUTE, markUnchecked } from './enforce';
 import { normalizeText } from './extract';
+import { t } from './i18n';
 import { measure, retryOnce, stats } from './slices';
 
 /** Smallest rendered size worth a check, in CSS pixels. */
@@ -118,13 +119,13 @@ export function captionOf(el: Element): string {
 /** Reads a `blob:` image of the page as a `data:` URL. */
 export async function readAsDataUrl(src: string): Promise<string> {
   const response = await fetch(src);
-  if (!response.ok) throw new Error(`The image could not be read (${response.status}).`);
+  if (!response.ok) throw new Error(t('page_imageReadStatus', String(response.status)));
   const blob = await response.blob();
-  if (blob.size * 1.4 > MAX_DATA_URL_CHARS) throw new Error('The image is too large to check.');
+  if (blob.size * 1.4 > MAX_DATA_URL_CHARS) throw new Error(t('page_imageTooLarge'));
   return new Promise((resolve, reject) => {
     const reader = new FileReader();
     reader.onload = () => resolve(String(reader.result));
-    reader.onerror = () => reject(reader.error ?? new Error('The image could not be read.'));
+    reader.onerror = () => reject(new Error(t('page_imageUnreadable')));
     reader.readAsDataURL(blob);
   });
 }
@@ -267,8 +268,9 @@ export class MediaWatcher {
     let result: ImageResult;
     try {
       const src = source.src.startsWith('blob:') ? await readAsDataUrl(source.src) : source.src;
-      if (!/^(https?:|data:)/i.test(src)) result = { status: 'skipped', reason: 'unsupported URL scheme' };
-      else if (src.length > MAX_DATA_URL_CHARS) result = { status: 'skipped', reason: 'too large' };
+      if (!/^(https?:|data:)/i.test(src)) result = { status: 'skipped', reason: t('page_imageScheme') };
+      else if (src.length > MAX_DATA_URL_CHARS)
+        result = { status: 'skipped', reason: t('page_imageTooLarge') };
       else {
         const report: ImageReport = {
           ref: this.options.refOf(el),
