@@ -16,6 +16,7 @@ import { type GuardError, GuardOutputError, toGuardError } from '@/lib/guard/err
 import { validateBaseUrl } from '@/lib/providers/presets';
 import { missingEndpointSetting } from '@/lib/settings/endpoint';
 import { parseHostPattern } from '@/lib/settings/hosts';
+import { problemText } from '@/lib/settings/problem-text';
 import { normalizeSettings } from '@/lib/settings/schema';
 import { errorHint, errorMessage, templateMessage, textForPage } from '@/utils/i18n';
 import { problemMessage } from './i18n';
@@ -216,6 +217,11 @@ describe('pseudo-locale', () => {
       expect(shown, text).toMatch(/^«settings_/);
       expect(leftover(shown, data).replace(/[\s]/g, ''), `${text} → ${shown}`).toBe('');
     }
+    expect(
+      problemMessage(
+        problemText('settings_problem_stored_key', problemText('settings_problem_api_key_chars')),
+      ),
+    ).toBe('«settings_problem_stored_key:«settings_problem_api_key_chars»»');
     const settings = normalizeSettings({ provider: 'groq' }).settings;
     expect(problemMessage(missingEndpointSetting(settings, '')!)).toBe('«settings_setup_no_key:Groq»');
     expect(problemMessage(texts[2]!)).toBe(

@@ -149,7 +149,7 @@ async function readLocal(): Promise<{ settings: Settings; apiKey: string; proble
   let apiKey = '';
   const key = checkApiKey(storedKey ?? '');
   if (key.ok) apiKey = key.key;
-  else problems.push(`The stored API key is not usable and was ignored: ${key.error}`);
+  else problems.push(problemText('settings_problem_stored_key', key.error));
   return { settings, apiKey, problems };
 }
 

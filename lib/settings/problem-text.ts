@@ -75,6 +75,7 @@ export const PROBLEM_TEMPLATES = Object.freeze({
   settings_problem_api_key_type: 'The API key must be text (got $1).',
   settings_problem_api_key_long: 'The API key is longer than $1 characters.',
   settings_problem_api_key_chars: 'The API key may contain only printable ASCII characters and no spaces.',
+  settings_problem_stored_key: 'The stored API key is not usable and was ignored: $1',
   // Why a base URL is not usable (lib/providers/presets.ts): shown on its own, or inside `settings_reason_not_usable`.
   settings_base_url_empty: 'Enter the base URL of the endpoint, e.g. https://example.com/v1.',
   settings_base_url_not_url: '"$1" is not a URL; it should look like https://example.com/v1.',
