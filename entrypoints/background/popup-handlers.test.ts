@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { fakeBrowser } from 'wxt/testing/fake-browser';
+import { engineSentence } from '@/lib/engine/engine-text';
 import type { EngineStatus } from '@/lib/engine/scheduler';
 import { emptyTabState, type TabState } from '@/lib/engine/types';
 import { defaultSettings, type Settings } from '@/lib/settings/schema';
@@ -160,6 +161,19 @@ describe('buildTabView', () => {
       },
     });
     expect(view.inactiveReason).toBeUndefined();
+  });
+
+  it('passes the engine’s waiting reason on with its message key', async () => {
+    const id = await tab('https://news.example/story');
+    const offline = engineSentence('engine_error_offline');
+    const h = fakeHost(settings({ provider: 'groq' }), undefined);
+    const waiting = { ...h.status(), state: 'offline', reason: offline.english, reasonText: offline.text };
+    const view = await buildTabView({ ...h, status: () => waiting } as unknown as EngineHost, id);
+    expect(view.engine).toMatchObject({
+      state: 'offline',
+      reason: 'The browser is offline.',
+      reasonText: { key: 'engine_error_offline' },
+    });
   });
 
   it('carries the last context-menu check of the tab', async () => {

@@ -154,7 +154,7 @@ describe('the engine’s sentences by message key', () => {
         'engine_error_tab_navigated',
       ]),
     );
-    const failed = Object.fromEntries(await everyEngineError())['failing']!;
+    const failed = Object.fromEntries(await everyEngineError()).failing!;
     expect(failed.messageText).toEqual({
       key: 'engine_error_failing',
       subs: ['server', 'OpenRouter answered 503'],
