@@ -11,6 +11,7 @@ import { ERROR_HINTS, ERROR_TITLES, GuardError, toGuardError } from '@/lib/guard
 import { errorHint, errorMessage, errorTitle, lookupMessage, templateMessage } from '@/utils/i18n';
 import { PROMPT_ERROR_TEMPLATES } from '@/utils/protocol/prompt';
 import messages from '../public/_locales/en/messages.json';
+import { messageTemplate } from '../test/unit/messages-file';
 import { formatNumber, formatUsd, plural, t } from './i18n';
 import { installMessages } from './testing/i18n';
 
@@ -176,21 +177,12 @@ describe('texts whose keys come from lib/', () => {
 });
 
 describe('texts the background words itself', () => {
-  /** A messages.json entry written back with `$1`, `$2` … where its named placeholders are. */
-  const asTemplate = (key: string) => {
-    const entry = MESSAGES[key];
-    if (!entry) return undefined;
-    return entry.message.replace(/\$([A-Za-z0-9_@]+)\$/g, (whole, name: string) => {
-      return entry.placeholders?.[name.toLowerCase()]?.content ?? whole;
-    });
-  };
-
   it('every table of English templates is in messages.json with the same English', () => {
     const tables = { PROMPT_ERROR_TEMPLATES, IMAGE_TEXTS, CHECK_TEXTS };
     const problems: string[] = [];
     for (const [table, templates] of Object.entries(tables))
       for (const [key, template] of Object.entries(templates as Record<string, string>)) {
-        const inFile = asTemplate(key);
+        const inFile = messageTemplate(key);
         if (inFile !== template)
           problems.push(`${table}.${key}: "${inFile}" in messages.json, "${template}" here`);
       }

@@ -3,24 +3,12 @@
  * carries its key and values, and filling the messages file's template with them gives back the English.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import messages from '../../public/_locales/en/messages.json';
+import { expectInMessages, fromMessages } from '../../test/unit/messages-file';
 import { MemoryVerdictStore, VerdictCache } from './cache';
 import { ENGINE_TEMPLATES, failingSentence, parseEngineReason } from './engine-text';
 import { settingsFingerprint } from './keys';
 import { type EngineOptions, type EngineStatus, ScanEngine } from './scheduler';
 import { type Classify, EngineError, MemoryStateStore } from './types';
-
-interface Entry {
-  message: string;
-  placeholders?: Record<string, { content: string }>;
-}
-const MESSAGES = messages as unknown as Record<string, Entry>;
-const asTemplate = (entry: Entry) =>
-  entry.message.replace(/\$([A-Za-z0-9_@]+)\$/g, (whole, name: string) => {
-    return entry.placeholders?.[name.toLowerCase()]?.content ?? whole;
-  });
-const fromFile = (key: string, subs: string[] = []) =>
-  asTemplate(MESSAGES[key]!).replace(/\$(\d)/g, (_, n: string) => subs[Number(n) - 1] ?? '');
 
 const URL_A = 'https://news.example/a';
 const failure = (kind: string, message: string, extra: Record<string, unknown> = {}) =>
@@ -137,7 +125,7 @@ describe('the engine’s sentences by message key', () => {
     for (const [name, error] of await everyEngineError()) {
       expect(error.messageText, `${name}: ${error.message}`).toBeDefined();
       const { key, subs } = error.messageText!;
-      expect(fromFile(key, subs), name).toBe(error.message);
+      expect(fromMessages(key, subs), name).toBe(error.message);
       seen.add(key);
     }
     expect(seen).toEqual(
@@ -198,7 +186,7 @@ describe('the engine’s sentences by message key', () => {
     for (const [name, status] of statuses) {
       expect(status.state, name).not.toBe('ok');
       expect(status.reasonText, name).toBeDefined();
-      expect(fromFile(status.reasonText!.key, status.reasonText!.subs), name).toBe(status.reason);
+      expect(fromMessages(status.reasonText!.key, status.reasonText!.subs), name).toBe(status.reason);
     }
     expect(statuses[1]![1].reasonText).toEqual({
       key: 'engine_status_failures_one_last',
@@ -216,12 +204,6 @@ describe('the engine’s sentences by message key', () => {
   });
 
   it('every sentence is in messages.json with the same English as the engine', () => {
-    for (const [key, template] of Object.entries(ENGINE_TEMPLATES)) {
-      const entry = MESSAGES[key];
-      expect(entry, key).toBeDefined();
-      expect(asTemplate(entry!), key).toBe(template);
-      const used = new Set([...template.matchAll(/\$(\d)/g)].map((m) => m[1]));
-      expect(Object.keys(entry!.placeholders ?? {}).length, key).toBe(used.size);
-    }
+    expectInMessages(ENGINE_TEMPLATES);
   });
 });

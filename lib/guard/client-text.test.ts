@@ -4,7 +4,7 @@
  * exactly what lib says (and what messages.json says).
  */
 import { describe, expect, it } from 'vitest';
-import messages from '../../public/_locales/en/messages.json';
+import { expectInMessages, fromMessages } from '../../test/unit/messages-file';
 import { createGuardClient, type EndpointConfig } from './client';
 import { CLIENT_ERROR_TEMPLATES, errorEnglish, GuardError, toGuardError } from './errors';
 import { getGuardModel } from './registry';
@@ -108,19 +108,6 @@ async function everyClientPath(): Promise<[string, GuardError][]> {
   ];
 }
 
-interface Entry {
-  message: string;
-  placeholders?: Record<string, { content: string }>;
-}
-const MESSAGES = messages as unknown as Record<string, Entry>;
-const asTemplate = (entry: Entry) =>
-  entry.message.replace(/\$([A-Za-z0-9_@]+)\$/g, (whole, name: string) => {
-    return entry.placeholders?.[name.toLowerCase()]?.content ?? whole;
-  });
-/** A text's English from messages.json's template (settings problems quoted by their own key too). */
-const fromFile = (key: string, subs: string[] = []) =>
-  asTemplate(MESSAGES[key]!).replace(/\$(\d)/g, (_, n: string) => subs[Number(n) - 1] ?? '');
-
 describe('guard client errors by message key', () => {
   it('every config and bad-response path carries its message and hint by key, saying exactly the English', async () => {
     const keys = new Set<string>();
@@ -129,8 +116,8 @@ describe('guard client errors by message key', () => {
       expect(e.messageText, name).toBeDefined();
       expect(e.hintText, name).toBeDefined();
       const { key, subs } = e.messageText!;
-      expect(fromFile(key, subs), name).toBe(e.message);
-      expect(fromFile(e.hintText!.key, e.hintText!.subs), name).toBe(e.hint);
+      expect(fromMessages(key, subs), name).toBe(e.message);
+      expect(fromMessages(e.hintText!.key, e.hintText!.subs), name).toBe(e.hint);
       // Through the error mapping (the scrubbing keeps texts that still say the English) and messaging.
       const mapped = toGuardError(e, { baseUrl: 'https://guard.example/v1', model: 'm' });
       expect(mapped.messageText, name).toEqual(e.messageText);
@@ -156,13 +143,9 @@ describe('guard client errors by message key', () => {
   });
 
   it('every client sentence is in messages.json with the same English as lib', () => {
+    expectInMessages(CLIENT_ERROR_TEMPLATES);
     for (const [key, template] of Object.entries(CLIENT_ERROR_TEMPLATES)) {
-      const entry = MESSAGES[key];
-      expect(entry, key).toBeDefined();
-      expect(asTemplate(entry!), key).toBe(template);
       expect(errorEnglish({ key }), key).toBe(template.replace(/\$\d/g, ''));
-      const used = new Set([...template.matchAll(/\$(\d)/g)].map((m) => m[1]));
-      expect(Object.keys(entry!.placeholders ?? {}).length, key).toBe(used.size);
     }
   });
 });

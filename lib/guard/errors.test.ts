@@ -7,6 +7,7 @@ import {
 } from 'openai';
 import { describe, expect, it } from 'vitest';
 import messages from '../../public/_locales/en/messages.json';
+import { expectInMessages } from '../../test/unit/messages-file';
 import {
   ERROR_HINTS,
   ERROR_TEMPLATES,
@@ -336,13 +337,6 @@ function everyErrorPath(): [string, GuardError][] {
 }
 
 describe('structured error texts', () => {
-  type Entry = { message: string; placeholders?: Record<string, { content: string }> };
-  const MESSAGES = messages as unknown as Record<string, Entry>;
-  const asTemplate = (entry: Entry) =>
-    entry.message.replace(/\$([A-Za-z0-9_@]+)\$/g, (whole, name: string) => {
-      return entry.placeholders?.[name.toLowerCase()]?.content ?? whole;
-    });
-
   it('every error path carries its message and hint by key, and they say exactly the English', () => {
     const paths = everyErrorPath();
     const keys = new Set<string>();
@@ -425,12 +419,6 @@ describe('structured error texts', () => {
   });
 
   it('every sentence is in messages.json with the same English as lib', () => {
-    for (const [key, template] of Object.entries({ ...ERROR_TEMPLATES, ...OUTPUT_REASON_TEMPLATES })) {
-      const entry = MESSAGES[key];
-      expect(entry, key).toBeDefined();
-      expect(asTemplate(entry!), key).toBe(template);
-      const used = new Set([...template.matchAll(/\$(\d)/g)].map((m) => m[1]));
-      expect(Object.keys(entry!.placeholders ?? {}).length, key).toBe(used.size);
-    }
+    expectInMessages({ ...ERROR_TEMPLATES, ...OUTPUT_REASON_TEMPLATES });
   });
 });

@@ -3,7 +3,7 @@
  * version. These tests keep the two equal and check that every sentence lib produces can be taken apart again.
  */
 import { describe, expect, it } from 'vitest';
-import messages from '../../public/_locales/en/messages.json';
+import { expectInMessages } from '../../test/unit/messages-file';
 import { validateBaseUrl } from '../providers/presets';
 import { missingEndpointSetting } from './endpoint';
 import { parseHostPattern } from './hosts';
@@ -11,16 +11,6 @@ import { importSettings } from './io';
 import { parseManagedPolicy } from './policy';
 import { PROBLEM_TEMPLATES, type ProblemKey, parseProblem, problemText } from './problem-text';
 import { checkApiKey, checkSettingsPatch, normalizeSettings } from './schema';
-
-type Entry = { message: string; placeholders?: Record<string, { content: string }> };
-const MESSAGES = messages as unknown as Record<string, Entry>;
-
-/** A messages.json entry written back with `$1`, `$2` … where its named placeholders are. */
-function asTemplate(entry: Entry): string {
-  return entry.message.replace(/\$([A-Za-z0-9_@]+)\$/g, (whole, name: string) => {
-    return entry.placeholders?.[name.toLowerCase()]?.content ?? whole;
-  });
-}
 
 /** Problems from every producer, bad input of each kind. */
 function sampleProblems(): string[] {
@@ -136,13 +126,7 @@ function baseUrlProblems(): string[] {
 
 describe('settings problem messages', () => {
   it('every problem key is in messages.json with the same English as lib', () => {
-    for (const [key, template] of Object.entries(PROBLEM_TEMPLATES)) {
-      const entry = MESSAGES[key];
-      expect(entry, key).toBeDefined();
-      expect(asTemplate(entry!), key).toBe(template);
-      const used = new Set([...template.matchAll(/\$(\d)/g)].map((m) => m[1]));
-      expect(Object.keys(entry!.placeholders ?? {}).length, key).toBe(used.size);
-    }
+    expectInMessages(PROBLEM_TEMPLATES);
   });
 
   it('formats a template with its values in order', () => {
