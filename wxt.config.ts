@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import preact from '@preact/preset-vite';
 import { defineConfig } from 'wxt';
 
@@ -11,6 +12,8 @@ const CHROME_KEY =
 
 export const GECKO_ID = 'guardlens@guardlens.dev';
 
+const CONTENT_CONTEXT = fileURLToPath(new URL('./utils/content-context.ts', import.meta.url));
+
 /** An unminified build for `npm run bench:profile`, beside the real one. */
 const UNMINIFIED = process.env.GUARDLENS_NO_MINIFY === '1';
 
@@ -20,11 +23,21 @@ export default defineConfig({
   // the auto-import scanner takes any bare `t` (a loop variable, a `this.t` field) for `components/i18n`'s
   // translator and would bundle the options page's texts into the content scripts that load into every page
   // (test/e2e/page/bundle.e2e.ts).
-  imports: { dirsScanOptions: { fileFilter: (file: string) => !/(^|\/)components\//.test(file) } },
+  // utils/content-context.ts stands in for WXT's own module of the same export name (below), so it is not one either.
+  imports: {
+    dirsScanOptions: {
+      fileFilter: (file: string) => !/(^|\/)components\/|(^|\/)utils\/content-context\.ts$/.test(file),
+    },
+  },
   srcDir: '.',
   outDir: UNMINIFIED ? '.output/profile' : '.output',
   vite: () => ({
     plugins: [preact()],
+    // WXT's content-script entry gets Guardlens' own context: WXT's announces every script start to the page
+    // (naming the extension) and costs milliseconds in every frame (utils/content-context.ts).
+    resolve: {
+      alias: [{ find: /^wxt\/utils\/content-script-context$/, replacement: CONTENT_CONTEXT }],
+    },
     // bench/profile.ts builds without minifying, so the content script's functions keep their names.
     build: { sourcemap: false, ...(UNMINIFIED ? { minify: false } : {}) },
   }),

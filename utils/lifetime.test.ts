@@ -1,45 +1,46 @@
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { fakeBrowser } from 'wxt/testing/fake-browser';
-import { extensionLifetime } from './lifetime';
-
-function fakeContext() {
-  const listeners: Array<() => void> = [];
-  return {
-    onInvalidated: (fn: () => void) => {
-      listeners.push(fn);
-      return () => {};
-    },
-    invalidate: () => {
-      for (const fn of listeners) fn();
-    },
-  };
-}
+import { extensionLifetime, LIFETIME_CHECK_MS } from './lifetime';
 
 describe('content script lifetime', () => {
-  afterEach(() => vi.restoreAllMocks());
+  beforeEach(() => vi.useFakeTimers());
+  afterEach(() => {
+    vi.useRealTimers();
+    vi.restoreAllMocks();
+  });
 
-  it('outlives a forged "newer script" invalidation while the extension is still there', () => {
-    const ctx = fakeContext();
-    const life = extensionLifetime(ctx);
+  it('lasts while the extension is there, whatever the page does', () => {
+    const life = extensionLifetime();
     const ended = vi.fn();
     life.onEnd(ended);
-    ctx.invalidate(); // what a page's forged event does to WXT's context
+    vi.advanceTimersByTime(LIFETIME_CHECK_MS * 5);
     expect(life.signal.aborted).toBe(false);
     expect(life.ended).toBe(false);
     expect(ended).not.toHaveBeenCalled();
   });
 
-  it('ends when the extension is gone (reloaded, updated or removed)', () => {
-    const ctx = fakeContext();
-    const life = extensionLifetime(ctx);
+  it('ends within one check once the extension is gone (reloaded, updated or removed), and stops ticking', () => {
+    const life = extensionLifetime();
     const ended = vi.fn();
+    const tick = vi.fn();
     life.onEnd(ended);
+    life.onTick(tick);
+    vi.advanceTimersByTime(LIFETIME_CHECK_MS);
+    expect(tick).toHaveBeenCalledTimes(1);
     vi.spyOn(fakeBrowser.runtime, 'id', 'get').mockReturnValue(undefined as never);
-    ctx.invalidate();
+    vi.advanceTimersByTime(LIFETIME_CHECK_MS);
     expect(life.signal.aborted).toBe(true);
     expect(ended).toHaveBeenCalledTimes(1);
+    vi.advanceTimersByTime(LIFETIME_CHECK_MS * 3);
+    expect(tick).toHaveBeenCalledTimes(1);
     const late = vi.fn();
     life.onEnd(late);
     expect(late).toHaveBeenCalledTimes(1);
+  });
+
+  it('`ended` looks at once, between checks', () => {
+    const life = extensionLifetime();
+    vi.spyOn(fakeBrowser.runtime, 'id', 'get').mockReturnValue(undefined as never);
+    expect(life.ended).toBe(true);
   });
 });

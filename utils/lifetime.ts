@@ -1,41 +1,45 @@
 /**
- * How long a content script keeps working. WXT ends a script's context when a newer copy of the script announces
- * itself with a DOM event — an event any page can forge, since the extension id is public. A page must not be
- * able to switch Guardlens off that way (stop the prompt guard, or take the blur off what was flagged), so the
- * scripts tie their work to this lifetime instead: it ends only when the extension itself is gone (reloaded,
- * updated or removed, when `browser.runtime.id` is unset), not on the event alone.
+ * How long a content script keeps working: until the extension itself is gone (reloaded, updated or removed,
+ * when its id is unset), which no page can fake. The scripts look once a second, and whenever they call
+ * `ended`. (WXT's own context, which ended a script when a "newer copy" announced itself with a DOM event any page
+ * could forge, is not used: see utils/content-context.ts.)
  */
-import type { ContentScriptContext } from 'wxt/utils/content-script-context';
+import { extensionGone } from './page-api';
+
+/** How often a content script looks whether the extension is still there. */
+export const LIFETIME_CHECK_MS = 1000;
 
 export interface Lifetime {
   readonly signal: AbortSignal;
   /** Runs `fn` once when the lifetime ends. */
   onEnd(fn: () => void): void;
+  /** Runs `fn` at every check while the lifetime lasts (one timer per script for periodic looks). */
+  onTick(fn: () => void): void;
   /** Whether the extension is gone (ends the lifetime when it is). */
   readonly ended: boolean;
 }
 
-function extensionGone(): boolean {
-  try {
-    return browser.runtime?.id == null;
-  } catch {
-    return true;
-  }
-}
-
-export function extensionLifetime(ctx: Pick<ContentScriptContext, 'onInvalidated'>): Lifetime {
+export function extensionLifetime(): Lifetime {
   const controller = new AbortController();
+  const ticks: Array<() => void> = [];
   const end = () => {
-    if (!controller.signal.aborted && extensionGone()) controller.abort();
+    if (controller.signal.aborted || !extensionGone()) return;
+    clearInterval(timer);
+    controller.abort();
   };
-  // A real end (the new script of an updated extension announcing itself) finds the old runtime gone; a forged
-  // announcement finds it still there and changes nothing.
-  ctx.onInvalidated(end);
+  const timer = setInterval(() => {
+    end();
+    if (controller.signal.aborted) return;
+    for (const fn of ticks) fn();
+  }, LIFETIME_CHECK_MS);
   return {
     signal: controller.signal,
     onEnd(fn) {
       if (controller.signal.aborted) fn();
       else controller.signal.addEventListener('abort', fn, { once: true });
+    },
+    onTick(fn) {
+      ticks.push(fn);
     },
     get ended() {
       end();

@@ -12,6 +12,7 @@ import { CHATBOT_MATCH_PATTERNS, siteForUrl } from '@/lib/chatbots/match';
 import { GENERIC_SITE } from '@/lib/chatbots/sites';
 import { extensionLifetime } from '@/utils/lifetime';
 import { onMessage, sendMessage } from '@/utils/messages';
+import { extensionMessage } from '@/utils/page-api';
 import { PromptGuard } from './guard';
 import { createTranslate } from './i18n';
 import { ReplyWatcher } from './replies';
@@ -19,11 +20,11 @@ import { ReplyWatcher } from './replies';
 export default defineContentScript({
   matches: [...CHATBOT_MATCH_PATTERNS],
   runAt: 'document_start',
-  main(ctx) {
+  main() {
     const site = siteForUrl(location.href) ?? GENERIC_SITE;
-    // Not `ctx.signal`: a page can end WXT's context with a forged event (see utils/lifetime.ts).
-    const life = extensionLifetime(ctx);
-    const t = createTranslate((key, subs) => browser.i18n.getMessage(key as never, subs));
+    // Ends only with the extension itself (utils/lifetime.ts), which no page can fake.
+    const life = extensionLifetime();
+    const t = createTranslate(extensionMessage);
     let replies: ReplyWatcher | null = null;
 
     const guard = new PromptGuard({

@@ -1,3 +1,5 @@
+import { extensionMessage } from '@/utils/page-api';
+
 /** Strings people see on the page, from the extension's messages (`page_*` keys). */
 export type PageMessage =
   | 'page_labelFlagged'
@@ -16,11 +18,6 @@ export type PageMessage =
   | 'page_imageScheme';
 
 export function t(key: PageMessage, ...substitutions: string[]): string {
-  let text = '';
-  try {
-    text = browser.i18n.getMessage(key, substitutions);
-  } catch {
-    // The extension was reloaded under the page: fall back to the key.
-  }
-  return text || [key, ...substitutions].join(' ');
+  // '' once the extension was reloaded under the page: the key then stands in.
+  return extensionMessage(key, substitutions) || [key, ...substitutions].join(' ');
 }

@@ -7,7 +7,7 @@
  * It starts at `document_start` only so that "hide images until checked" can hide images before they show;
  * the scan itself starts once the document is parsed.
  */
-import { extensionLifetime } from '@/utils/lifetime';
+import { extensionLifetime, type Lifetime } from '@/utils/lifetime';
 import { type ManualCheck, onMessage, type PageConfig, sendMessage } from '@/utils/messages';
 import { ensureStyle, removeStyles, setHideImages } from './enforce';
 import { t } from './i18n';
@@ -55,22 +55,20 @@ function grown(signal: AbortSignal): Promise<void> {
   });
 }
 
-/** How often a frame looks for a new URL in the same document (a single-page app's navigation). */
-const LOCATION_POLL_MS = 1000;
-
 /**
- * Calls `fn` after the document's URL changed (pushState, replaceState, a hash change). Our own comparison, not
+ * Calls `fn` after the document's URL changed (pushState, replaceState, a hash change): looked at on every check
+ * of the script's lifetime (once a second), and at once on `popstate` and `hashchange`. Our own comparison, not
  * WXT's location-change event: a page can dispatch that event at will, but cannot fake `location.href`.
  */
-function onLocationChange(signal: AbortSignal, fn: () => void): void {
+function onLocationChange(life: Lifetime, fn: () => void): void {
+  const signal = life.signal;
   let last = location.href;
   const check = () => {
     if (location.href === last) return;
     last = location.href;
     fn();
   };
-  const timer = setInterval(check, LOCATION_POLL_MS);
-  signal.addEventListener('abort', () => clearInterval(timer), { once: true });
+  life.onTick(check);
   window.addEventListener('popstate', check, { signal });
   window.addEventListener('hashchange', check, { signal });
 }
@@ -87,10 +85,9 @@ export default defineContentScript({
   // Frames without a URL of their own (about:blank, srcdoc) get no script: the frame around them walks them
   // (scan.ts), which spares every empty or ad frame the cost of starting one.
   matchAboutBlank: false,
-  async main(ctx) {
-    // Not `ctx.signal` / `ctx.onInvalidated`: a page can end WXT's context with a forged event, which would take
-    // the blur off everything flagged (see utils/lifetime.ts).
-    const life = extensionLifetime(ctx);
+  async main() {
+    // Ends only with the extension itself (utils/lifetime.ts): no page can take the blur off what was flagged.
+    const life = extensionLifetime();
     // A browser error page in a frame (a blocked ad) has nothing to scan.
     if (!/^(https?|file):/i.test(document.documentURI)) return;
     // A tiny frame waits, doing nothing, until it is large enough to show something.
@@ -150,7 +147,7 @@ export default defineContentScript({
     );
     const s = session;
     // A new URL in the same document (a single-page app) starts a fresh page state once it has rendered.
-    onLocationChange(life.signal, () => {
+    onLocationChange(life, () => {
       setTimeout(() => !life.ended && measure(() => s.started && s.fresh(), 'navigation'), 300);
     });
     if (!active.onDemand) whenParsed(life.signal, () => measure(() => s.start(), 'start'));

@@ -11,7 +11,8 @@
  *   until the person's own (trusted) click reveals it.
  * - WXT's own page-forgeable signals (a "newer script started" event, a location-change event) and sentences
  *   dressed up as markup change nothing: the scripts keep their own lifetime (`utils/lifetime.ts`), compare
- *   `location.href` themselves, and only tags a script printed are left out of what is sent.
+ *   `location.href` themselves, and only tags a script printed are left out of what is sent; and a page that
+ *   listens on its window hears nothing that names the extension.
  */
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -368,11 +369,31 @@ describe.each(BROWSER_NAMES)('hostile pages: %s', (name) => {
   });
 
   /**
-   * WXT's `ContentScriptContext` invalidates the content script when a
-   * `<extension id>:content:wxt:content-script-started` CustomEvent reaches `document` from another "newer"
-   * copy of the script — and any page can dispatch that event (the extension id is public). The page script
-   * (`entrypoints/content/index.ts`) therefore ends only when the extension is really gone (`utils/lifetime.ts`):
-   * scanning goes on and nothing is revealed.
+   * WXT's content-script context posts a window message naming the extension id whenever a script starts, so
+   * that an older copy can stop: any page could tell Guardlens is installed. Guardlens' scripts get their own
+   * context (utils/content-context.ts) and post nothing to the page.
+   */
+  it('a page hears nothing from Guardlens on its window: no message names the extension', async () => {
+    const page = await gl.openPage(site.url('/hostile-listen.html'));
+    try {
+      const tabId = await page.tabId();
+      await gl.waitForTabState(tabId, (s) => s.flagged?.length === 1, { timeoutMs: 30_000 });
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      const heard = await page.evaluate(() => (window as unknown as { __heard: string[] }).__heard);
+      expect(heard.filter((data) => data.includes(gl.extensionId) || /wxt|guardlens/i.test(data))).toEqual(
+        [],
+      );
+      expect((await elementView(page, 'bad')).flag).toBe('flagged');
+    } finally {
+      await page.close();
+    }
+  });
+
+  /**
+   * WXT's own `ContentScriptContext` ended a content script when a
+   * `<extension id>:content:wxt:content-script-started` CustomEvent reached `document` from another "newer"
+   * copy of the script — and any page can dispatch that event (the extension id is public). Guardlens' scripts
+   * end only when the extension is really gone (`utils/lifetime.ts`): scanning goes on and nothing is revealed.
    */
   it('a forged WXT "newer script started" event changes nothing: scanning and blurring go on', async () => {
     const page = await gl.openPage(site.url('/hostile-forgery.html'));
