@@ -215,6 +215,8 @@ export function gaps(attempts: readonly RecordedRequest[]): number[] {
 }
 
 export interface DayUsageLike {
+  /** The local day the usage is for (the engine starts a new one at midnight). */
+  day?: string;
   requests: number;
   promptTokens: number;
   completionTokens: number;

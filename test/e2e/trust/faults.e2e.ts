@@ -168,6 +168,9 @@ describe.each(BROWSER_NAMES)('endpoint faults: %s', (name) => {
     await waitFor(
       async () => {
         got = await savedUsage(gl);
+        // A run that crosses midnight starts a new day's usage, holding only what was served since: the exact
+        // count is then unknown here, and the tab's own count below still holds.
+        if (got.day !== before.day && got.requests <= served.length) return true;
         return got.requests === want.requests && got.promptTokens + got.completionTokens === want.tokens;
       },
       { timeoutMs: 5_000, message: 'the saved usage to match what the server served' },
