@@ -38,6 +38,15 @@ describe('content script lifetime', () => {
     expect(late).toHaveBeenCalledTimes(1);
   });
 
+  it('keeps no timer until something waits for its end or a tick', () => {
+    const life = extensionLifetime();
+    expect(life.ended).toBe(false);
+    expect(vi.getTimerCount()).toBe(0);
+    life.onEnd(() => {});
+    life.onTick(() => {});
+    expect(vi.getTimerCount()).toBe(1);
+  });
+
   it('`ended` looks at once, between checks', () => {
     const life = extensionLifetime();
     vi.spyOn(fakeBrowser.runtime, 'id', 'get').mockReturnValue(undefined as never);

@@ -122,15 +122,16 @@ export default defineContentScript({
         measure(() => session?.applyVerdicts(data.verdicts), 'verdicts');
       }),
     ];
+
+    config = await hello();
+    // On an excluded or paused site this is all: the listeners answer the popup, and nothing else runs (no timer).
+    if (!config?.active || life.ended) return;
     life.onEnd(() => {
       for (const remove of listeners) remove();
       session?.stop();
       labels.dispose();
       removeStyles();
     });
-
-    config = await hello();
-    if (!config?.active || life.ended) return;
     const active = config;
     if (active.scanImages && active.hideImagesUntilChecked) {
       setHideImages(true);
