@@ -1,9 +1,9 @@
 /**
  * How long a content script keeps working: until the extension itself is gone (reloaded, updated or removed,
  * when its id is unset), which no page can fake. The scripts look whenever they call `ended`, and once a second
- * while something waits for the end or a tick — so a frame where a script stopped early (an excluded site, an error
- * page) keeps no timer. (WXT's own context, which ended a script when a "newer copy" announced itself with a DOM event any page
- * could forge, is not used: see utils/content-context.ts.)
+ * while something waits for the end or a tick — so a frame where a script stopped early (an excluded site, an
+ * error page) keeps no timer. (WXT's own context, which ended a script when a "newer copy" announced itself with
+ * a DOM event any page could forge, is not used: see utils/content-context.ts.)
  */
 import { extensionGone } from './page-api';
 
