@@ -92,6 +92,9 @@ export function registerPageHandlers({ host, ownId }: BackgroundContext): void {
         priority: b.visible ? ('viewport' as const) : ('page' as const),
       }));
     await h.engine.submitBlocks(tabId, sender.frameId ?? 0, data.url, blocks);
+    const unchecked = data.unchecked;
+    if (typeof unchecked === 'number' && Number.isSafeInteger(unchecked) && unchecked >= 0)
+      await h.engine.noteUnchecked(tabId, sender.frameId ?? 0, data.url, unchecked);
     return { accepted: blocks.length };
   });
 

@@ -141,7 +141,8 @@ export default defineContentScript({
     session = new PageSession(
       active,
       {
-        sendBlocks: (url, blocks) => sendMessage('page:blocks', { url, blocks }),
+        sendBlocks: (url, blocks, unchecked) =>
+          sendMessage('page:blocks', unchecked === undefined ? { url, blocks } : { url, blocks, unchecked }),
         checkImage: (url, image) => sendMessage('page:image', { url, image }),
       },
       labels,

@@ -20,11 +20,14 @@ function start(html: string, answer: { inactive?: InactiveReason } = {}) {
   document.head.innerHTML = '<style>[hidden] { display: none }</style>';
   document.body.innerHTML = html;
   const batches: BlockReport[][] = [];
+  /** Each `unchecked` count reported, in order. */
+  const unchecked: number[] = [];
   labels = new LabelLayer();
   session = new PageSession(
     CONFIG,
     {
-      async sendBlocks(_url, blocks) {
+      async sendBlocks(_url, blocks, left) {
+        if (left !== undefined) unchecked.push(left);
         batches.push(blocks);
         return { accepted: blocks.length, ...answer };
       },
@@ -38,7 +41,7 @@ function start(html: string, answer: { inactive?: InactiveReason } = {}) {
   session.start();
   const sent = () => batches.flat();
   const texts = () => sent().map((b) => b.text);
-  return { batches, sent, texts, session };
+  return { batches, sent, texts, session, unchecked };
 }
 
 /** Waits until `n` blocks in all were sent, then a little longer to see that no more come. */
@@ -99,17 +102,31 @@ describe('PageSession', () => {
   it('sends at most MAX_CHARS_PER_PAGE characters per page state, however much text a page has or adds', async () => {
     const para = `${'word '.repeat(2000).trim()}`; // 9,999 characters
     const count = Math.ceil(MAX_CHARS_PER_PAGE / para.length) + 20;
-    const { sent } = start(Array.from({ length: count }, (_, i) => `<p>${i} ${para}</p>`).join(''));
+    const {
+      sent,
+      unchecked,
+      session: s,
+    } = start(Array.from({ length: count }, (_, i) => `<p>${i} ${para}</p>`).join(''));
     const fits = Math.floor(MAX_CHARS_PER_PAGE / (para.length + 3));
     await vi.waitFor(() => expect(sent().length).toBeGreaterThanOrEqual(fits), { timeout: 10_000 });
+    await vi.waitFor(() => expect(unchecked.length).toBeGreaterThan(0), { timeout: 10_000 });
+    const chars = () => sent().reduce((n, b) => n + b.text.length, 0);
+    // What was left out is reported, not silent: every character of the page is either sent or counted.
+    const total = Array.from({ length: count }, (_, i) => `${i} ${para}`.length).reduce((a, b) => a + b, 0);
+    await vi.waitFor(() => expect(chars() + unchecked.at(-1)!).toBe(total), { timeout: 10_000 });
     const more = document.createElement('p');
     more.textContent = `Added after the budget was spent: ${para}`;
     document.body.append(more);
+    await vi.waitFor(() => expect(unchecked.at(-1)).toBe(total - chars() + more.textContent.length));
     await new Promise((r) => setTimeout(r, 400));
-    const chars = sent().reduce((n, b) => n + b.text.length, 0);
-    expect(chars).toBeLessThanOrEqual(MAX_CHARS_PER_PAGE);
+    expect(chars()).toBeLessThanOrEqual(MAX_CHARS_PER_PAGE);
     expect(sent().length).toBeLessThan(count);
     expect(sent().some((b) => b.text.startsWith('Added after'))).toBe(false);
+    // A report per change, not per slice: the count was sent twice (the first walk, the added paragraph).
+    expect(unchecked).toHaveLength(2);
+    // A fresh page state (a single-page navigation) starts from nothing and says so.
+    s.fresh();
+    await vi.waitFor(() => expect(unchecked.length).toBeGreaterThan(2), { timeout: 10_000 });
   });
 
   it('sends what becomes visible', async () => {

@@ -13,6 +13,7 @@ import type {
   PageConfig,
   PageVerdict,
 } from '@/utils/messages';
+import { MAX_CHARS_PER_PAGE } from '@/utils/protocol/page';
 import { ACTION_ATTRIBUTE, applyVerdict, clearMarks } from './enforce';
 import {
   hasLetters,
@@ -28,7 +29,12 @@ import { measure, noteError, retryOnce, SliceRunner, stats } from './slices';
 import { inViewport } from './viewport';
 
 export interface Transport {
-  sendBlocks(url: string, blocks: BlockReport[]): Promise<{ accepted: number; inactive?: InactiveReason }>;
+  /** `unchecked`: characters left unsent by `MAX_CHARS_PER_PAGE` in this page state, when that changed. */
+  sendBlocks(
+    url: string,
+    blocks: BlockReport[],
+    unchecked?: number,
+  ): Promise<{ accepted: number; inactive?: InactiveReason }>;
   checkImage(url: string, image: ImageReport): Promise<ImageResult>;
 }
 
@@ -49,15 +55,14 @@ interface Known {
   text: string;
   /** How often it was sent (a block that keeps changing — a ticker — is not sent forever). */
   sends: number;
+  /** Characters of its text counted as unchecked (not sent: the page state's text limit was reached). */
+  left?: number;
 }
 
 /** A block whose text keeps changing is sent at most this often per page state. */
 export const MAX_SENDS_PER_BLOCK = 12;
-/**
- * Text sent per page state at most, in characters (about 250,000 tokens): a page of endless text, or one that
- * keeps adding it, is checked up to here, so what it can cost is bounded. Long articles are far below.
- */
-export const MAX_CHARS_PER_PAGE = 1_000_000;
+export { MAX_CHARS_PER_PAGE };
+
 /** Refs of elements that are gone are swept once there are this many (and then at twice the live count). */
 const REF_SWEEP_AT = 5_000;
 /** A frame smaller than this (CSS pixels) on either side shows nothing a person reads: pixels, empty ad slots. */
@@ -99,6 +104,9 @@ export class PageSession {
   private refSweepAt = REF_SWEEP_AT;
   /** Characters sent in this page state (`MAX_CHARS_PER_PAGE`). */
   private sentChars = 0;
+  /** Characters left out by that limit in this page state, and the figure last reported (-1: report again). */
+  private unchecked = 0;
+  private uncheckedSent = 0;
   private running = false;
   private stopped = false;
   private sending: Promise<void> = Promise.resolve();
@@ -164,6 +172,8 @@ export class PageSession {
     this.epoch++;
     this.walkedFrameDocs = new WeakSet();
     this.sentChars = 0;
+    this.unchecked = 0;
+    if (this.uncheckedSent !== 0) this.uncheckedSent = -1;
     this.dirtyBlocks.clear();
     this.outbox.clear();
     this.pendingNodes.clear();
@@ -385,7 +395,12 @@ export class PageSession {
     if (!this.config.scanText || known.sends >= MAX_SENDS_PER_BLOCK) return;
     // Escaped markup a script printed (often with a new cache-busting number on every load) is not sent.
     const readable = withoutMarkup(text);
-    if (!hasLetters(readable) || this.sentChars + readable.length > MAX_CHARS_PER_PAGE) return;
+    if (!hasLetters(readable)) return;
+    if (this.sentChars + readable.length > MAX_CHARS_PER_PAGE) {
+      this.unchecked += readable.length - (known.left ?? 0);
+      known.left = readable.length;
+      return;
+    }
     this.sentChars += readable.length;
     known.sends++;
     this.outbox.set(element, { ref: this.refFor(element), text: readable, visible: false });
@@ -428,18 +443,23 @@ export class PageSession {
   }
 
   private onIdle(): void {
-    if (this.outbox.size > 0) this.flush();
+    if (this.outbox.size > 0 || this.unchecked !== this.uncheckedSent) this.flush();
   }
 
   private flush(): void {
     const entries = [...this.outbox];
     this.outbox.clear();
+    let unchecked: number | undefined;
+    if (this.unchecked !== this.uncheckedSent) {
+      unchecked = this.unchecked;
+      this.uncheckedSent = unchecked;
+    }
     // The URL now: after a same-document navigation, changes are reported under the new one.
     const url = location.href;
-    this.sending = this.sending.then(() => this.send(url, entries)).catch(noteError);
+    this.sending = this.sending.then(() => this.send(url, entries, unchecked)).catch(noteError);
   }
 
-  private async send(url: string, entries: [Element, BlockReport][]): Promise<void> {
+  private async send(url: string, entries: [Element, BlockReport][], unchecked?: number): Promise<void> {
     const inView = await inViewport(
       entries.map(([element]) => element),
       this.viewportWaitMs,
@@ -454,13 +474,19 @@ export class PageSession {
         }
         return [...first, ...rest];
       }, 'send') ?? [];
-    for (let i = 0; i < ordered.length; i += BATCH) {
+    // Nothing new to send but a new count of what was left out: that alone.
+    for (let i = 0; i < ordered.length || (i === 0 && unchecked !== undefined); i += BATCH) {
       if (this.stopped) return;
       const batch = ordered.slice(i, i + BATCH);
+      const left = i === 0 ? unchecked : undefined;
       const answer = await retryOnce(async () =>
-        measure(() => this.transport.sendBlocks(url, batch), 'send'),
+        measure(() => this.transport.sendBlocks(url, batch, left), 'send'),
       );
-      if (!answer) return;
+      if (!answer) {
+        // The count did not arrive: it goes again with the next send.
+        if (left !== undefined && this.uncheckedSent === left) this.uncheckedSent = -1;
+        return;
+      }
       stats.blocksSent += batch.length;
       if (answer.inactive) {
         this.stop();

@@ -9,11 +9,13 @@ import {
   problemMessage,
   t,
 } from '@/components/i18n';
+import { uncheckedChars } from '@/lib/engine/types';
 import type { GuardErrorData } from '@/lib/guard/errors';
 import { hostOfUrl, normalizeHost } from '@/lib/settings/schema';
 import { errorHint, errorMessage, errorTitle } from '@/utils/i18n';
 import type { FlaggedItemView, ManualCheck, TabView } from '@/utils/messages';
 import { sendMessage } from '@/utils/messages';
+import { MAX_CHARS_PER_PAGE } from '@/utils/protocol/page';
 import { loadEffectiveSettings, saveSettings } from '@/utils/settings';
 import { type Overall, overallState } from './overall';
 
@@ -331,7 +333,7 @@ function statusText(overall: Overall, view: TabView): { title: string; detail?: 
       };
     case 'clean':
       return {
-        title: t('popup_state_clean'),
+        title: t(uncheckedChars(view.state) > 0 ? 'popup_state_clean_partial' : 'popup_state_clean'),
         detail: plural(overall.checked, 'popup_checked_one', 'popup_checked_many'),
       };
     case 'idle':
@@ -388,6 +390,7 @@ function Status({
       {overall.kind === 'error' && view.endpoint.lastError && (
         <LastError error={view.endpoint.lastError} onOpenOptions={onOpenOptions} />
       )}
+      {PARTIAL_KINDS.has(overall.kind) && <PartialNotice unchecked={uncheckedChars(view.state)} />}
       {overall.kind === 'excluded' && (
         <button type="button" class="gl-link-button" onClick={onOpenOptions}>
           {t('popup_change_in_settings')}
@@ -443,6 +446,26 @@ function Endpoint({
         <LastError error={endpoint.lastError} onOpenOptions={onOpenOptions} />
       )}
     </section>
+  );
+}
+
+/** States in which part of the page may have been left unchecked (more text than one page's limit). */
+const PARTIAL_KINDS: ReadonlySet<Overall['kind']> = new Set([
+  'clean',
+  'flagged',
+  'scanning',
+  'waiting',
+  'error',
+  'paused',
+]);
+
+/** Says that only part of the page was checked, and how much was not: never a silent "nothing flagged". */
+function PartialNotice({ unchecked }: { unchecked: number }) {
+  if (unchecked <= 0) return null;
+  return (
+    <p class="gl-panel gl-warning-panel gl-partial">
+      {plural(unchecked, 'popup_partial_one', 'popup_partial_many', formatNumber(MAX_CHARS_PER_PAGE))}
+    </p>
   );
 }
 

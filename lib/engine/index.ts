@@ -66,5 +66,6 @@ export {
   systemClock,
   type TabState,
   type Usage,
+  uncheckedChars,
   type WorkItem,
 } from './types';

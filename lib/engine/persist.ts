@@ -168,6 +168,12 @@ function checkTabState(s: unknown, where: string): TabState {
     }
   }
   if (!Object.values(s.categoryCounts).every(isInt)) fail(`${where} has malformed category counts`);
+  if (
+    s.unchecked !== undefined &&
+    (!isObj(s.unchecked) ||
+      !Object.entries(s.unchecked).every(([k, n]) => /^\d+$/.test(k) && isInt(n) && (n as number) > 0))
+  )
+    fail(`${where} has malformed unchecked counts`);
   return s as unknown as TabState;
 }
 

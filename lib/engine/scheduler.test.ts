@@ -13,6 +13,7 @@ import {
   MemoryStateStore,
   type StateStore,
   type TabState,
+  uncheckedChars,
   type WorkItem,
 } from './types';
 
@@ -458,6 +459,40 @@ describe('ScanEngine: scheduling', () => {
     await drain();
     h.engine.navigated(1, 'https://news.example/c');
     await expect(check).rejects.toMatchObject({ kind: 'dropped' });
+  });
+
+  it('keeps how much page text was left unchecked, per frame, through a restart, until the tab navigates', async () => {
+    const stateStore = new MemoryStateStore();
+    const h = harness({ stateStore });
+    await h.engine.restore();
+    await h.engine.noteUnchecked(1, 0, URL_A, 5_000);
+    await h.engine.noteUnchecked(1, 3, URL_A, 700);
+    // A frame reports its page state's total: the same figure again adds nothing.
+    await h.engine.noteUnchecked(1, 0, URL_A, 5_000);
+    await drain();
+    expect(h.tabStates.get(1)?.unchecked).toEqual({ 0: 5_000, 3: 700 });
+    expect(uncheckedChars(h.engine.tabState(1))).toBe(5_700);
+    await h.engine.flush();
+    h.engine.dispose();
+    const again = harness({ stateStore });
+    await again.engine.restore();
+    expect(uncheckedChars(again.engine.tabState(1))).toBe(5_700);
+    // A frame that starts afresh with everything sent clears its part.
+    await again.engine.noteUnchecked(1, 3, URL_A, 0);
+    expect(again.engine.tabState(1)?.unchecked).toEqual({ 0: 5_000 });
+    again.engine.navigated(1, 'https://news.example/b');
+    expect(again.engine.tabState(1)?.unchecked).toBeUndefined();
+    expect(uncheckedChars(again.engine.tabState(1))).toBe(0);
+    // A saved count that is not a positive whole number under a frame id is not read.
+    await again.engine.noteUnchecked(2, 0, URL_A, 10);
+    await again.engine.flush();
+    again.engine.dispose();
+    const saved = (await stateStore.get('engine')) as { tabs: Record<string, { state: TabState }> };
+    saved.tabs['2']!.state.unchecked = { top: 10 };
+    await stateStore.set('engine', saved);
+    expect((await harness({ stateStore }).engine.restore()).discarded).toMatch(/malformed unchecked/);
+    await expect(h.engine.noteUnchecked(1, 0, URL_A, -1)).rejects.toMatchObject({ kind: 'invalid-input' });
+    await expect(h.engine.noteUnchecked(1, 0, URL_A, 1.5)).rejects.toMatchObject({ kind: 'invalid-input' });
   });
 });
 

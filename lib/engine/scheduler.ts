@@ -12,6 +12,8 @@
  *   possible, merged with identical items already queued or in flight otherwise.
  * - `submitBlocks(tabId, frameId, url, blocks: { ref, text, priority }[])` — the same for a batch of page text
  *   blocks (kind 'text'), in document order.
+ * - `noteUnchecked(tabId, frameId, url, chars)` — how much of a frame's page text was left unchecked (its page
+ *   state's total; the popup says so rather than calling the page clean).
  * - `check(item: ItemInput, signal?): Promise<Verdict>` — one item the caller waits for (a prompt, a reply).
  * - `checkPrompt({ tabId, frameId?, url, ref?, text }, signal?): Promise<Verdict>` — a prompt about to be sent.
  *   Waiting callers are not left hanging: while the endpoint is failing, offline, rate limited for longer than
@@ -85,6 +87,7 @@ import {
   DEFAULT_SNIPPET_LENGTH,
   newTabRecord,
   recordTabError,
+  recordTabUnchecked,
   recordTabUsage,
   recordTabVerdict,
   type TabRecord,
@@ -583,6 +586,17 @@ export class ScanEngine {
     this.markDirty();
     this.pump();
     return result;
+  }
+
+  async noteUnchecked(tabId: number, frameId: number, url: string, chars: number): Promise<void> {
+    if (!Number.isInteger(tabId) || !Number.isInteger(frameId) || frameId < 0 || typeof url !== 'string')
+      badInput('noteUnchecked needs a tab id, a frame id and a URL.');
+    if (!Number.isInteger(chars) || chars < 0) badInput('noteUnchecked needs a count of characters.');
+    await this.ready();
+    if (recordTabUnchecked(this.ensureTab(tabId, url), frameId, chars)) {
+      this.dirtyTabs.add(tabId);
+      this.markDirty();
+    }
   }
 
   async check(input: ItemInput, signal?: AbortSignal): Promise<Verdict> {

@@ -9,6 +9,7 @@
  *   content (a resubmitted element is not counted again), merges flagged parts of one element (same frame and
  *   `ref`), and keeps `categoryCounts` in step; true when the state changed.
  * - `recordTabUsage(rec, tokens, costUsd)`, `recordTabError(rec, message)`.
+ * - `recordTabUnchecked(rec, frameId, chars): boolean` — one frame's page text left unchecked (its total).
  * - `snippetOf(item, max)`, `cloneTabState(state)`.
  */
 import type { Verdict } from '../guard/types';
@@ -87,11 +88,28 @@ export function recordTabError(rec: TabRecord, message: string): void {
     message.length > MAX_ERROR_LENGTH ? `${message.slice(0, MAX_ERROR_LENGTH - 1)}…` : message;
 }
 
+/**
+ * Records how many characters of one frame's page text were left unchecked (the frame's total for its page
+ * state, so a repeated report does not add up); true when the state changed.
+ */
+export function recordTabUnchecked(rec: TabRecord, frameId: number, chars: number): boolean {
+  const key = String(frameId);
+  const before = rec.state.unchecked?.[key] ?? 0;
+  if (before === chars) return false;
+  const unchecked = { ...rec.state.unchecked };
+  if (chars > 0) unchecked[key] = chars;
+  else delete unchecked[key];
+  if (Object.keys(unchecked).length > 0) rec.state.unchecked = unchecked;
+  else delete rec.state.unchecked;
+  return true;
+}
+
 export function cloneTabState(state: TabState): TabState {
   const copy: TabState = {
     ...state,
     flagged: state.flagged.map((f) => ({ ...f, categories: [...f.categories] })),
     categoryCounts: { ...state.categoryCounts },
   };
+  if (state.unchecked) copy.unchecked = { ...state.unchecked };
   return copy;
 }

@@ -84,6 +84,18 @@ export interface TabState {
   lastError?: string;
   tokens: number;
   costUsd: number;
+  /**
+   * Characters of page text left unchecked, by frame id: a page with more text than the content script sends
+   * per page state (`MAX_CHARS_PER_PAGE`). Absent when everything was sent. See `uncheckedChars(state)`.
+   */
+  unchecked?: Record<string, number>;
+}
+
+/** Characters of the tab's page text that were left unchecked, over all its frames. */
+export function uncheckedChars(state: Pick<TabState, 'unchecked'> | undefined): number {
+  let total = 0;
+  for (const n of Object.values(state?.unchecked ?? {})) total += n;
+  return total;
 }
 
 export function emptyTabState(url: string): TabState {

@@ -1,6 +1,14 @@
 /** Messages between the page content script and the background (page scanning and enforcement). */
 import type { CategoryAction, FailMode } from '@/lib/settings/schema';
 
+/**
+ * Text sent per page state at most, in characters (about 250,000 tokens): a page of endless text, or one that
+ * keeps adding it, is checked up to here, so what it can cost is bounded. Long articles are far below. What is
+ * left out is not silent: the session reports how much (`unchecked`), and the popup says the page was checked
+ * only in part.
+ */
+export const MAX_CHARS_PER_PAGE = 1_000_000;
+
 export type Action = CategoryAction;
 
 /** Why a page is not scanned. */
@@ -104,8 +112,11 @@ export interface PageStats {
 export interface PageProtocol {
   // content script → background
   'page:hello'(data: { url: string }): PageConfig;
-  /** `inactive` when the site was excluded or paused meanwhile: the page stops scanning. */
-  'page:blocks'(data: { url: string; blocks: BlockReport[] }): {
+  /**
+   * `inactive` when the site was excluded or paused meanwhile: the page stops scanning. `unchecked`: characters
+   * of the frame's text not sent because the page state reached its limit (`MAX_CHARS_PER_PAGE`), in all so far.
+   */
+  'page:blocks'(data: { url: string; blocks: BlockReport[]; unchecked?: number }): {
     accepted: number;
     inactive?: InactiveReason;
   };

@@ -103,12 +103,20 @@ async function resetGaps(page: Page): Promise<void> {
   });
 }
 
+/** Characters of the page's text the tab's state says were left unchecked (past `MAX_CHARS_PER_PAGE`). */
+async function uncheckedOf(gl: GuardlensBrowser, tabId: number): Promise<number> {
+  const state = (await gl.tabState(tabId)) as { unchecked?: Record<string, number> } | undefined;
+  return Object.values(state?.unchecked ?? {}).reduce((a, b) => a + b, 0);
+}
+
 interface Measured {
   longestMs: number;
   longestTask: string;
   totalMs: number;
   blocksSent: number;
   requests: number;
+  /** Characters the popup reports as unchecked. */
+  unchecked: number;
   heapBeforeMb: number;
   heapAfterMb: number;
   maxGapMs: number;
@@ -185,6 +193,7 @@ describe('stress: chromium', () => {
         totalMs: Math.round(stats.totalMs),
         blocksSent: stats.blocksSent,
         requests: guard.requests.filter((r) => r.method === 'POST').length,
+        unchecked: await uncheckedOf(gl, tabId),
         heapBeforeMb: Math.round(heapBeforeMb * 10) / 10,
         heapAfterMb: Math.round(heapAfterMb * 10) / 10,
         maxGapMs: Math.round(maxGapMs),
@@ -231,6 +240,7 @@ describe('stress: chromium', () => {
     expect(m.longestCpuMs).toBeLessThan(50);
     expect(m.blocksSent).toBeGreaterThan(20_000);
     expect(m.requests).toBeLessThanOrEqual(MAX_REQUESTS);
+    expect(m.unchecked).toBe(0);
     // The page's own DOM is most of it; the content script's state on top stays small.
     expect(m.heapAfterMb - m.heapBeforeMb).toBeLessThan(150);
     expect(ourGap(m)).toBeLessThan(2_000);
@@ -245,6 +255,8 @@ describe('stress: chromium', () => {
     expect(m.longestMs).toBeLessThan(200);
     expect(m.longestCpuMs).toBeLessThan(50);
     expect(m.requests).toBeLessThanOrEqual(MAX_REQUESTS);
+    // What the limit left out is not silent: the tab's state (and so the popup) counts it.
+    expect(m.unchecked).toBeGreaterThan(9_000_000);
     expect(m.heapAfterMb - m.heapBeforeMb).toBeLessThan(150);
     expect(ourGap(m)).toBeLessThan(250);
   }, 150_000);
@@ -274,6 +286,7 @@ interface MeasuredFirefox {
   totalMs: number;
   blocksSent: number;
   requests: number;
+  unchecked: number;
   maxGapMs: number;
   /** The same page with Guardlens off for its site: the page's own longest gap. */
   baselineGapMs: number;
@@ -342,6 +355,7 @@ describe('stress: firefox', () => {
         totalMs: Math.round(stats.totalMs),
         blocksSent: stats.blocksSent,
         requests: guard.requests.filter((r) => r.method === 'POST').length,
+        unchecked: await uncheckedOf(gl, tabId),
         maxGapMs: Math.round(maxGapMs),
         baselineGapMs: Math.round(baselineGapMs),
       };
@@ -374,6 +388,7 @@ describe('stress: firefox', () => {
     expect(m.longestMs).toBeLessThan(200);
     expect(m.blocksSent).toBeGreaterThan(20_000);
     expect(m.requests).toBeLessThanOrEqual(MAX_REQUESTS);
+    expect(m.unchecked).toBe(0);
     expect(ourGap(m)).toBeLessThan(2_000);
   }, 150_000);
 
@@ -385,6 +400,7 @@ describe('stress: firefox', () => {
     // to tell apart from work, see above). Bounded at twice the 50 ms target rather than failing on machine load.
     expect(m.longestMs).toBeLessThan(100);
     expect(m.requests).toBeLessThanOrEqual(MAX_REQUESTS);
+    expect(m.unchecked).toBeGreaterThan(9_000_000);
     expect(ourGap(m)).toBeLessThan(250);
   }, 150_000);
 

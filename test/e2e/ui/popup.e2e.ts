@@ -335,6 +335,47 @@ describe('popup (chromium)', () => {
     await closeAll();
   });
 
+  it('a page with more text than Guardlens checks on one page: says only part was checked, and how much not', async () => {
+    guard.reset();
+    await gl.configure({ ...SETTINGS, baseUrl: guard.baseUrl }, API_KEY);
+    await settingsApplied(SETTINGS.model);
+    const para = 'The harbour ferry leaves at seven and returns after the evening market closes. '
+      .repeat(25)
+      .trim();
+    const texts: string[] = [];
+    let total = 0;
+    for (let i = 0; total < 1_150_000; i++) total += texts[texts.push(`${i}: ${para}`) - 1]!.length;
+    site.route('/long.html', {
+      body: `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Long</title></head><body>${texts
+        .map((text) => `<p>${text}</p>`)
+        .join('\n')}</body></html>`,
+    });
+    const page = track(await gl.openPage(site.url('/long.html')));
+    const tabId = await page.tabId();
+    const unchecked = (s: { unchecked?: Record<string, number> }) =>
+      Object.values(s.unchecked ?? {}).reduce((a, b) => a + b, 0);
+    const state = await explain(gl, tabId, () =>
+      gl.waitForTabState(tabId, (s) => unchecked(s) > 0 && s.pending === 0, { timeoutMs: 90_000 }),
+    );
+    // Everything past the first 1,000,000 characters, give or take the paragraph that did not fit.
+    expect(unchecked(state)).toBeGreaterThanOrEqual(total - 1_000_000);
+    expect(unchecked(state)).toBeLessThanOrEqual(total - 1_000_000 + 2 * para.length);
+
+    const popup = track(await openPopup(gl, tabId));
+    const raw = rawPage(popup);
+    const status = raw.locator('.gl-status');
+    await status
+      .getByRole('heading', { name: 'Nothing flagged in the part checked' })
+      .waitFor({ timeout: 10_000 });
+    const notice = await status.locator('.gl-partial').textContent();
+    expect(notice).toContain('Only part of this page was checked');
+    expect(notice).toContain('(1,000,000 characters)');
+    expect(notice).toContain(`${unchecked(state).toLocaleString('en')} characters of it went unchecked`);
+    const violations = await seriousViolations(popup);
+    expect(violations, describeViolations(violations)).toEqual([]);
+    await closeAll();
+  }, 150_000);
+
   it('reached for nothing but loopback', () => {
     expect(gl.unexpectedBlocked()).toEqual([]);
   });
