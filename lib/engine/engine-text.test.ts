@@ -6,7 +6,6 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { expectInMessages, fromMessages } from '../../test/unit/messages-file';
 import { MemoryVerdictStore, VerdictCache } from './cache';
 import { ENGINE_TEMPLATES, failingSentence, parseEngineReason } from './engine-text';
-import { settingsFingerprint } from './keys';
 import { type EngineOptions, type EngineStatus, ScanEngine } from './scheduler';
 import { type Classify, EngineError, MemoryStateStore } from './types';
 
@@ -24,7 +23,7 @@ function engine(opts: Partial<EngineOptions> = {}, classify?: Classify) {
         costUsd: 0.001,
         latencyMs: 5,
       })),
-    fingerprint: settingsFingerprint({ model: 'llama-guard-4-12b', mode: 'chat' }),
+    fingerprint: 'llama-guard-4-12b chat',
     cache: new VerdictCache(new MemoryVerdictStore()),
     stateStore: new MemoryStateStore(),
     ...opts,

@@ -3,7 +3,7 @@
  *
  * ```ts
  * const cache = new VerdictCache(new IdbVerdictStore());
- * const engine = new ScanEngine({ classify, fingerprint: settingsFingerprint({ model, mode, policy }), cache,
+ * const engine = new ScanEngine({ classify, fingerprint: settingsFingerprint(settings), cache,
  *   stateStore: sessionStateStore, contextWindow: model.contextWindow, maxImages: model.maxImages,
  *   dailyBudgetUsd });
  * engine.onVerdict((item, verdict) => …);            // tell the tab
@@ -32,7 +32,7 @@ export {
   failingSentence,
   parseEngineReason,
 } from './engine-text';
-export { contentKey, type FingerprintInput, normalizeText, settingsFingerprint, sha256Hex } from './keys';
+export { contentKey, normalizeText, sha256Hex } from './keys';
 export { type EngineSnapshot, parseSnapshot } from './persist';
 export {
   type BlockInput,

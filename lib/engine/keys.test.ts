@@ -1,9 +1,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { contentKey, normalizeText, settingsFingerprint, sha256Hex } from './keys';
+import { contentKey, normalizeText, sha256Hex } from './keys';
 import { EngineError, type ItemInput } from './types';
 
-const FP = settingsFingerprint({ model: 'llama-guard-4-12b', mode: 'chat' });
+const FP = 'llama-guard-4-12b chat';
 
 const place = (tabId: number, url: string, ref: string) =>
   ({ tabId, frameId: 0, url, ref, priority: 'page' }) as const;
@@ -22,33 +22,6 @@ describe('normalizeText', () => {
       }),
       { numRuns: 300 },
     );
-  });
-});
-
-describe('settingsFingerprint', () => {
-  it('does not depend on the order of policy keys', () => {
-    const a = settingsFingerprint({
-      model: 'm',
-      mode: 'raw',
-      policy: { excluded: ['S6'], categories: { S1: 'x' } },
-    });
-    const b = settingsFingerprint({
-      model: 'm',
-      mode: 'raw',
-      policy: { categories: { S1: 'x' }, excluded: ['S6'] },
-    });
-    expect(a).toBe(b);
-  });
-
-  it('changes with the model, the mode and the policy', () => {
-    const base = settingsFingerprint({ model: 'm', mode: 'raw' });
-    expect(settingsFingerprint({ model: 'n', mode: 'raw' })).not.toBe(base);
-    expect(settingsFingerprint({ model: 'm', mode: 'chat' })).not.toBe(base);
-    expect(settingsFingerprint({ model: 'm', mode: 'raw', policy: { excluded: ['S1'] } })).not.toBe(base);
-  });
-
-  it('rejects missing settings with a typed error', () => {
-    expect(() => settingsFingerprint({ model: '', mode: 'chat' })).toThrow(EngineError);
   });
 });
 
@@ -78,10 +51,7 @@ describe('contentKey', () => {
       contentKey({ kind: 'reply', text: 'x', context: 'another question' }, FP),
       contentKey({ kind: 'image', text: 'x', imageUrl: 'https://a.example/i.png' }, FP),
       contentKey({ kind: 'image', text: 'x', imageData: 'data:image/png;base64,AAAA' }, FP),
-      contentKey(
-        { kind: 'text', text: 'x' },
-        settingsFingerprint({ model: 'llama-guard-3-8b', mode: 'chat' }),
-      ),
+      contentKey({ kind: 'text', text: 'x' }, 'llama-guard-3-8b chat'),
     ]);
     expect(new Set([base, ...others]).size).toBe(others.length + 1);
   });

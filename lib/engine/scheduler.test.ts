@@ -2,7 +2,6 @@ import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { ConversationTurn, Verdict } from '../guard/types';
 import { MemoryVerdictStore, VerdictCache } from './cache';
-import { settingsFingerprint } from './keys';
 import { type EngineOptions, ScanEngine } from './scheduler';
 import { estimateTokens } from './tokens';
 import {
@@ -17,7 +16,7 @@ import {
   type WorkItem,
 } from './types';
 
-const FP = settingsFingerprint({ model: 'llama-guard-4-12b', mode: 'chat' });
+const FP = 'llama-guard-4-12b chat';
 const COST = 0.001;
 const URL_A = 'https://news.example/a';
 
@@ -1017,7 +1016,7 @@ describe('ScanEngine: settings', () => {
     const next = endpoint();
     await h.engine.reconfigure({
       classify: next.classify,
-      fingerprint: settingsFingerprint({ model: 'llama-guard-3-8b', mode: 'raw' }),
+      fingerprint: 'llama-guard-3-8b raw',
     });
     await drain();
     // The held request was aborted; both queued blocks went to the new endpoint.

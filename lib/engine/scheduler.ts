@@ -114,7 +114,7 @@ import {
 
 export interface EngineOptions {
   classify: Classify;
-  /** `settingsFingerprint(...)` of the settings in force. */
+  /** The settings in force that change a verdict, as one string (`settingsFingerprint` in `lib/settings`). */
   fingerprint: string;
   cache: VerdictCache;
   stateStore: StateStore;
