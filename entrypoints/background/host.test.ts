@@ -180,6 +180,49 @@ describe('EngineHost', () => {
     expect(h.status().state).toBe('ok');
   }, 20_000);
 
+  it('says when the browser gives no access to the endpoint, and starts afresh once access is granted', async () => {
+    // The fake browser has no permissions API: Guardlens' access to the endpoint's site, as the browser says.
+    let granted = false;
+    const contains = vi.fn(async ({ origins }: { origins: string[] }) => {
+      expect(origins).toEqual(['http://127.0.0.1/*']);
+      return granted;
+    });
+    const fake = fakeBrowser as unknown as Record<string, unknown>;
+    fake.permissions = { contains, resetState() {} };
+    try {
+      const h = await createHost();
+      // A connection cut off is what a request the browser does not allow looks like (no status, no body).
+      server.injectFault({ kind: 'reset', times: 100 });
+      await h.engine.submitBlocks(5, 0, URL_A, [{ ref: 'b1', text: 'No access yet.', priority: 'page' }]);
+      await until(() => h.endpoint.lastError, 'the failure to be recorded');
+      expect(h.endpoint.lastError).toMatchObject({
+        kind: 'no-access',
+        retryable: false,
+        messageText: { key: 'error_detail_no_access', subs: [`127.0.0.1:${server.port}`, server.baseUrl] },
+        hintText: { key: 'error_fix_no_access', subs: [`http://127.0.0.1:${server.port}`] },
+      });
+      expect(h.status().state).toBe('circuit-open');
+      // The grant starts the endpoint afresh at once (not at the circuit breaker's next probe).
+      server.clearFaults();
+      granted = true;
+      h.originsGranted();
+      await until(async () => (await sessionTab(5))?.scanned === 1, 'the block checked after the grant');
+      expect(h.endpoint.lastError).toBeUndefined();
+      // With access, a cut connection is what it is: unreachable; and a grant leaves that failure alone.
+      server.injectFault({ kind: 'reset', times: 100 });
+      await h.engine.submitBlocks(5, 0, URL_A, [
+        { ref: 'b2', text: 'Access granted now.', priority: 'page' },
+      ]);
+      await until(() => h.endpoint.lastError, 'the second failure');
+      expect(h.endpoint.lastError?.kind).toBe('unreachable');
+      h.originsGranted();
+      expect(h.endpoint.lastError?.kind).toBe('unreachable');
+    } finally {
+      server.clearFaults();
+      delete fake.permissions;
+    }
+  }, 20_000);
+
   it('takes timing from engineTuning, ignoring values out of range', async () => {
     expect(readEngineTuning({ timeoutMs: 2_000, breakerBaseBackoffMs: 50, rateLimitWaitMs: 'soon' })).toEqual(
       {

@@ -23,10 +23,16 @@ import { engineSentence } from '@/lib/engine/engine-text';
 import { type EngineStatus, type ReconfigureOptions, ScanEngine } from '@/lib/engine/scheduler';
 import type { Classify, StateStore, TabState, WorkItem } from '@/lib/engine/types';
 import { createGuardClient } from '@/lib/guard/client';
-import { GuardError, type GuardErrorData, retryAtFromHeaders, toGuardError } from '@/lib/guard/errors';
+import {
+  GuardError,
+  type GuardErrorData,
+  noAccessError,
+  retryAtFromHeaders,
+  toGuardError,
+} from '@/lib/guard/errors';
 import { getGuardModel } from '@/lib/guard/registry';
 import type { ConversationTurn } from '@/lib/guard/types';
-import { estimateCostUsd, getPreset } from '@/lib/providers/presets';
+import { endpointOriginPattern, estimateCostUsd, getPreset } from '@/lib/providers/presets';
 import { resolveAction } from '@/lib/settings/actions';
 import { endpointConfigFromSettings, missingEndpointSetting } from '@/lib/settings/endpoint';
 import { type Settings, settingsFingerprint } from '@/lib/settings/schema';
@@ -151,10 +157,28 @@ function classifierFor(
       delete info.lastError;
       return result;
     } catch (err) {
-      if (err instanceof GuardError && !err.cancelled) info.lastError = err.toJSON();
-      throw err;
+      const error = await withoutAccess(err, config.baseUrl, settings.provider);
+      if (error instanceof GuardError && !error.cancelled) info.lastError = error.toJSON();
+      throw error;
     }
   };
+}
+
+/**
+ * A request that failed like a network failure (or a CORS refusal) while the browser gives Guardlens no access
+ * to the endpoint's site: said as that, with the way to grant it, instead of "could not be reached".
+ */
+async function withoutAccess(err: unknown, baseUrl: string, preset: string): Promise<unknown> {
+  if (!(err instanceof GuardError) || err.cancelled || (err.kind !== 'unreachable' && err.kind !== 'cors'))
+    return err;
+  const endpoint = endpointOriginPattern(baseUrl);
+  if (!endpoint) return err;
+  try {
+    if (await browser.permissions.contains({ origins: [endpoint.pattern] })) return err;
+  } catch {
+    return err;
+  }
+  return noAccessError({ baseUrl, preset }, endpoint.origin, err);
 }
 
 /** What identifies the endpoint a classifier talks to, and how. */
@@ -263,6 +287,14 @@ export class EngineHost {
       engineSentence('engine_status_asked_to_wait_for', seconds, status).english,
     );
   };
+
+  /**
+   * The browser granted Guardlens an origin (the options page's Save, or the browser's own settings): an endpoint
+   * that failed for want of access starts afresh at once, rather than at its circuit breaker's next probe.
+   */
+  originsGranted(): void {
+    if (this.info.lastError?.kind === 'no-access') this.apply(this.state, '');
+  }
 
   private apply(next: EffectiveState, previousKey = endpointKey(this.state, this.tuning)): void {
     const sameEndpoint = endpointKey(next, this.tuning) === previousKey;

@@ -37,6 +37,10 @@ export default defineBackground(() => {
     if ((change.status === 'loading' || change.url) && url)
       void host().then((h) => h.engine.navigated(tabId, url));
   });
+  // Access to the endpoint's site granted: an endpoint refused for want of it is tried again at once.
+  browser.permissions.onAdded.addListener((granted) => {
+    if (granted.origins?.length) void host().then((h) => h.originsGranted());
+  });
   browser.alarms.onAlarm.addListener((alarm) => {
     if (alarm.name === RESUME_ALARM) void host();
   });

@@ -7,7 +7,7 @@
  * anything else.
  */
 import { problemMessage } from '@/components/i18n';
-import { validateBaseUrl } from '@/lib/providers/presets';
+import { endpointOriginPattern, validateBaseUrl } from '@/lib/providers/presets';
 
 /** Origins the manifest already grants (`host_permissions`): plain http on this computer, any port. */
 const GRANTED_HOSTS = new Set(['localhost', '127.0.0.1']);
@@ -19,11 +19,11 @@ export type OriginsNeeded = { ok: true; origins: string[]; origin: string } | { 
 export function originsForBaseUrl(baseUrl: string): OriginsNeeded {
   const checked = validateBaseUrl(baseUrl);
   if (!checked.ok) return { ok: false, error: problemMessage(checked.error) };
-  const url = new URL(checked.origin);
+  const endpoint = endpointOriginPattern(baseUrl)!;
+  const url = new URL(endpoint.origin);
   if (url.protocol === 'http:' && GRANTED_HOSTS.has(url.hostname))
-    return { ok: true, origins: [], origin: checked.origin };
-  // No port in the pattern: Firefox's match patterns take none, and Chrome's match every port without one.
-  return { ok: true, origins: [`${url.protocol}//${url.hostname}/*`], origin: checked.origin };
+    return { ok: true, origins: [], origin: endpoint.origin };
+  return { ok: true, origins: [endpoint.pattern], origin: endpoint.origin };
 }
 
 /** Asks for the origins (granted at once, without a prompt, when the extension already has them). */

@@ -234,7 +234,7 @@ const CONTENT_ERRORS = new Set(['too-large', 'bad-output', 'unknown']);
  * request it rejects as malformed): the circuit opens at the first one, so the endpoint is only probed now and
  * then, with a growing wait, until the person changes the settings (which starts the endpoint afresh).
  */
-const PERMANENT_ERRORS = new Set(['auth', 'forbidden', 'model-not-found', 'config', 'cors']);
+const PERMANENT_ERRORS = new Set(['auth', 'forbidden', 'model-not-found', 'config', 'cors', 'no-access']);
 /** Thrown inside a chunk run to stop it quietly: its unsettled items stay queued. */
 const STOP = Symbol('stop');
 /** Verdicts kept in memory for items that just finished (covers the moment before the cache has them). */

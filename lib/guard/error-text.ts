@@ -17,6 +17,7 @@ export const ERROR_TITLES: Readonly<Record<GuardErrorKind, string>> = Object.fre
   'rate-limited': 'The provider is rate limiting requests',
   unreachable: 'The endpoint could not be reached',
   cors: 'The endpoint refuses requests from the extension (CORS)',
+  'no-access': 'The browser does not let Guardlens reach the endpoint',
   timeout: 'The endpoint did not answer in time',
   'too-large': 'The request was too large for the model',
   server: 'The provider had a server error',
@@ -36,6 +37,7 @@ export const ERROR_HINTS: Readonly<Record<GuardErrorKind, string>> = Object.free
   'rate-limited': 'The provider is rate limiting requests; wait a moment and try again.',
   unreachable: 'Check the base URL and your connection.',
   cors: 'The endpoint refuses requests from the extension (CORS).',
+  'no-access': "Open Guardlens settings and save them: the browser then asks to allow the endpoint's site.",
   timeout:
     'The endpoint is slow or overloaded; Guardlens tries again by itself. If it keeps happening, choose a faster provider or model.',
   'too-large': 'The text is too long for the model; lower "Piece size" under Page scanning in the options.',
@@ -72,6 +74,8 @@ export const ERROR_TEMPLATES = Object.freeze({
   error_detail_unreachable: 'Could not reach $1 at $2: $3',
   error_detail_cors:
     "Could not reach $1 at $2: $3. Ollama may not be running, or it refuses the extension's origin.",
+  error_detail_no_access:
+    'The browser does not let Guardlens reach $1 at $2: Guardlens has no access to that site.',
   error_detail_timeout: '$1 did not answer within $2 s.',
   error_detail_timeout_limit: '$1 did not answer within the time limit.',
   error_detail_cancelled: 'The check was cancelled before the endpoint answered.',
@@ -97,6 +101,9 @@ export const ERROR_TEMPLATES = Object.freeze({
   error_fix_not_resolving: 'The host of $1 does not resolve; check the base URL.',
   error_fix_refused: 'Nothing is listening at $1; check the base URL and that the server is running.',
   error_fix_unreachable: 'Check the base URL ($1), your connection, and that the server is running.',
+  error_fix_no_access:
+    'Open Guardlens settings and save them: the browser then asks to allow $1. In Chrome, also check that the ' +
+    'extension\'s site access is not "On click".',
   error_fix_cancelled: 'The check was cancelled.',
   error_fix_not_json:
     'Check that the base URL points to an OpenAI-compatible API (it usually ends with /v1).',

@@ -21,6 +21,7 @@ import {
   guardErrorFromJSON,
   isOllamaLike,
   MAX_OUTPUT_IN_ERROR,
+  noAccessError,
   OUTPUT_REASON_TEMPLATES,
   retryAtFromHeaders,
   scrubSecrets,
@@ -333,6 +334,7 @@ function everyErrorPath(): [string, GuardError][] {
     ['bad output: safe and more', toGuardError(output('safe\nreally'), ctx)],
     ['bad output: lines', toGuardError(output('unsafe\nS1\nmore'), ctx)],
     ['bad output: code', toGuardError(output('unsafe\nS1,X?'), ctx)],
+    ['no access', noAccessError(custom, 'https://guard.example.test', new TypeError('Failed to fetch'))],
   ];
 }
 

@@ -40,6 +40,7 @@ export const GUARD_ERROR_KINDS = [
   'rate-limited',
   'unreachable',
   'cors',
+  'no-access',
   'timeout',
   'too-large',
   'server',
@@ -237,7 +238,27 @@ export function isOllamaLike(ctx: { baseUrl: string; preset?: string }): boolean
   }
 }
 
-function providerName(ctx: GuardErrorContext): string {
+/**
+ * The browser has not given Guardlens access to the endpoint's site (a host permission declined or taken back,
+ * or Chrome's site access set to "on click"): what a failed request that looked like a network failure really
+ * was. Not worth retrying until the access is granted.
+ */
+export function noAccessError(
+  ctx: Pick<GuardErrorContext, 'baseUrl' | 'preset'>,
+  origin: string,
+  cause?: unknown,
+): GuardError {
+  return new GuardError(
+    'no-access',
+    errorSentence('error_detail_no_access', providerName(ctx), ctx.baseUrl),
+    {
+      hint: errorSentence('error_fix_no_access', origin),
+      cause,
+    },
+  );
+}
+
+function providerName(ctx: Pick<GuardErrorContext, 'baseUrl' | 'preset'>): string {
   if (ctx.preset && isPresetId(ctx.preset) && ctx.preset !== 'custom') return getPreset(ctx.preset).label;
   try {
     return new URL(ctx.baseUrl).host || ctx.baseUrl;

@@ -228,6 +228,18 @@ export function validateBaseUrl(url: string): { ok: true; origin: string } | { o
   return { ok: true, origin: parsed.origin };
 }
 
+/**
+ * The host-permission match pattern that covers an endpoint (`https://host/*`: no port, which Firefox's match
+ * patterns do not take and Chrome's match every port without), and its origin; null for a base URL Guardlens
+ * cannot use (`validateBaseUrl`).
+ */
+export function endpointOriginPattern(baseUrl: string): { origin: string; pattern: string } | null {
+  const checked = validateBaseUrl(baseUrl);
+  if (!checked.ok) return null;
+  const url = new URL(checked.origin);
+  return { origin: checked.origin, pattern: `${url.protocol}//${url.hostname}/*` };
+}
+
 export interface TokenUsage {
   promptTokens: number;
   completionTokens: number;

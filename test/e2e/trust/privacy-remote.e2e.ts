@@ -4,6 +4,9 @@
  * site server, which hands each request to the local test server. Everything else that is not loopback is still
  * refused and counted. After a page with a trigger is scanned, the only host the browser reached is the
  * endpoint's, the test server answered every request, and the blocker saw nothing unexpected.
+ *
+ * In Firefox the same endpoint without the origin permission for its site: the error says that the browser gives
+ * Guardlens no access there, and how to grant it (not "could not be reached"), and nothing counts as checked.
  */
 import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -96,6 +99,52 @@ describe.each(BROWSER_NAMES.filter((n) => n === 'chromium'))(
       for (const r of guard.requests) expect(r.headers.authorization).toBe(`Bearer ${API_KEY}`);
       expect(new Set(sites.requests.map((r) => r.host))).toEqual(new Set([HOST]));
       expect(sites.requests.every((r) => r.path.startsWith('/v1/'))).toBe(true);
+      expect(gl.unexpectedBlocked()).toEqual([]);
+      await page.close();
+    });
+  },
+);
+
+// Firefox without the origin permission for the endpoint's site (what a headless run has, and what a person who
+// declined or later took back the permission has): the request cannot go out, and Guardlens says why and how to
+// fix it, instead of "could not be reached". Nothing is counted as checked, nothing passes as safe.
+describe.each(BROWSER_NAMES.filter((n) => n === 'firefox'))(
+  'an endpoint on the network without access to its site: %s',
+  (name) => {
+    let guard: GuardServer;
+    let site: StaticServer;
+    let sites: SiteServer;
+    let gl: GuardlensBrowser;
+
+    beforeAll(async () => {
+      [guard, site, sites] = await Promise.all([
+        startGuardServer({ apiKey: API_KEY }),
+        startStaticServer(),
+        startSiteServer([HOST]),
+      ]);
+      routePrivacyPage(site);
+      forwardTo(guard, sites);
+      gl = await launchBrowser(name, { extensionPath: buildDir(name), siteTunnel: sites.tunnel });
+      await gl.configure({ ...SETTINGS, baseUrl: `https://${HOST}/v1` }, API_KEY);
+    });
+
+    afterAll(async () => {
+      await gl?.close();
+      await Promise.all([site?.close(), sites?.close(), guard?.close()]);
+    });
+
+    it('says the browser gives Guardlens no access to the endpoint, with the fix', async () => {
+      const page = await gl.openPage(privacyPageUrl(site));
+      const tabId = await page.tabId();
+      const state = await gl.waitForTabState(tabId, (s) => typeof s.lastError === 'string', {
+        timeoutMs: 30_000,
+      });
+      expect(state.lastError).toBe(
+        `no-access: The browser does not let Guardlens reach ${HOST} at https://${HOST}/v1: Guardlens has no access to that site.`,
+      );
+      expect(state.scanned).toBe(0);
+      expect(state.flagged).toEqual([]);
+      expect(guard.requests.filter((r) => r.method === 'POST')).toEqual([]);
       expect(gl.unexpectedBlocked()).toEqual([]);
       await page.close();
     });
