@@ -34,6 +34,11 @@ export interface PersistedJob {
   attempts: number;
   /** Send alone, never packed with other blocks. */
   solo: boolean;
+  /**
+   * Epoch ms before which it is not sent again (it failed a moment ago): a restarted worker keeps the wait rather
+   * than sending at once what was just refused, and possibly billed.
+   */
+  notBefore?: number;
   waiters: PersistedWaiter[];
 }
 
@@ -126,6 +131,7 @@ function checkJob(j: unknown, i: number): PersistedJob {
     !isInt(j.seq) ||
     !isInt(j.attempts) ||
     typeof j.solo !== 'boolean' ||
+    (j.notBefore !== undefined && !isNum(j.notBefore)) ||
     !Array.isArray(j.waiters)
   ) {
     fail(`${where} is malformed`);

@@ -902,6 +902,46 @@ describe('ScanEngine: restarts', () => {
     for (const call of second.ep.calls) expect(call).not.toContain(para(0));
   });
 
+  it('keeps the wait of an item refused a moment ago through a restart, unless the settings changed', async () => {
+    const stateStore = new MemoryStateStore();
+    const verdictStore = new MemoryVerdictStore();
+    const opts = {
+      concurrency: 1,
+      chunkTokens: budgetFor(1),
+      breaker: { baseBackoffMs: 2_000 },
+      stateStore,
+      verdictStore,
+    };
+    const first = harness(opts);
+    await first.engine.restore();
+    first.ep.failures.push(guardError('bad-output', false));
+    await first.engine.submitBlocks(1, 0, URL_A, blocks(1));
+    await drain();
+    expect(first.ep.calls).toHaveLength(1);
+    await first.engine.flush();
+    first.engine.dispose();
+    const saved = structuredClone(await stateStore.get('engine'));
+
+    const second = harness(opts);
+    await second.engine.restore();
+    await drain();
+    await vi.advanceTimersByTimeAsync(1_999);
+    await drain();
+    expect(second.ep.calls).toHaveLength(0); // a refusal (billed, for an unusable answer) is not repeated at once
+    await vi.advanceTimersByTimeAsync(1);
+    await drain();
+    expect(second.ep.calls).toHaveLength(1);
+    expect(second.verdicts.map((v) => v.item.ref)).toEqual(['r0']);
+    second.engine.dispose();
+
+    // Saved under other settings: the item goes at once.
+    await stateStore.set('engine', saved);
+    const third = harness({ ...opts, fingerprint: 'llama-guard-3-8b raw' });
+    await third.engine.restore();
+    await drain();
+    expect(third.ep.calls).toHaveLength(1);
+  });
+
   it('answers from the cache an item whose verdict was cached but not yet saved', async () => {
     const verdictStore = new MemoryVerdictStore();
     const inner = new MemoryStateStore();

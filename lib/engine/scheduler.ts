@@ -482,7 +482,11 @@ export class ScanEngine {
       waiters: j.waiters.map((w) => ({ ...w })),
       inflight: false,
     }));
-    if (snap.fingerprint !== this.fingerprint) jobs = await this.rekey(jobs);
+    if (snap.fingerprint !== this.fingerprint) {
+      // Other settings: what failed under the old ones may go at once.
+      jobs = await this.rekey(jobs);
+      for (const job of jobs) delete job.notBefore;
+    }
     let resumed = 0;
     let fromCache = 0;
     const cached = await Promise.all(jobs.map((j) => this.lookup(j.id)));
@@ -1404,6 +1408,7 @@ export class ScanEngine {
   /** The persisted form: everything but callers waiting on checks. */
   snapshot(): EngineSnapshot {
     const jobs: PersistedJob[] = [];
+    const now = this.clock.now();
     for (const job of this.jobs.values()) {
       const waiters = job.waiters.filter((w) => !w.awaited).map(({ awaited: _a, ...w }) => w);
       if (waiters.length === 0) continue;
@@ -1415,6 +1420,7 @@ export class ScanEngine {
         seq: job.seq,
         attempts: job.attempts,
         solo: job.solo,
+        ...(job.notBefore !== undefined && job.notBefore > now ? { notBefore: job.notBefore } : {}),
         waiters,
       });
     }
