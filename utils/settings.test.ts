@@ -350,3 +350,72 @@ describe('the API key stays private', () => {
     expect(JSON.stringify(logged)).not.toMatch(/secret/);
   });
 });
+
+describe('settings written from several contexts at once', () => {
+  /** A Web Locks manager of one origin (Node has none): each name's requests run one after another. */
+  function originLocks() {
+    const chains = new Map<string, Promise<unknown>>();
+    const names: string[] = [];
+    return {
+      names,
+      request<T>(name: string, task: () => Promise<T>): Promise<T> {
+        names.push(name);
+        const run = (chains.get(name) ?? Promise.resolve()).then(task, task);
+        chains.set(
+          name,
+          run.catch(() => undefined),
+        );
+        return run;
+      },
+    };
+  }
+
+  /** This module as another page or the background loads it: its own order of writes, the same storage. */
+  async function anotherContext(): Promise<typeof import('./settings')> {
+    vi.resetModules();
+    return import('./settings');
+  }
+
+  afterEach(() => {
+    vi.unstubAllGlobals();
+  });
+
+  async function saveFromTwoContexts() {
+    const [popup, options] = [await anotherContext(), await anotherContext()];
+    for (let i = 0; i < 5; i++) {
+      await Promise.all([
+        popup.saveSettings({ pausedSites: [`paused-${i}.example`] }),
+        options.saveSettings({ excludedSites: [`excluded-${i}.example`] }),
+      ]);
+    }
+    return (await options.loadEffectiveSettings()).settings;
+  }
+
+  it('in the extension origin, a save in one page and a save in another both hold (one Web Lock orders them)', async () => {
+    const locks = originLocks();
+    vi.stubGlobal('location', { protocol: 'chrome-extension:' });
+    vi.stubGlobal('navigator', { locks });
+    const settings = await saveFromTwoContexts();
+    expect(settings.pausedSites).toEqual(['paused-4.example']);
+    expect(settings.excludedSites).toEqual(['excluded-4.example']);
+    expect(new Set(locks.names)).toEqual(new Set(['guardlens-settings']));
+  });
+
+  it('never takes a lock of a web page’s origin', async () => {
+    const locks = originLocks();
+    vi.stubGlobal('location', { protocol: 'https:' });
+    vi.stubGlobal('navigator', { locks });
+    await saveSettings({ pausedSites: ['a.example'] });
+    expect(locks.names).toEqual([]);
+  });
+
+  it('without the lock, two contexts lose each other’s saves (what the lock is for)', async () => {
+    vi.stubGlobal('location', { protocol: 'chrome-extension:' });
+    vi.stubGlobal('navigator', {});
+    const settings = await saveFromTwoContexts();
+    const bothHeld =
+      settings.pausedSites.includes('paused-4.example') &&
+      settings.excludedSites.includes('excluded-4.example');
+    expect(bothHeld).toBe(false);
+  });
+});

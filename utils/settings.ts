@@ -158,10 +158,34 @@ function policyValueJson(policy: ManagedPolicy, key: PolicyKey): string | undefi
   return value === undefined ? undefined : JSON.stringify(value);
 }
 
-// Writes from this context run one after another, so two saves cannot interleave their read-modify-write.
+/** The Web Locks name that orders settings reads and writes across the extension's pages and its background. */
+export const SETTINGS_LOCK = 'guardlens-settings';
+
+interface LockManagerLike {
+  request<T>(name: string, task: () => Promise<T>): Promise<T>;
+}
+
+/**
+ * The extension origin's lock manager. None elsewhere: in a page's origin the locks are the page's to hold (and
+ * to keep held), and where the API is missing this context's own order is all there is.
+ */
+function extensionLocks(): LockManagerLike | undefined {
+  const protocol = (globalThis as { location?: { protocol?: string } }).location?.protocol ?? '';
+  if (!protocol.endsWith('-extension:')) return undefined;
+  const locks = (globalThis as { navigator?: { locks?: LockManagerLike } }).navigator?.locks;
+  return typeof locks?.request === 'function' ? locks : undefined;
+}
+
+/**
+ * Reads and writes run one after another, so two saves cannot interleave their read-modify-write: within this
+ * context by a promise chain, and across the options page, the popup and the background (a save while the
+ * background writes a new policy value) by a Web Lock of the extension's origin.
+ */
 let writeChain: Promise<unknown> = Promise.resolve();
 function serialized<T>(task: () => Promise<T>): Promise<T> {
-  const run = writeChain.then(task, task);
+  const locks = extensionLocks();
+  const locked = locks ? () => locks.request(SETTINGS_LOCK, task) : task;
+  const run = writeChain.then(locked, locked);
   writeChain = run.catch(() => undefined);
   return run;
 }
