@@ -11,6 +11,20 @@ import { registerPageHandlers } from './page-handlers';
 import { registerPopupHandlers } from './popup-handlers';
 import { registerPromptHandlers } from './prompt-handlers';
 
+/**
+ * Keeps `storage.local`, where the API key lives, from content scripts: ours never read storage (they get what
+ * they need by message), so a compromised page renderer cannot read the key through them either. Chrome has the
+ * switch (`setAccessLevel`, kept across restarts); Firefox has none yet, and there the area stays readable.
+ */
+async function keepStorageFromContentScripts(): Promise<void> {
+  const local = browser.storage.local as { setAccessLevel?(options: { accessLevel: string }): Promise<void> };
+  try {
+    await local.setAccessLevel?.({ accessLevel: 'TRUSTED_CONTEXTS' });
+  } catch {
+    // An older browser that has the method for storage.session only.
+  }
+}
+
 export default defineBackground(() => {
   let hostPromise: Promise<EngineHost> | null = null;
   const host = (): Promise<EngineHost> => {
@@ -46,6 +60,7 @@ export default defineBackground(() => {
   });
   self.addEventListener?.('online', () => void host().then((h) => h.engine.setOnline(true)));
   self.addEventListener?.('offline', () => void host().then((h) => h.engine.setOnline(false)));
+  void keepStorageFromContentScripts();
   // Resume pending work as soon as the background starts.
   void host().catch(() => undefined);
 });

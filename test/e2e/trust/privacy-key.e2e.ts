@@ -9,12 +9,13 @@
  *   paragraph is scanned and enforced;
  * - plays a compromised content script: it sends every message type of the extension's protocol, including
  *   the extension-page ones (`endpoint:test` pointed at another server, `tab:state`), and reads
- *   `storage.session`.
+ *   `storage.session` and `storage.local`.
  * Firefox's content-script sandboxes are not reachable over WebDriver BiDi, so there the test checks what is
  * observable from outside (page, storage, logs, exports, the requests).
  *
- * Known and accepted (README, "Security and privacy"): both browsers let an extension's own content scripts
- * read its `storage.local`, where the key is kept. Guardlens' content scripts never read it.
+ * `storage.local`, where the key is kept, is closed to content scripts in Chromium (`storage.local.setAccessLevel`,
+ * which the background sets); Firefox has no such switch, and lets an extension's own content scripts read it
+ * (README, "Security and privacy"). Guardlens' content scripts never read it.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type GuardServer, startGuardServer } from '../../server/guard-server';
@@ -236,6 +237,11 @@ describe.each(BROWSER_NAMES)('the API key: %s', (name) => {
         '(async () => { try { return JSON.stringify(await chrome.storage.session.get(null)); } catch (e) { return "refused: " + String(e); } })()',
       );
       expect(session).toMatch(/^refused: /);
+      // Nor storage.local, where the key is kept: the background keeps it from content scripts.
+      const local = await inWorld<string>(
+        '(async () => { try { return JSON.stringify(await chrome.storage.local.get(null)); } catch (e) { return "refused: " + String(e); } })()',
+      );
+      expect(local).toMatch(/^refused: /);
       await new Promise((resolve) => setTimeout(resolve, 1000));
       expect(elsewhere.requests, 'requests sent to a server the content script named').toEqual([]);
       expect(gl.unexpectedBlocked()).toEqual([]);
