@@ -16,7 +16,7 @@ const CONFIG: PageConfig = {
 let session: PageSession | null = null;
 let labels: LabelLayer | null = null;
 
-function start(html: string, answer: { inactive?: InactiveReason } = {}) {
+function start(html: string, answer: { inactive?: InactiveReason } = {}, lateSendMs?: number) {
   document.head.innerHTML = '<style>[hidden] { display: none }</style>';
   document.body.innerHTML = html;
   const batches: BlockReport[][] = [];
@@ -37,6 +37,7 @@ function start(html: string, answer: { inactive?: InactiveReason } = {}) {
     },
     labels,
     5,
+    lateSendMs,
   );
   session.start();
   const sent = () => batches.flat();
@@ -84,8 +85,8 @@ describe('PageSession', () => {
     expect(texts().slice(2)).toEqual(['Entry three', 'Entry four']);
   });
 
-  it('sends a changed block again under the same ref, at most a few times', async () => {
-    const { sent } = start('<p id="p">Version 0</p>');
+  it('sends a changed block again under the same ref, a few times at once, then its latest text now and then', async () => {
+    const { sent } = start('<p id="p">Version 0</p>', {}, 2_500);
     await sentCount(sent, 1);
     const p = document.getElementById('p')!;
     p.firstChild!.nodeValue = 'Version 1';
@@ -97,7 +98,20 @@ describe('PageSession', () => {
     }
     await new Promise((r) => setTimeout(r, 300));
     expect(sent().length).toBe(MAX_SENDS_PER_BLOCK);
-  });
+    // What it ends up showing is still checked: one late send with the latest text, under the same ref.
+    const last = `Version ${MAX_SENDS_PER_BLOCK + 4}`;
+    await vi.waitFor(() => expect(sent().length).toBe(MAX_SENDS_PER_BLOCK + 1), { timeout: 4_000 });
+    expect(sent().at(-1)).toMatchObject({ ref: sent()[0]!.ref, text: last });
+    // A page cannot show anything unchecked by changing a paragraph many times first.
+    p.textContent = 'The text it shows in the end';
+    await new Promise((r) => setTimeout(r, 300));
+    expect(sent().length).toBe(MAX_SENDS_PER_BLOCK + 1); // not at once
+    await vi.waitFor(() => expect(sent().at(-1)?.text).toBe('The text it shows in the end'), {
+      timeout: 5_000,
+    });
+    await new Promise((r) => setTimeout(r, 1_300));
+    expect(sent().length).toBe(MAX_SENDS_PER_BLOCK + 2); // once, and nothing more while it stays the same
+  }, 20_000);
 
   it('sends at most MAX_CHARS_PER_PAGE characters per page state, however much text a page has or adds', async () => {
     const para = `${'word '.repeat(2000).trim()}`; // 9,999 characters

@@ -57,10 +57,21 @@ interface Known {
   sends: number;
   /** Characters of its text counted as unchecked (not sent: the page state's text limit was reached). */
   left?: number;
+  /** When it was last sent (`Date.now()`). */
+  sentAt?: number;
+  /** Its current text was not sent yet: it waits for its late send (`LATE_SEND_MS`). */
+  pending?: boolean;
+  /** The timer that brings that send. */
+  lateTimer?: ReturnType<typeof setTimeout>;
 }
 
-/** A block whose text keeps changing is sent at most this often per page state. */
+/**
+ * A block whose text keeps changing (a ticker, live scores) is sent this often per page state at once; after that
+ * its latest text is sent at most once per `LATE_SEND_MS`, so what it ends up showing is still checked (a page
+ * cannot change a paragraph a dozen times and then show anything unchecked) while a ticker costs little.
+ */
 export const MAX_SENDS_PER_BLOCK = 12;
+export const LATE_SEND_MS = 10_000;
 export { MAX_CHARS_PER_PAGE };
 
 /** Refs of elements that are gone are swept once there are this many (and then at twice the live count). */
@@ -98,6 +109,8 @@ export class PageSession {
   private walkedFrameDocs = new WeakSet<Document>();
   private readonly frameLabels = new Map<Document, LabelLayer>();
   private readonly listeners = new AbortController();
+  /** Timers of late sends (`sendLater`), cleared when the session stops. */
+  private readonly lateTimers = new Set<ReturnType<typeof setTimeout>>();
   private readonly runner: SliceRunner;
   private media: MediaWatcher | null = null;
   private nextRef = 1;
@@ -118,6 +131,8 @@ export class PageSession {
     private readonly labels: LabelLayer,
     /** How long to wait for the viewport check of new blocks (a hidden tab renders no frames). */
     private readonly viewportWaitMs = 800,
+    /** How long a block past `MAX_SENDS_PER_BLOCK` waits between sends (tests shorten it). */
+    private readonly lateSendMs = LATE_SEND_MS,
   ) {
     this.runner = new SliceRunner(() => this.onIdle());
     this.hooks = {
@@ -190,6 +205,8 @@ export class PageSession {
     stats.scanning = false;
     stats.idle = true;
     clearTimeout(this.mutationTimer);
+    for (const timer of this.lateTimers) clearTimeout(timer);
+    this.lateTimers.clear();
     this.observer?.disconnect();
     this.observer = null;
     this.frameObserver?.disconnect();
@@ -382,8 +399,8 @@ export class PageSession {
       known = { epoch: this.epoch, text: '', sends: 0 };
       (element as Tracked)[KNOWN] = known;
     }
-    if (known.text === text) return;
-    const changed = known.text !== '';
+    if (known.text === text && !known.pending) return;
+    const changed = known.text !== '' && known.text !== text;
     known.text = text;
     if (changed && this.flagged.has(element)) {
       // Its verdict was for other text: the new text gets its own.
@@ -392,7 +409,8 @@ export class PageSession {
       clearMarks(element);
       this.labelsFor(element).remove(element);
     }
-    if (!this.config.scanText || known.sends >= MAX_SENDS_PER_BLOCK) return;
+    if (!this.config.scanText) return;
+    if (known.sends >= MAX_SENDS_PER_BLOCK && this.sendLater(element, known)) return;
     // Escaped markup a script printed (often with a new cache-busting number on every load) is not sent.
     const readable = withoutMarkup(text);
     if (!hasLetters(readable)) return;
@@ -403,8 +421,34 @@ export class PageSession {
     }
     this.sentChars += readable.length;
     known.sends++;
+    known.sentAt = Date.now();
     this.outbox.set(element, { ref: this.refFor(element), text: readable, visible: false });
     if (this.outbox.size >= BATCH) this.flush();
+  }
+
+  /**
+   * For a block past `MAX_SENDS_PER_BLOCK`: true when its text must wait for its late send (a timer then walks it
+   * again, and its text then is sent), false when that time has come.
+   */
+  private sendLater(element: Element, known: Known): boolean {
+    const wait = (known.sentAt ?? 0) + this.lateSendMs - Date.now();
+    if (wait <= 0) {
+      known.pending = false;
+      return false;
+    }
+    known.pending = true;
+    if (known.lateTimer === undefined) {
+      const timer = setTimeout(() => {
+        this.lateTimers.delete(timer);
+        known.lateTimer = undefined;
+        if (this.stopped || this.knownOf(element) !== known || !isReadableRoot(element)) return;
+        this.dirtyBlocks.add(element);
+        this.runner.add(this.walk(element));
+      }, wait + 5);
+      known.lateTimer = timer;
+      this.lateTimers.add(timer);
+    }
+    return true;
   }
 
   private refFor(element: Element): string {
