@@ -1,8 +1,9 @@
 // @vitest-environment happy-dom
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { BlockReport, InactiveReason, PageConfig } from '@/utils/messages';
+import { MAX_CHARS_PER_PAGE } from '@/utils/protocol/page';
 import { LabelLayer } from './labels';
-import { MAX_CHARS_PER_PAGE, MAX_SENDS_PER_BLOCK, PageSession } from './scan';
+import { MAX_SENDS_PER_BLOCK, PageSession } from './scan';
 
 const CONFIG: PageConfig = {
   active: true,

@@ -72,8 +72,6 @@ interface Known {
  */
 export const MAX_SENDS_PER_BLOCK = 12;
 export const LATE_SEND_MS = 10_000;
-export { MAX_CHARS_PER_PAGE };
-
 /** Refs of elements that are gone are swept once there are this many (and then at twice the live count). */
 const REF_SWEEP_AT = 5_000;
 /** A frame smaller than this (CSS pixels) on either side shows nothing a person reads: pixels, empty ad slots. */

@@ -7,7 +7,7 @@
  * anything else.
  */
 import { problemMessage } from '@/components/i18n';
-import { endpointOriginPattern, validateBaseUrl } from '@/lib/providers/presets';
+import { originPattern, validateBaseUrl } from '@/lib/providers/presets';
 
 /** Origins the manifest already grants (`host_permissions`): plain http on this computer, any port. */
 const GRANTED_HOSTS = new Set(['localhost', '127.0.0.1']);
@@ -19,11 +19,10 @@ export type OriginsNeeded = { ok: true; origins: string[]; origin: string } | { 
 export function originsForBaseUrl(baseUrl: string): OriginsNeeded {
   const checked = validateBaseUrl(baseUrl);
   if (!checked.ok) return { ok: false, error: problemMessage(checked.error) };
-  const endpoint = endpointOriginPattern(baseUrl)!;
-  const url = new URL(endpoint.origin);
+  const url = new URL(checked.origin);
   if (url.protocol === 'http:' && GRANTED_HOSTS.has(url.hostname))
-    return { ok: true, origins: [], origin: endpoint.origin };
-  return { ok: true, origins: [endpoint.pattern], origin: endpoint.origin };
+    return { ok: true, origins: [], origin: checked.origin };
+  return { ok: true, origins: [originPattern(checked.origin)], origin: checked.origin };
 }
 
 /** Asks for the origins (granted at once, without a prompt, when the extension already has them). */

@@ -229,15 +229,18 @@ export function validateBaseUrl(url: string): { ok: true; origin: string } | { o
 }
 
 /**
- * The host-permission match pattern that covers an endpoint (`https://host/*`: no port, which Firefox's match
- * patterns do not take and Chrome's match every port without), and its origin; null for a base URL Guardlens
- * cannot use (`validateBaseUrl`).
+ * The host-permission match pattern that covers an origin (`https://host/*`: no port, which Firefox's match
+ * patterns do not take and Chrome's match every port without).
  */
+export function originPattern(origin: string): string {
+  const url = new URL(origin);
+  return `${url.protocol}//${url.hostname}/*`;
+}
+
+/** An endpoint's origin and the pattern that covers it; null for a base URL Guardlens cannot use. */
 export function endpointOriginPattern(baseUrl: string): { origin: string; pattern: string } | null {
   const checked = validateBaseUrl(baseUrl);
-  if (!checked.ok) return null;
-  const url = new URL(checked.origin);
-  return { origin: checked.origin, pattern: `${url.protocol}//${url.hostname}/*` };
+  return checked.ok ? { origin: checked.origin, pattern: originPattern(checked.origin) } : null;
 }
 
 export interface TokenUsage {
