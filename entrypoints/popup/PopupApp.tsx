@@ -287,6 +287,9 @@ const STATUS_ICON: Record<Overall['kind'], string> = {
   idle: '…',
 };
 
+/** A clean result for only part of the page. */
+const PARTIAL_ICON = '◐';
+
 function statusText(overall: Overall, view: TabView): { title: string; detail?: string } {
   switch (overall.kind) {
     case 'setup':
@@ -357,12 +360,14 @@ function Status({
   onOpenOptions: () => void;
 }) {
   const { title, detail } = statusText(overall, view);
+  // A page checked only in part is not shown as all clear (no green, no tick).
+  const partial = overall.kind === 'clean' && uncheckedChars(view.state) > 0;
   const tone =
     overall.kind === 'error'
       ? 'error'
       : overall.kind === 'flagged'
         ? 'flagged'
-        : overall.kind === 'clean'
+        : overall.kind === 'clean' && !partial
           ? 'ok'
           : '';
   return (
@@ -373,7 +378,7 @@ function Status({
     >
       <div class="gl-status-line" role="status">
         <span class="gl-status-icon" aria-hidden="true">
-          {STATUS_ICON[overall.kind]}
+          {partial ? PARTIAL_ICON : STATUS_ICON[overall.kind]}
         </span>
         <h2 id="gl-status-title" class="gl-status-title">
           {title}

@@ -367,12 +367,16 @@ describe('popup (chromium)', () => {
     await status
       .getByRole('heading', { name: 'Nothing flagged in the part checked' })
       .waitFor({ timeout: 10_000 });
+    // Not the green all-clear of a page checked in full.
+    expect(await status.getAttribute('class')).not.toContain('gl-status-ok');
+    expect(await status.locator('.gl-status-icon').textContent()).not.toBe('✓');
     const notice = await status.locator('.gl-partial').textContent();
     expect(notice).toContain('Only part of this page was checked');
     expect(notice).toContain('(1,000,000 characters)');
     expect(notice).toContain(`${unchecked(state).toLocaleString('en')} characters of it went unchecked`);
     const violations = await seriousViolations(popup);
     expect(violations, describeViolations(violations)).toEqual([]);
+    await screenshot(popup, 'popup-partial', { fullPage: true });
     await closeAll();
   }, 150_000);
 
