@@ -1,12 +1,15 @@
 /**
  * The corpus pass: every page loaded a few times with Guardlens and a few times without, interleaved, each
- * load traced; plus the page's visible text, one timed `innerText` read, the isolate heap on the largest
- * pages, and the model requests each load with Guardlens caused.
+ * load traced; plus the page's visible text, one timed `innerText` read and one timed walk of its nodes, the
+ * isolate heap on the largest pages, and the model requests each load with Guardlens caused. With a floor
+ * browser (`floor.ts`) each page is also loaded as often with a content script that does nothing but ask its
+ * background once.
  */
 import type { BrowserContext, CDPSession, Page } from 'playwright-core';
 import type { GuardlensBrowser, StaticServer } from '../test/e2e/harness';
 import type { GuardServer, RecordedRequest } from '../test/server/guard-server';
 import type { BaselineBrowser } from './browsers';
+import type { FloorBrowser } from './floor';
 import {
   type CorpusPage,
   heapAfterGc,
@@ -14,6 +17,7 @@ import {
   loadAndSettle,
   type SettleOptions,
   timeInnerText,
+  timeNodeWalk,
   viewportPhrase,
 } from './pages';
 import { isModelRequest, promptTokensOf, type TextTokens, textTokens } from './tokens';
@@ -29,6 +33,10 @@ export interface PageRun {
   base: LoadSample[];
   /** One `document.body.innerText` read per baseline load, ms. */
   innerTextMs: number[];
+  /** One walk of every node under `document.body` (a `TreeWalker`) per baseline load, ms. */
+  nodeWalkMs: number[];
+  /** Loads with the floor extension (`floor.ts`), when measured. */
+  floor: LoadSample[];
   text?: TextTokens & { chars: number };
   /** Model requests and `usage.prompt_tokens` per load with Guardlens (index = load). */
   requests: number[];
@@ -45,6 +53,8 @@ export interface PageRun {
 export interface PagePassOptions {
   gl: GuardlensBrowser;
   base: BaselineBrowser;
+  /** Loads each page with the floor extension too. */
+  floor?: FloorBrowser;
   guard: GuardServer;
   site: StaticServer;
   pages: CorpusPage[];
@@ -194,8 +204,12 @@ export async function runPagePass(o: PagePassOptions): Promise<PageRun[]> {
     new BatchTracer(await browserSession(ctx), extOrigin, o.profiler),
     new BatchTracer(await browserSession(o.base.context), extOrigin, o.profiler),
   ] as const;
-  // Both browsers write their traces at the same time.
-  const flush = () => Promise.all(tracers.map((t) => t.flush()));
+  const floorTracer = o.floor
+    ? new BatchTracer(await browserSession(o.floor.context), `${o.floor.extensionOrigin}/`, o.profiler)
+    : undefined;
+  const allTracers = floorTracer ? [...tracers, floorTracer] : [...tracers];
+  // The browsers write their traces at the same time.
+  const flush = () => Promise.all(allTracers.map((t) => t.flush()));
   const runs: PageRun[] = [];
   for (const [index, corpusPage] of o.pages.entries()) {
     const url = o.site.url(`/corpus/${corpusPage.name}/source.html`);
@@ -206,6 +220,8 @@ export async function runPagePass(o: PagePassOptions): Promise<PageRun[]> {
       ext: [],
       base: [],
       innerTextMs: [],
+      nodeWalkMs: [],
+      floor: [],
       requests: [],
       promptTokens: [],
       failedRequests: 0,
@@ -225,10 +241,12 @@ export async function runPagePass(o: PagePassOptions): Promise<PageRun[]> {
     lap('configure');
     let extTab: Tab | undefined;
     let baseTab: Tab | undefined;
+    let floorTab: Tab | undefined;
     try {
-      await Promise.all(tracers.map((t) => t.ensureStarted()));
+      await Promise.all(allTracers.map((t) => t.ensureStarted()));
       extTab = await openTab(ctx);
       baseTab = await openTab(o.base.context);
+      if (o.floor) floorTab = await openTab(o.floor.context);
       // The extension is done with a load once the tab's state (storage.session) is for this page, has
       // verdicts and nothing pending; a page with no text never gets there and waits out the longest settle.
       let tabId: number | undefined;
@@ -265,11 +283,22 @@ export async function runPagePass(o: PagePassOptions): Promise<PageRun[]> {
             run.base.push(sample);
             const read = await timeInnerText(tab.page);
             run.innerTextMs.push(read.ms);
+            run.nodeWalkMs.push(await timeNodeWalk(tab.page));
             if (rep === 0) {
               run.text = { ...(await textTokens(read.text)), chars: read.text.length };
               run.phrase = await viewportPhrase(tab.page);
             }
           }
+        }
+        if (floorTab) {
+          await markTrace(floorTab.cdp, markLabel(corpusPage.name, 'start', rep));
+          const sample = await loadAndSettle(floorTab.page, floorTab.cdp, {
+            url,
+            reload: rep > 0,
+            settle: BASE_SETTLE,
+          });
+          await markTrace(floorTab.cdp, markLabel(corpusPage.name, 'end', rep));
+          run.floor.push(sample);
         }
       }
     } catch (error) {
@@ -277,9 +306,11 @@ export async function runPagePass(o: PagePassOptions): Promise<PageRun[]> {
     } finally {
       await extTab?.page.close().catch(() => {});
       await baseTab?.page.close().catch(() => {});
+      await floorTab?.page.close().catch(() => {});
     }
     tracers[0].add(corpusPage.name, run.ext);
     tracers[1].add(corpusPage.name, run.base);
+    floorTracer?.add(corpusPage.name, run.floor);
     if (tracers[0].size >= TRACE_BATCH || index === o.pages.length - 1) {
       await flush();
       lap('traces');

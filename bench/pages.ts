@@ -144,6 +144,23 @@ export async function timeInnerText(page: Page): Promise<{ ms: number; text: str
 }
 
 /**
+ * One walk of every node under `document.body` with a `TreeWalker`, touching each node's type and nothing else:
+ * the least any script that reads a page node by node does, timed like `timeInnerText`.
+ */
+export async function timeNodeWalk(page: Page): Promise<number> {
+  return (await page.evaluate(`(() => {
+    const t0 = performance.now();
+    let sum = 0;
+    if (document.body) {
+      const walker = document.createTreeWalker(document.body);
+      for (let node = walker.nextNode(); node; node = walker.nextNode()) sum += node.nodeType;
+    }
+    const ms = performance.now() - t0;
+    return sum >= 0 ? ms : -1;
+  })()`)) as number;
+}
+
+/**
  * A short phrase that is visible in the viewport right after load and occurs once in the page's text: the
  * test server is told to flag it, so the time until Guardlens marks its element is the time to the first
  * verdict on what the person sees. `undefined` when the viewport has no suitable text.

@@ -101,6 +101,24 @@ export function summaryTable(r: Report): string {
     ],
     ['… of which style / layout inside its tasks', `${n(s.extensionStyleLayoutMs)} ms`, '', ''],
     [
+      'Floor: a content script that only asks its background once (median; thread time in brackets)',
+      `${n(s.floorMs)} ms (${n(s.floorCpuMs)} ms)`,
+      `one \`innerText\` read: ${n(s.innerTextMs, 2)} ms`,
+      ratioText(s.floorMs, s.innerTextMs, 1),
+    ],
+    [
+      'Guardlens above that floor, thread time (median page)',
+      `${n(s.ownCpuMs)} ms`,
+      `one \`innerText\` read: ${n(s.innerTextMs, 2)} ms`,
+      ratioText(s.ownCpuMs, s.innerTextMs, 1),
+    ],
+    [
+      'A bare walk of every node in the page (`TreeWalker`, median)',
+      `${n(s.nodeWalkMs, 2)} ms`,
+      `one \`innerText\` read: ${n(s.innerTextMs, 2)} ms`,
+      ratioText(s.nodeWalkMs, s.innerTextMs, 1),
+    ],
+    [
       'Longest extension part of one task (median page; thread time in brackets)',
       `${n(s.extensionLongestMs)} ms (${n(s.extensionLongestCpuMs)} ms)`,
       '50 ms',
@@ -174,6 +192,8 @@ function pagesTable(r: Report): string {
       'style/layout ms',
       'innerText ms',
       'ext / innerText',
+      'floor ms (thread)',
+      'node walk ms',
       'longest ext part ms (worst; thread)',
       'main thread with / without ms',
       'load with / without ms',
@@ -183,7 +203,7 @@ function pagesTable(r: Report): string {
     ],
     r.pages.map((p) =>
       p.error && p.extensionMs === undefined
-        ? [p.name, n(p.kb, 0), `error: ${p.error}`, '', '', '', '', '', '', '', '', '']
+        ? [p.name, n(p.kb, 0), `error: ${p.error}`, '', '', '', '', '', '', '', '', '', '', '']
         : [
             p.name,
             n(p.kb, 0),
@@ -191,6 +211,8 @@ function pagesTable(r: Report): string {
             n(p.extensionStyleLayoutMs),
             n(p.innerTextMs, 2),
             n(p.extensionPerInnerText, 1),
+            `${n(p.floorMs)} (${n(p.floorCpuMs)})`,
+            n(p.nodeWalkMs, 2),
             `${n(p.extensionLongestMs)} (${n(p.extensionLongestWorstMs)}; ${n(p.extensionLongestCpuMs)})`,
             `${n(p.mainThreadWithMs, 0)} / ${n(p.mainThreadWithoutMs, 0)}`,
             `${n(p.loadWithMs, 0)} / ${n(p.loadWithoutMs, 0)}`,
@@ -299,9 +321,10 @@ export function bundleTable(r: Report): string {
 
 const METHOD = `## Method
 
-- **Browsers.** Two headless Chromium instances launched the same way (the E2E harness's flags, a 1280×800
+- **Browsers.** Headless Chromium instances launched the same way (the E2E harness's flags, a 1280×800
   viewport, a fresh profile, and its blocking proxy, so every request that is not to 127.0.0.1 is refused):
-  one with the Guardlens production build loaded, one without any extension (the baseline). The corpus pages
+  one with the Guardlens production build loaded, one without any extension (the baseline), and one with the
+  floor extension (below). The corpus pages
   (\`../shared/corpus/pages/*/source.html\`) are served by the harness's static server; the extension talks
   to the local Llama Guard test server (chat mode, Llama Guard 4, answering at once for the page pass).
 - **Loads.** One warm-up page goes through the extension first. Then each page is loaded several times in each
@@ -327,7 +350,15 @@ const METHOD = `## Method
   Each figure is given in wall time and, in brackets, in thread time (the events' \`tdur\`): on this shared
   machine a main thread often waits for a core, which wall time counts; the targets are judged on wall time.
 - **innerText.** One \`document.body.innerText\` read, timed with \`performance.now()\` (100 µs resolution) in
-  the baseline browser once the page settled: the browser's native text extraction, the floor for reading a page.
+  the baseline browser once the page settled: the browser's native text extraction. Beside it, timed the same
+  way in the same page: one walk of every node under \`body\` with a \`TreeWalker\` that reads each node's type
+  and nothing else (the least any script that reads a page node by node does).
+- **Floor.** A third Chromium, launched like the others, with a generated extension (\`bench/floor.ts\`) whose
+  content script starts in every frame at \`document_start\` and asks its service worker one question, as
+  Guardlens does on an excluded site. Each page is loaded as often in it and traced the same way: its extension
+  time is what Chromium charges for any content script (the isolated world, the script, the API bindings, one
+  message) before Guardlens' own work. "Guardlens above that floor" is, per page, Guardlens' thread time minus
+  the floor's.
 - **Load delay.** \`loadEventStart\` and \`first-contentful-paint\` from the page's own performance timeline,
   with vs without the extension (both browsers traced the same way, so tracing costs both the same).
 - **Memory.** On the largest pages, after a forced full garbage collection (\`HeapProfiler.collectGarbage\`),

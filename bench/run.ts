@@ -12,7 +12,7 @@
  *
  * Other options: `--ttfv-pages=N` (10), `--ttfv-latency=MS` (250), `--heap-pages=N` (8), `--throughput-latency=MS`
  * (100), `--throughput-seconds=S` (3), `--prompt-guard-runs=N` (30), `--profiler` (add V8's sampling profiler to the traces), `--skip=` any of
- * `pages,ttfv,prompt-guard,throughput`, `--out=DIR` (bench/results).
+ * `pages,floor,ttfv,prompt-guard,throughput`, `--out=DIR` (bench/results).
  * Writes `latest.json` and `latest.md` in the output directory. See `report.ts` for the method.
  */
 import { spawn } from 'node:child_process';
@@ -24,6 +24,7 @@ import { type GuardlensBrowser, launchBrowser, REPO_ROOT, startStaticServer } fr
 import { startGuardServer } from '../test/server/guard-server';
 import { type BaselineBrowser, type BuildSource, buildExtension, launchBaseline } from './browsers';
 import { bundleSizes } from './bundle';
+import { type FloorBrowser, launchFloor } from './floor';
 import { type PageRun, runPagePass } from './page-pass';
 import { CORPUS_DIR, listCorpus } from './pages';
 import { markdown, type Report, readmeSection, replaceReadmeSection } from './report';
@@ -206,6 +207,7 @@ async function main(): Promise<void> {
   site.mount('/corpus/', CORPUS_DIR);
   let gl: GuardlensBrowser | undefined;
   let base: BaselineBrowser | undefined;
+  let floor: FloorBrowser | undefined;
   let runs: PageRun[] = [];
   let ttfv: TtfvRun[] = [];
   let promptGuard: PromptGuardFigures | undefined;
@@ -221,6 +223,7 @@ async function main(): Promise<void> {
   try {
     gl = await launchBrowser('chromium', { extensionPath: build.dir });
     base = await launchBaseline();
+    if (!o.skip.has('floor')) floor = await launchFloor();
     chromiumVersion = base.context.browser()?.version() ?? chromiumVersion;
     await gl.configure(settings, API_KEY);
     await warmUp(gl, guard, site);
@@ -229,6 +232,7 @@ async function main(): Promise<void> {
       runs = await runPagePass({
         gl,
         base,
+        floor,
         guard,
         site,
         pages,
@@ -262,6 +266,7 @@ async function main(): Promise<void> {
   } finally {
     await gl?.close().catch(() => {});
     await base?.close().catch(() => {});
+    await floor?.close().catch(() => {});
     await site.close();
     await guard.close();
   }

@@ -25,6 +25,11 @@ export interface PageFigures {
   innerTextMs?: number;
   /** extension time / one innerText read. */
   extensionPerInnerText?: number;
+  /** One walk of every node (`TreeWalker`) in the baseline page. */
+  nodeWalkMs?: number;
+  /** The floor extension's time (`floor.ts`): wall and thread, medians over its loads. */
+  floorMs?: number;
+  floorCpuMs?: number;
   loadWithMs?: number;
   loadWithoutMs?: number;
   fcpWithMs?: number;
@@ -62,7 +67,13 @@ export function pageFigures(run: PageRun): PageFigures {
     f.serviceWorkerMs = median(ext.map((t) => t.serviceWorkerMs));
   }
   if (base.length) f.mainThreadWithoutMs = median(base.map((t) => t.mainThreadMs));
+  const floor = (run.floor ?? []).map((s) => s.trace).filter((t) => t !== undefined);
+  if (floor.length) {
+    f.floorMs = median(floor.map((t) => t.extensionMs));
+    f.floorCpuMs = median(floor.map((t) => t.extensionCpuMs));
+  }
   f.innerTextMs = median(run.innerTextMs);
+  f.nodeWalkMs = median(run.nodeWalkMs ?? []);
   f.extensionPerInnerText = ratio(f.extensionMs, f.innerTextMs);
   f.loadWithMs = median(run.ext.map((s) => s.loadMs));
   f.loadWithoutMs = median(run.base.map((s) => s.loadMs));
@@ -103,6 +114,11 @@ export interface CorpusSummary {
   extensionLongestMs?: number;
   extensionCpuMs?: number;
   extensionLongestCpuMs?: number;
+  nodeWalkMs?: number;
+  floorMs?: number;
+  floorCpuMs?: number;
+  /** Per page, Guardlens' thread time minus the floor's: what Guardlens' own code costs (median page). */
+  ownCpuMs?: number;
   /** Pages over 50 ms in thread (CPU) time. */
   pagesOver50Cpu: string[];
   /** Pages whose extension part of one task exceeds 50 ms (median of loads), and in any load. */
@@ -161,6 +177,14 @@ export function corpusSummary(figures: PageFigures[], ttfv: TtfvRun[]): CorpusSu
     extensionLongestMs: median(ok.map((f) => f.extensionLongestMs)),
     extensionCpuMs: median(ok.map((f) => f.extensionCpuMs)),
     extensionLongestCpuMs: median(ok.map((f) => f.extensionLongestCpuMs)),
+    nodeWalkMs: median(ok.map((f) => f.nodeWalkMs)),
+    floorMs: median(ok.map((f) => f.floorMs)),
+    floorCpuMs: median(ok.map((f) => f.floorCpuMs)),
+    ownCpuMs: median(
+      ok
+        .filter((f) => f.extensionCpuMs !== undefined && f.floorCpuMs !== undefined)
+        .map((f) => f.extensionCpuMs! - f.floorCpuMs!),
+    ),
     pagesOver50Cpu: ok.filter((f) => (f.extensionLongestCpuMs ?? 0) > 50).map((f) => f.name),
     pagesOver50: ok.filter((f) => (f.extensionLongestMs ?? 0) > 50).map((f) => f.name),
     pagesOver50AnyLoad: ok.filter((f) => (f.extensionLongestWorstMs ?? 0) > 50).map((f) => f.name),
@@ -227,7 +251,10 @@ export function targets(
     value:
       s.extensionMs !== undefined && s.innerTextMs !== undefined
         ? `${ms(s.extensionMs)} vs ${ms(s.innerTextMs, 2)} (${(s.extensionMs / s.innerTextMs).toFixed(1)}×; ` +
-          `thread time ${ms(s.extensionCpuMs)})`
+          `thread time ${ms(s.extensionCpuMs)})` +
+          (s.floorMs !== undefined
+            ? `; floor of any content script ${ms(s.floorMs)} (${(s.floorMs / s.innerTextMs).toFixed(1)}×)`
+            : '')
         : 'n/a',
     met: s.extensionMs !== undefined && s.innerTextMs !== undefined ? s.extensionMs <= s.innerTextMs : null,
   });
