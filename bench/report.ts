@@ -143,6 +143,12 @@ export function summaryTable(r: Report): string {
       `median page ${n(s.fcpRatio, 3)}×`,
     ],
     [
+      'Load event / first contentful paint with the floor extension instead (median page)',
+      '',
+      'without any extension',
+      `${n(s.floorLoadRatio, 3)}× / ${n(s.floorFcpRatio, 3)}×`,
+    ],
+    [
       `Content script heap (isolate heap with − without, ${s.heapPages.length} largest pages, median)`,
       mb(s.heapDeltaBytes),
       '',

@@ -30,6 +30,8 @@ export interface PageFigures {
   /** The floor extension's time (`floor.ts`): wall and thread, medians over its loads. */
   floorMs?: number;
   floorCpuMs?: number;
+  floorLoadMs?: number;
+  floorFcpMs?: number;
   loadWithMs?: number;
   loadWithoutMs?: number;
   fcpWithMs?: number;
@@ -72,6 +74,8 @@ export function pageFigures(run: PageRun): PageFigures {
     f.floorMs = median(floor.map((t) => t.extensionMs));
     f.floorCpuMs = median(floor.map((t) => t.extensionCpuMs));
   }
+  f.floorLoadMs = median((run.floor ?? []).map((s) => s.loadMs));
+  f.floorFcpMs = median((run.floor ?? []).map((s) => s.fcpMs));
   f.innerTextMs = median(run.innerTextMs);
   f.nodeWalkMs = median(run.nodeWalkMs ?? []);
   f.extensionPerInnerText = ratio(f.extensionMs, f.innerTextMs);
@@ -119,6 +123,9 @@ export interface CorpusSummary {
   floorCpuMs?: number;
   /** Per page, Guardlens' thread time minus the floor's: what Guardlens' own code costs (median page). */
   ownCpuMs?: number;
+  /** Load event and first contentful paint with the floor extension vs without (median of per-page ratios). */
+  floorLoadRatio?: number;
+  floorFcpRatio?: number;
   /** Pages over 50 ms in thread (CPU) time. */
   pagesOver50Cpu: string[];
   /** Pages whose extension part of one task exceeds 50 ms (median of loads), and in any load. */
@@ -185,6 +192,8 @@ export function corpusSummary(figures: PageFigures[], ttfv: TtfvRun[]): CorpusSu
         .filter((f) => f.extensionCpuMs !== undefined && f.floorCpuMs !== undefined)
         .map((f) => f.extensionCpuMs! - f.floorCpuMs!),
     ),
+    floorLoadRatio: median(ok.map((f) => ratio(f.floorLoadMs, f.loadWithoutMs))),
+    floorFcpRatio: median(ok.map((f) => ratio(f.floorFcpMs, f.fcpWithoutMs))),
     pagesOver50Cpu: ok.filter((f) => (f.extensionLongestCpuMs ?? 0) > 50).map((f) => f.name),
     pagesOver50: ok.filter((f) => (f.extensionLongestMs ?? 0) > 50).map((f) => f.name),
     pagesOver50AnyLoad: ok.filter((f) => (f.extensionLongestWorstMs ?? 0) > 50).map((f) => f.name),
