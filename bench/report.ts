@@ -48,6 +48,7 @@ const mb = (bytes: number | undefined) =>
 const ratioText = (a: number | undefined, b: number | undefined, digits = 2) =>
   a === undefined || b === undefined || b === 0 ? '–' : `${(a / b).toFixed(digits)}×`;
 const mark = (met: boolean | null) => (met === null ? '—' : met ? '**met**' : '**not met**');
+const pct = (v: number) => `${((v - 1) * 100).toFixed(1)}%`;
 
 /** A Markdown table with its columns padded to one width, as the formatter writes them. */
 function table(head: string[], rows: string[][]): string {
@@ -455,6 +456,28 @@ export function markdown(r: Report): string {
 }
 
 /** The README's "Performance" section body (without its heading). */
+/** What the floor extension's figures say about the targets, as this run measured them. */
+function floorLines(s: CorpusSummary): string[] {
+  if (s.floorMs === undefined) return [];
+  const lines = [
+    'The "floor" rows come from a third Chromium with a generated extension whose content script only asks its',
+    'background once, as Guardlens does on an excluded site: what Chromium charges any content script before it',
+    'reads anything.',
+  ];
+  const facts: string[] = [];
+  if (s.innerTextMs !== undefined && s.floorMs > s.innerTextMs)
+    facts.push(
+      `the floor alone took ${(s.floorMs / s.innerTextMs).toFixed(1)}× one \`innerText\` read, so no content script ` +
+        'can meet the page-cost target as it stands',
+    );
+  if (s.floorFcpRatio !== undefined && s.floorFcpRatio > 1.05)
+    facts.push(`it alone delayed the first contentful paint by ${pct(s.floorFcpRatio)} (target 5%)`);
+  if (s.floorLoadRatio !== undefined && s.floorLoadRatio > 1.05)
+    facts.push(`it alone delayed the load event by ${pct(s.floorLoadRatio)} (target 5%)`);
+  if (facts.length) lines.push(`In this run ${facts.join('; ')}.`);
+  return lines;
+}
+
 export function readmeSection(r: Report): string {
   const met = r.targets.filter((t) => t.met === true);
   const notMet = r.targets.filter((t) => t.met === false);
@@ -468,6 +491,7 @@ export function readmeSection(r: Report): string {
     'throughput and the method). Every figure comes with its baseline from the same run.',
     '`npm run bench:profile -- cnn lwn-1` shows where the page script spends its time (an unminified build under',
     "V8's sampling profiler, self time per function).",
+    ...floorLines(r.summary),
     '',
     `Last run: ${r.run.date} (${(r.run.seconds / 60).toFixed(1)} min), ${machineLine(r)}. ${buildLine(r)}`,
     '',
