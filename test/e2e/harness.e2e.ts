@@ -13,7 +13,7 @@ import { runInNewContext } from 'node:vm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type BlockingProxy, startBlockingProxy } from './harness/blocking-proxy';
 import { CHROMIUM_EXTENSION_ID, chromiumExtensionIdFromKey } from './harness/chromium';
-import { splitChord } from './harness/common';
+import { type BrowserParts, createGuardlensBrowser, splitChord } from './harness/common';
 import { isBrowserNoise, withoutNoise } from './harness/noise';
 import {
   CHROMIUM_POLICY_DIR,
@@ -347,6 +347,47 @@ describe('page functions, waiting, chords and noise', () => {
         { timeoutMs: 30, intervalMs: 5, message: 'nothing' },
       ),
     ).rejects.toThrow(/waiting for nothing \(last error: Error: not yet\)/);
+  });
+
+  it('ends a wait at its deadline even when a probe never settles (a stuck page evaluation)', async () => {
+    const started = Date.now();
+    await expect(
+      waitFor(() => new Promise<never>(() => {}), { timeoutMs: 50, intervalMs: 5, message: 'a stuck probe' }),
+    ).rejects.toThrow(/waiting for a stuck probe \(last error: Error: the last probe did not settle/);
+    expect(Date.now() - started).toBeLessThan(2000);
+  });
+
+  it('gives a stuck extension-page call up, reopens the page and asks once more (idempotent calls only)', async () => {
+    let evaluations = 0;
+    let closes = 0;
+    const page = {
+      evaluate: () => {
+        evaluations++;
+        // The first evaluation never answers, as a stuck DevTools evaluation would not.
+        return evaluations === 1
+          ? new Promise(() => {})
+          : Promise.resolve([{ id: 7, url: 'http://127.0.0.1/x' }]);
+      },
+      close: async () => {
+        closes++;
+      },
+    };
+    const parts = {
+      name: 'chromium',
+      extensionOrigin: 'chrome-extension://x',
+      extensionId: 'x',
+      proxy: { blocked: [], waitForBlocked: async () => undefined },
+      consoleLog: [],
+      openPage: async () => page,
+      openExtensionPage: async () => page,
+      evalPage: async () => page,
+      shutdown: async () => {},
+      evalTimeoutMs: 30,
+    } as unknown as BrowserParts;
+    const gl = createGuardlensBrowser(parts);
+    expect(await gl.tabIdOf('http://127.0.0.1/x', { timeoutMs: 5000 })).toBe(7);
+    expect(evaluations).toBe(2);
+    expect(closes).toBe(1);
   });
 
   it('splits key chords', () => {

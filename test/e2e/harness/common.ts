@@ -28,8 +28,20 @@ export interface BrowserParts {
   evalPage(): Promise<PageHandle>;
   /** Closes the browser and everything that belongs to it. */
   shutdown(): Promise<void>;
+  /** How long an idempotent extension-page call may take before it is tried again (`IDEMPOTENT_EVAL_MS`). */
+  evalTimeoutMs?: number;
   chromium?: ChromiumControls;
   firefox?: FirefoxControls;
+}
+
+/** How long one of the harness's idempotent extension-page calls may take before it is tried again. */
+export const IDEMPOTENT_EVAL_MS = 20_000;
+
+class EvalStuckError extends Error {
+  constructor(ms: number) {
+    super(`The harness's extension page did not answer within ${ms} ms`);
+    this.name = 'EvalStuckError';
+  }
 }
 
 /** Normalises a URL the way `tabs.query` reports it (`new URL(url).href`). */
@@ -49,11 +61,36 @@ export function createGuardlensBrowser(parts: BrowserParts): GuardlensBrowser {
     return page.evaluate(fn, ...args);
   };
 
+  /**
+   * For the harness's own idempotent calls (reading tabs and storage, writing settings): an evaluation in the
+   * extension page that does not answer within `evalTimeoutMs` is given up, the page is closed (the next
+   * call opens a fresh one) and the call is made once more. A stuck DevTools evaluation then costs seconds and
+   * says so, instead of stalling a test until its own timeout with no clue where.
+   */
+  const evalTimeoutMs = parts.evalTimeoutMs ?? IDEMPOTENT_EVAL_MS;
+  const idempotentEval = async <T>(fn: PageFunction<T>, ...args: unknown[]): Promise<T> => {
+    for (let attempt = 1; ; attempt++) {
+      const page = await parts.evalPage();
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const stuck = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new EvalStuckError(evalTimeoutMs)), evalTimeoutMs);
+      });
+      try {
+        return await Promise.race([page.evaluate(fn, ...args), stuck]);
+      } catch (error) {
+        if (!(error instanceof EvalStuckError) || attempt >= 2) throw error;
+        await page.close().catch(() => {});
+      } finally {
+        clearTimeout(timer);
+      }
+    }
+  };
+
   const tabIdOf = async (url: string, options: WaitOptions = {}): Promise<number> => {
     const wanted = normaliseUrl(url);
     return waitFor(
       async () => {
-        const tabs = await extensionEval(() =>
+        const tabs = await idempotentEval(() =>
           browser.tabs
             .query({})
             .then((all: Array<{ id?: number; url?: string }>) => all.map((t) => ({ id: t.id, url: t.url }))),
@@ -68,7 +105,7 @@ export function createGuardlensBrowser(parts: BrowserParts): GuardlensBrowser {
   };
 
   const tabState = (tabId: number) =>
-    extensionEval(
+    idempotentEval(
       (key: string) =>
         browser.storage.session.get(key).then((items: Record<string, unknown>) => items[key] ?? null),
       `tab:${tabId}`,
@@ -84,7 +121,7 @@ export function createGuardlensBrowser(parts: BrowserParts): GuardlensBrowser {
     async configure(settings, apiKey) {
       const items: Record<string, unknown> = { settings };
       if (apiKey !== undefined) items.apiKey = apiKey;
-      await extensionEval((values: Record<string, unknown>) => browser.storage.local.set(values), items);
+      await idempotentEval((values: Record<string, unknown>) => browser.storage.local.set(values), items);
     },
     tabIdOf,
     tabState,

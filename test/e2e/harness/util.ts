@@ -110,6 +110,8 @@ export class WaitTimeoutError extends Error {
  * Calls `probe` until it returns a truthy value and returns that value. A probe that throws counts as "not
  * yet" (pages navigate, workers restart); the last error is reported on timeout.
  */
+const LATE = Symbol('late');
+
 export async function waitFor<T>(
   probe: () => T | Falsy | Promise<T | Falsy>,
   options: WaitOptions = {},
@@ -118,12 +120,20 @@ export async function waitFor<T>(
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   for (;;) {
+    // A probe that never settles (a stuck page evaluation) ends the wait at its deadline too.
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<typeof LATE>((resolve) => {
+      timer = setTimeout(() => resolve(LATE), Math.max(0, deadline - Date.now()) + intervalMs);
+    });
     try {
-      const value = await probe();
-      if (value) return value as T;
-      lastError = undefined;
+      const value = await Promise.race([Promise.resolve().then(probe), late]);
+      if (value === LATE) lastError = new Error('the last probe did not settle before the deadline');
+      else if (value) return value as T;
+      else lastError = undefined;
     } catch (error) {
       lastError = error;
+    } finally {
+      clearTimeout(timer);
     }
     if (Date.now() >= deadline) {
       throw new WaitTimeoutError(`Timed out after ${timeoutMs} ms waiting for ${message}`, lastError);
