@@ -180,9 +180,16 @@ describe.skipIf(PAGES.length === 0).each(browsersToRun())('corpus pages: %s', (n
     const page = await gl.openPage(site.url('/blank.html'));
     const tabId = await page.tabId();
     const visit = async (url: string) => {
-      await page.evaluate((to: string) => {
-        location.href = to;
-      }, url);
+      // The navigation can take down the context the evaluation runs in before it answers: its answer is not
+      // waited for beyond a moment, and the wait below is what says the page is there.
+      await Promise.race([
+        page
+          .evaluate((to: string) => {
+            location.href = to;
+          }, url)
+          .catch(() => {}),
+        new Promise((resolve) => setTimeout(resolve, 5000)),
+      ]);
       await page.waitForFunction(
         (to: string) => location.href === to && document.readyState !== 'loading',
         { timeoutMs: 30_000 },
