@@ -14,7 +14,7 @@ import type {
   PageHandle,
   WaitOptions,
 } from './types';
-import { waitFor } from './util';
+import { TIMED_OUT, waitFor, within } from './util';
 
 export interface BrowserParts {
   name: BrowserName;
@@ -36,13 +36,6 @@ export interface BrowserParts {
 
 /** How long one of the harness's idempotent extension-page calls may take before it is tried again. */
 export const IDEMPOTENT_EVAL_MS = 20_000;
-
-class EvalStuckError extends Error {
-  constructor(ms: number) {
-    super(`The harness's extension page did not answer within ${ms} ms`);
-    this.name = 'EvalStuckError';
-  }
-}
 
 /** Normalises a URL the way `tabs.query` reports it (`new URL(url).href`). */
 export function normaliseUrl(url: string): string {
@@ -71,18 +64,11 @@ export function createGuardlensBrowser(parts: BrowserParts): GuardlensBrowser {
   const idempotentEval = async <T>(fn: PageFunction<T>, ...args: unknown[]): Promise<T> => {
     for (let attempt = 1; ; attempt++) {
       const page = await parts.evalPage();
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const stuck = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new EvalStuckError(evalTimeoutMs)), evalTimeoutMs);
-      });
-      try {
-        return await Promise.race([page.evaluate(fn, ...args), stuck]);
-      } catch (error) {
-        if (!(error instanceof EvalStuckError) || attempt >= 2) throw error;
-        await page.close().catch(() => {});
-      } finally {
-        clearTimeout(timer);
-      }
+      const value = await within(page.evaluate(fn, ...args), evalTimeoutMs);
+      if (value !== TIMED_OUT) return value;
+      if (attempt >= 2)
+        throw new Error(`The harness's extension page did not answer within ${evalTimeoutMs} ms`);
+      await page.close().catch(() => {});
     }
   };
 

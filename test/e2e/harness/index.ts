@@ -122,8 +122,10 @@ export {
   EXTENSION_BUILD_DIRS,
   REPO_ROOT,
   requireBuild,
+  TIMED_OUT,
   WaitTimeoutError,
   waitFor,
+  within,
 } from './util';
 
 export const BROWSER_NAMES: readonly BrowserName[] = ['chromium', 'firefox'];

@@ -106,12 +106,30 @@ export class WaitTimeoutError extends Error {
   }
 }
 
+/** What `within` gives for a promise that did not settle in time. */
+export const TIMED_OUT: unique symbol = Symbol('timed out');
+
+/**
+ * `promise`'s value, or `TIMED_OUT` when it has not settled within `ms` (it is then left to settle on its own,
+ * unobserved). A rejection within `ms` rejects.
+ */
+export async function within<T>(promise: Promise<T>, ms: number): Promise<T | typeof TIMED_OUT> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<typeof TIMED_OUT>((resolve) => {
+    timer = setTimeout(() => resolve(TIMED_OUT), ms);
+  });
+  try {
+    return await Promise.race([promise, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /**
  * Calls `probe` until it returns a truthy value and returns that value. A probe that throws counts as "not
- * yet" (pages navigate, workers restart); the last error is reported on timeout.
+ * yet" (pages navigate, workers restart); the last error is reported on timeout. A probe that never settles (a
+ * stuck page evaluation) ends the wait at its deadline too.
  */
-const LATE = Symbol('late');
-
 export async function waitFor<T>(
   probe: () => T | Falsy | Promise<T | Falsy>,
   options: WaitOptions = {},
@@ -120,20 +138,16 @@ export async function waitFor<T>(
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   for (;;) {
-    // A probe that never settles (a stuck page evaluation) ends the wait at its deadline too.
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const late = new Promise<typeof LATE>((resolve) => {
-      timer = setTimeout(() => resolve(LATE), Math.max(0, deadline - Date.now()) + intervalMs);
-    });
     try {
-      const value = await Promise.race([Promise.resolve().then(probe), late]);
-      if (value === LATE) lastError = new Error('the last probe did not settle before the deadline');
+      const value = await within(
+        Promise.resolve().then(probe),
+        Math.max(0, deadline - Date.now()) + intervalMs,
+      );
+      if (value === TIMED_OUT) lastError = new Error('the last probe did not settle before the deadline');
       else if (value) return value as T;
       else lastError = undefined;
     } catch (error) {
       lastError = error;
-    } finally {
-      clearTimeout(timer);
     }
     if (Date.now() >= deadline) {
       throw new WaitTimeoutError(`Timed out after ${timeoutMs} ms waiting for ${message}`, lastError);

@@ -21,6 +21,7 @@ import {
   REPO_ROOT,
   type StaticServer,
   startStaticServer,
+  within,
 } from '../harness';
 import {
   API_KEY,
@@ -182,14 +183,14 @@ describe.skipIf(PAGES.length === 0).each(browsersToRun())('corpus pages: %s', (n
     const visit = async (url: string) => {
       // The navigation can take down the context the evaluation runs in before it answers: its answer is not
       // waited for beyond a moment, and the wait below is what says the page is there.
-      await Promise.race([
+      await within(
         page
           .evaluate((to: string) => {
             location.href = to;
           }, url)
           .catch(() => {}),
-        new Promise((resolve) => setTimeout(resolve, 5000)),
-      ]);
+        5000,
+      );
       await page.waitForFunction(
         (to: string) => location.href === to && document.readyState !== 'loading',
         { timeoutMs: 30_000 },
