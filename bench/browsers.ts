@@ -26,8 +26,11 @@ export interface BaselineBrowser {
   close(): Promise<void>;
 }
 
-/** Chromium without any extension, otherwise launched as the harness launches it. */
-export async function launchBaseline(): Promise<BaselineBrowser> {
+/**
+ * Chromium without any extension, otherwise launched as the harness launches it; or with only the unpacked
+ * extension in `extensionDir` (the floor, `floor.ts`).
+ */
+export async function launchBaseline(extensionDir?: string): Promise<BaselineBrowser> {
   const cleanups: Array<() => Promise<unknown> | unknown> = [];
   const close = () => runCleanups(cleanups.splice(0).reverse());
   try {
@@ -35,10 +38,14 @@ export async function launchBaseline(): Promise<BaselineBrowser> {
     cleanups.push(() => proxy.close());
     const userDataDir = await makeTempDir('bench-baseline');
     cleanups.push(() => removeTempDir(userDataDir));
+    const extension = extensionDir
+      ? [`--disable-extensions-except=${extensionDir}`, `--load-extension=${extensionDir}`]
+      : [];
     const context = await chromium.launchPersistentContext(userDataDir, {
       executablePath: CHROMIUM_EXECUTABLE,
       headless: process.env.GUARDLENS_HEADED !== '1',
-      args: [`--proxy-server=http://${proxy.hostPort}`, ...CHROMIUM_FLAGS],
+      ...(extensionDir ? { ignoreDefaultArgs: ['--disable-extensions'] } : {}),
+      args: [...extension, `--proxy-server=http://${proxy.hostPort}`, ...CHROMIUM_FLAGS],
       viewport: VIEWPORT,
     });
     cleanups.push(() => context.close());

@@ -10,15 +10,8 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { type BrowserContext, chromium } from 'playwright-core';
-import {
-  type BlockedRequest,
-  CHROMIUM_EXECUTABLE,
-  CHROMIUM_FLAGS,
-  startBlockingProxy,
-} from '../test/e2e/harness';
-import { makeTempDir, removeTempDir, runCleanups } from '../test/e2e/harness/util';
-import { VIEWPORT } from './browsers';
+import { makeTempDir, removeTempDir } from '../test/e2e/harness/util';
+import { type BaselineBrowser, launchBaseline } from './browsers';
 
 const MANIFEST = {
   manifest_version: 3,
@@ -47,12 +40,9 @@ const CONTENT = `(() => {
 })();
 `;
 
-export interface FloorBrowser {
-  context: BrowserContext;
+export interface FloorBrowser extends BaselineBrowser {
   /** `chrome-extension://<id>` of the floor extension. */
   extensionOrigin: string;
-  blocked: BlockedRequest[];
-  close(): Promise<void>;
 }
 
 /** Writes the floor extension to `dir`. */
@@ -63,38 +53,30 @@ export async function writeFloorExtension(dir: string): Promise<void> {
   await writeFile(path.join(dir, 'content.js'), CONTENT);
 }
 
-/** Chromium with the floor extension, otherwise launched as the baseline and the harness launch theirs. */
+/** Chromium with the floor extension, otherwise launched as the baseline. */
 export async function launchFloor(): Promise<FloorBrowser> {
-  const cleanups: Array<() => Promise<unknown> | unknown> = [];
-  const close = () => runCleanups(cleanups.splice(0).reverse());
+  const extensionDir = await makeTempDir('bench-floor');
+  let browser: BaselineBrowser | undefined;
   try {
-    const proxy = await startBlockingProxy();
-    cleanups.push(() => proxy.close());
-    const parent = await makeTempDir('bench-floor');
-    cleanups.push(() => removeTempDir(parent));
-    const extensionDir = path.join(parent, 'extension');
     await writeFloorExtension(extensionDir);
-    const context = await chromium.launchPersistentContext(path.join(parent, 'profile'), {
-      executablePath: CHROMIUM_EXECUTABLE,
-      headless: process.env.GUARDLENS_HEADED !== '1',
-      ignoreDefaultArgs: ['--disable-extensions'],
-      args: [
-        `--disable-extensions-except=${extensionDir}`,
-        `--load-extension=${extensionDir}`,
-        `--proxy-server=http://${proxy.hostPort}`,
-        ...CHROMIUM_FLAGS,
-      ],
-      viewport: VIEWPORT,
-    });
-    cleanups.push(() => context.close());
+    browser = await launchBaseline(extensionDir);
+    const { context } = browser;
     const isOurs = (url: string) => url.startsWith('chrome-extension://') && url.endsWith('/background.js');
     const worker =
       context.serviceWorkers().find((w) => isOurs(w.url())) ??
       (await context.waitForEvent('serviceworker', { predicate: (w) => isOurs(w.url()), timeout: 20_000 }));
-    const extensionOrigin = `chrome-extension://${new URL(worker.url()).host}`;
-    return { context, extensionOrigin, blocked: proxy.blocked, close };
+    const base = browser;
+    return {
+      ...base,
+      extensionOrigin: `chrome-extension://${new URL(worker.url()).host}`,
+      close: async () => {
+        await base.close();
+        await removeTempDir(extensionDir);
+      },
+    };
   } catch (error) {
-    await close().catch(() => {});
+    await browser?.close().catch(() => {});
+    await removeTempDir(extensionDir);
     throw error;
   }
 }

@@ -69,13 +69,15 @@ export function pageFigures(run: PageRun): PageFigures {
     f.serviceWorkerMs = median(ext.map((t) => t.serviceWorkerMs));
   }
   if (base.length) f.mainThreadWithoutMs = median(base.map((t) => t.mainThreadMs));
-  const floor = (run.floor ?? []).map((s) => s.trace).filter((t) => t !== undefined);
+  // Runs written before the floor was measured have no `floor` (nor `nodeWalkMs`).
+  const floorLoads = run.floor ?? [];
+  const floor = floorLoads.map((s) => s.trace).filter((t) => t !== undefined);
   if (floor.length) {
     f.floorMs = median(floor.map((t) => t.extensionMs));
     f.floorCpuMs = median(floor.map((t) => t.extensionCpuMs));
   }
-  f.floorLoadMs = median((run.floor ?? []).map((s) => s.loadMs));
-  f.floorFcpMs = median((run.floor ?? []).map((s) => s.fcpMs));
+  f.floorLoadMs = median(floorLoads.map((s) => s.loadMs));
+  f.floorFcpMs = median(floorLoads.map((s) => s.fcpMs));
   f.innerTextMs = median(run.innerTextMs);
   f.nodeWalkMs = median(run.nodeWalkMs ?? []);
   f.extensionPerInnerText = ratio(f.extensionMs, f.innerTextMs);
