@@ -564,3 +564,137 @@ describe('prompt guard: generic detection', () => {
     expect(bg.check).not.toHaveBeenCalled();
   });
 });
+
+describe('prompt guard: from the first moment (heavy pages)', () => {
+  /** The site rebuilds its composer (hydration, a late app start): a new element with the same text. */
+  function rebuildComposer(page: ReturnType<typeof makePage>, gapMs = 0): Promise<HTMLElement> {
+    const old = page.composer;
+    const html = old.innerHTML;
+    const form = old.parentElement!;
+    old.remove();
+    return new Promise((resolve) =>
+      setTimeout(() => {
+        const fresh = document.createElement('div');
+        fresh.id = 'composer';
+        fresh.contentEditable = 'true';
+        fresh.innerHTML = html;
+        form.prepend(fresh);
+        resolve(fresh);
+      }, gapMs),
+    );
+  }
+
+  it('checks a send at once, without waiting for the hello to be answered', async () => {
+    const page = makePage();
+    const bg = fakeBackground();
+    bg.hello.mockImplementation(() => new Promise(() => {})); // the handshake never answers
+    guardFor(bg);
+    page.setText('right after load');
+    page.pressEnter();
+    await settle();
+    expect(bg.checked).toEqual(['right after load']);
+    await until(() => page.sent.length === 1);
+    expect(page.sent).toEqual(['right after load']);
+  });
+
+  it('holds a send, saying Guardlens is not ready, when the background never answered on this page', async () => {
+    const page = makePage();
+    const bg = fakeBackground();
+    bg.hello.mockImplementation(() => Promise.reject(new Error('Could not establish connection')));
+    bg.check.mockImplementation(() => Promise.reject(new Error('Could not establish connection')));
+    guardFor(bg);
+    page.setText('before the background');
+    page.pressEnter();
+    await until(() => uiState() === 'failed');
+    expect(panel()?.textContent).toContain('prompt_not_ready');
+    expect(panelButton('retry')).not.toBeNull();
+    expect(panelButton('send-anyway')).toBeNull();
+    await settle();
+    expect(page.sent).toEqual([]);
+  });
+
+  it('a composer rebuilt while its check runs does not cancel it: a flagged prompt is still held', async () => {
+    const page = makePage();
+    let answer!: () => void;
+    const bg = fakeBackground(
+      {},
+      () =>
+        new Promise((r) => (answer = () => r({ status: 'unsafe', categories: ['S1'], names: ['Violent'] }))),
+    );
+    guardFor(bg);
+    page.setText('flagged during start-up');
+    page.pressEnter();
+    await until(() => uiState() === 'checking');
+    // The pill looks for its anchor on scroll and resize: the site's rebuild leaves a moment with no composer.
+    const rebuilt = rebuildComposer(page, 50);
+    window.dispatchEvent(new Event('resize'));
+    await settle();
+    window.dispatchEvent(new Event('resize'));
+    await rebuilt;
+    answer();
+    await until(() => uiState() === 'blocked');
+    expect(panel()?.textContent).toContain('Violent');
+    expect(page.sent).toEqual([]);
+  });
+
+  it('a safe prompt waits for a site that is still starting, and reaches it once', async () => {
+    const page = makePage();
+    // Until its app starts, the site's composer takes typing but nothing sends (no Enter handler, no button).
+    page.send.remove();
+    const stale = page.composer;
+    stale.replaceWith(stale.cloneNode(true)); // the server-rendered copy: no handlers
+    const bg = fakeBackground();
+    guardFor(bg, undefined, { releaseWaitMs: 2000 });
+    const ssr = document.getElementById('composer') as HTMLElement;
+    ssr.innerHTML = '<p>sent before the app started</p>';
+    ssr.dispatchEvent(
+      new KeyboardEvent('keydown', {
+        key: 'Enter',
+        code: 'Enter',
+        keyCode: 13,
+        bubbles: true,
+        cancelable: true,
+      }),
+    );
+    await until(() => bg.checked.length === 1);
+    await settle();
+    expect(page.sent).toEqual([]);
+    // The app starts: it builds its own composer (with the text) and wires Enter to send.
+    const live = document.createElement('div');
+    live.id = 'composer';
+    live.contentEditable = 'true';
+    live.innerHTML = ssr.innerHTML;
+    live.addEventListener('keydown', (e) => {
+      if (e.key !== 'Enter') return;
+      e.preventDefault();
+      page.sent.push(live.textContent ?? '');
+      live.innerHTML = '<p><br></p>';
+    });
+    ssr.replaceWith(live);
+    await until(() => page.sent.length === 1);
+    await settle();
+    expect(page.sent).toEqual(['sent before the app started']);
+    expect(bg.check).toHaveBeenCalledTimes(1);
+    expect(uiHost()?.getAttribute('data-notice') ?? null).toBeNull();
+  });
+
+  it('a text that keeps changing under the check is checked again, then held, never dropped', async () => {
+    const page = makePage();
+    let n = 0;
+    const bg = fakeBackground({ failMode: 'open' }, async () => {
+      // The composer rewrites itself while each check runs.
+      page.setText(`changed ${++n}`);
+      return { status: 'safe' };
+    });
+    guardFor(bg);
+    page.setText('first');
+    page.pressEnter();
+    await until(
+      () => uiState() === 'failed' || page.sent.length > 0 || uiHost()?.getAttribute('data-notice'),
+    );
+    await settle();
+    expect(bg.checked).toEqual(['first', 'changed 1', 'changed 2', 'changed 3']);
+    // Fail open: sent with the notice that it went unchecked, never silently gone.
+    expect(uiHost()?.getAttribute('data-notice')).toBe('unchecked');
+  });
+});

@@ -16,6 +16,13 @@
  *   the newline it was, and Enter is left alone in that composer from then on.
  * - After a release the guard watches that the site took it (the composer emptied or a stop control showed). If
  *   not (a site that ignores synthetic input), the person is told, and their own next send of that text passes.
+ * - A send is checked at once, from the first keystroke the composer takes: the check does not wait for the
+ *   background's hello (its answer carries the config), for the page's own scan or for the site's start-up. A
+ *   heavy page that re-renders its composer while a check runs (hydration, a late app start) does not cancel it:
+ *   the pill and the panel follow the composer there is now, and a release waits for the site to be able to send.
+ * - Nothing is swallowed: every intercepted send ends sent, held behind a panel with its reason, or with a notice.
+ *   Before the background has answered once, a failed check is held (fail closed), with the reason that
+ *   Guardlens is not ready yet on this page and a Retry button.
  */
 import type { PromptConfig } from '@/lib/chatbots/config';
 import { type CheckOutcome, type Decision, decide } from '@/lib/chatbots/decide';
@@ -58,7 +65,7 @@ export interface PromptGuardOptions {
   now?: () => number;
   /** Called with every config the background sends (hello, checks, pushes). */
   onConfig?(config: PromptConfig): void;
-  /** How long release waits for a disabled send control to become usable. Default 3000 ms. */
+  /** How long release waits for the site to take the send (a send control to become usable). Default 10 s. */
   releaseWaitMs?: number;
   /** Extra time given to the background beyond the config's limit before the guard gives up. Default 3000 ms. */
   transportGraceMs?: number;
@@ -91,36 +98,33 @@ const FOLLOW_UP_MS = 1500;
 const CONFIRM_MS = 3000;
 /** How long a checked prompt the site did not take may be sent by the person without a second check. */
 const PASS_NEXT_MS = 60_000;
+/**
+ * How long a release waits for the site to take the send: a heavy page may still be starting its app (no
+ * handler on the composer yet, no send control) when the verdict comes.
+ */
+const RELEASE_WAIT_MS = 10_000;
+/** How often the text may change under a check before the send is held (a composer that keeps rewriting itself). */
+const MAX_RECHECKS = 3;
+/** What applies while the background has not answered once: a failed check is held, with no "send anyway". */
+const NOT_READY_CONFIG = { mode: 'block', failMode: 'closed', sendAnyway: false } as const;
 
 function stop(event: Event): void {
   event.preventDefault();
   event.stopImmediatePropagation();
 }
 
-function timeout<T>(promise: Promise<T>, ms: number): Promise<T | typeof TIMED_OUT> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => resolve(TIMED_OUT), ms);
-    promise.then(
-      (v) => {
-        clearTimeout(timer);
-        resolve(v);
-      },
-      (e) => {
-        clearTimeout(timer);
-        reject(e);
-      },
-    );
-  });
-}
 const TIMED_OUT = Symbol('timed out');
+/** The background's own limit for a check until its config says otherwise. */
+const DEFAULT_TIMEOUT_MS = 10_000;
 
 export class PromptGuard {
   readonly ui: GuardUi;
   private config: PromptConfig | null = null;
-  private hello: Promise<PromptConfig | null>;
   /** Requests that answer with a config are numbered; an answer older than the config in force is ignored. */
   private requestSeq = 0;
   private appliedSeq = 0;
+  /** Checks waiting for their answer re-arm their time limit when a config arrives. */
+  private readonly configWatchers = new Set<() => void>();
   private pending: Pending | null = null;
   private seq = 0;
   private refSeq = 0;
@@ -140,12 +144,9 @@ export class PromptGuard {
     this.doc = o.win.document;
     this.now = o.now ?? (() => Date.now());
     this.ui = new GuardUi(this.doc, o.t);
-    // The composer was re-rendered or the page moved on: follow the composer there is now, if any.
-    this.ui.onAnchorLost = () => {
-      const next = siteComposers(this.doc, this.o.site)[0] ?? null;
-      if (!next) this.pending = null;
-      return next;
-    };
+    // The composer was re-rendered or the page moved on: follow the composer there is now. Without one (the site
+    // is rebuilding it) the pill and the panel stay where they are: the send in hand is never dropped for it.
+    this.ui.onAnchorLost = () => siteComposers(this.doc, this.o.site)[0] ?? null;
     const opts = { capture: true, signal: o.signal };
     const w = o.win;
     w.addEventListener('keydown', (e) => this.onKeydown(e), opts);
@@ -155,27 +156,26 @@ export class PromptGuard {
     w.addEventListener('compositionend', () => (this.lastCompositionEnd = this.now()), opts);
     w.addEventListener('input', (e) => this.onInput(e), opts);
     o.signal.addEventListener('abort', () => this.ui.destroy(), { once: true });
-    this.hello = this.refreshConfig();
+    void this.refreshConfig();
   }
 
   /** Asks the background for the config in force (at start, and whenever it says the settings changed). */
   refreshConfig(): Promise<PromptConfig | null> {
     const seq = ++this.requestSeq;
-    const asked = this.o.transport.hello().then(
+    return this.o.transport.hello().then(
       (config) => {
         this.applyConfig(config, seq);
         return config;
       },
       () => null,
     );
-    if (this.config === null) this.hello = asked;
-    return asked;
   }
 
   private applyConfig(config: PromptConfig | undefined, seq: number): void {
     if (!config || seq < this.appliedSeq) return;
     this.appliedSeq = seq;
     this.config = config;
+    for (const watcher of [...this.configWatchers]) watcher();
     this.o.onConfig?.(config);
   }
 
@@ -276,14 +276,14 @@ export class PromptGuard {
 
   // -- checking ------------------------------------------------------------------------------------------------
 
-  private async run(send: Send, retried = false): Promise<void> {
+  private async run(send: Send, rechecks = 0): Promise<void> {
     const id = ++this.seq;
     const pending: Pending = { ...send, id, state: 'checking' };
     this.pending = pending;
     const anchor = send.composer ?? (send.trigger.kind === 'click' ? send.trigger.control : null);
     if (anchor) this.ui.showChecking(anchor);
-    const config = this.config ?? (await timeout(this.hello, 5000).catch(() => null));
-    const current = config && config !== TIMED_OUT ? (this.config ?? config) : null;
+    // The config known now, if any: the check is not held back for the hello (its answer brings the config).
+    const current = this.config;
     let outcome: CheckOutcome;
     if (!send.text) {
       outcome = send.attachments
@@ -292,33 +292,86 @@ export class PromptGuard {
     } else if (current && (!current.active || current.mode === 'off')) {
       outcome = { kind: 'skipped' };
     } else {
-      outcome = await this.check(send.text, current);
+      outcome = await this.check(send.text);
     }
-    if (this.pending !== pending) return; // cancelled (navigation) or replaced
+    // Replaced by a newer check of this send, or ended by the person (editing the held text, Edit, Send anyway).
+    if (this.pending !== pending) return;
     // The person kept typing during the check: check what is there now.
-    if (send.composer?.isConnected && send.text) {
-      const now = cleanText(readComposer(send.composer));
+    const composer = this.composerOf(send);
+    if (composer && send.text) {
+      const now = cleanText(readComposer(composer));
       if (now !== send.text) {
-        if (!now || retried) {
+        if (!now) {
+          // The person emptied the composer: there is nothing left to send.
           this.pending = null;
           this.ui.hide();
           return;
         }
-        void this.run({ ...send, text: now }, true);
-        return;
+        if (rechecks < MAX_RECHECKS) {
+          void this.run({ ...send, composer, text: now }, rechecks + 1);
+          return;
+        }
+        outcome = { kind: 'failed', reason: 'unreadable', message: this.o.t('prompt_unreadable') };
       }
     }
-    const cfg = this.config ?? { mode: 'block' as const, failMode: 'open' as const, sendAnyway: true };
-    this.apply(pending, decide(outcome, cfg, send.attachments));
+    if (!this.config && outcome.kind === 'failed' && outcome.reason !== 'unreadable') {
+      // The background never answered on this page: say so, and hold the send (fail mode unknown: closed).
+      outcome = { kind: 'failed', reason: 'unavailable', message: this.o.t('prompt_not_ready') };
+    }
+    this.apply(pending, decide(outcome, this.config ?? NOT_READY_CONFIG, send.attachments));
   }
 
-  private async check(text: string, config: PromptConfig | null): Promise<CheckOutcome> {
-    const limit = (config?.timeoutMs ?? 10_000) + (this.o.transportGraceMs ?? TRANSPORT_GRACE_MS);
+  /** The composer a send came from, or the one the site shows now when it re-rendered it. */
+  private composerOf(send: Send): HTMLElement | null {
+    if (send.composer?.isConnected) return send.composer;
+    if (!send.composer) return null;
+    return siteComposers(this.doc, this.o.site)[0] ?? null;
+  }
+
+  /**
+   * `promise`, or TIMED_OUT once the check's limit (the config's, plus the grace) has passed since `started`. The
+   * limit follows the config: a hello that answers while the check runs sets it.
+   */
+  private within<T>(promise: Promise<T>, started: number): Promise<T | typeof TIMED_OUT> {
+    const grace = this.o.transportGraceMs ?? TRANSPORT_GRACE_MS;
+    return new Promise((resolve, reject) => {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const end = () => {
+        clearTimeout(timer);
+        this.configWatchers.delete(arm);
+      };
+      const arm = () => {
+        clearTimeout(timer);
+        const limit = (this.config?.timeoutMs ?? DEFAULT_TIMEOUT_MS) + grace;
+        timer = setTimeout(
+          () => {
+            end();
+            resolve(TIMED_OUT);
+          },
+          Math.max(0, started + limit - Date.now()),
+        );
+      };
+      this.configWatchers.add(arm);
+      arm();
+      promise.then(
+        (v) => {
+          end();
+          resolve(v);
+        },
+        (e) => {
+          end();
+          reject(e);
+        },
+      );
+    });
+  }
+
+  private async check(text: string): Promise<CheckOutcome> {
     for (let attempt = 0; attempt < 2; attempt++) {
       let result: PromptCheckResult | typeof TIMED_OUT;
       const seq = ++this.requestSeq;
       try {
-        result = await timeout(this.o.transport.check(text, `gl-prompt-${++this.refSeq}`), limit);
+        result = await this.within(this.o.transport.check(text, `gl-prompt-${++this.refSeq}`), Date.now());
       } catch {
         return { kind: 'failed', reason: 'unavailable', message: this.o.t('prompt_unavailable') };
       }
@@ -456,12 +509,18 @@ export class PromptGuard {
     });
   }
 
-  /** A usable send control for the composer, waiting a little for a disabled or stop-mode one to come back. */
+  /**
+   * A usable send control for the composer, waiting for a disabled or stop-mode one to come back, or for a site
+   * still starting to show one. `onNewComposer` is told of a composer the site built anew meanwhile (its app
+   * started); when it says the send was taken there, the wait ends with 'sent'.
+   */
   private async usableControl(
     composer: HTMLElement | null,
     preferred: HTMLElement | null,
-  ): Promise<HTMLElement | null> {
-    const deadline = this.now() + (this.o.releaseWaitMs ?? 3000);
+    onNewComposer?: (composer: HTMLElement) => boolean,
+  ): Promise<HTMLElement | 'sent' | null> {
+    let seen = composer;
+    const deadline = this.now() + (this.o.releaseWaitMs ?? RELEASE_WAIT_MS);
     for (;;) {
       if (
         preferred?.isConnected &&
@@ -471,7 +530,13 @@ export class PromptGuard {
       ) {
         return preferred;
       }
-      const found = composer?.isConnected ? findSendControl(composer, this.o.site, true) : null;
+      // The composer there is now: a site that re-rendered it puts its send control beside the new one.
+      const current = composer?.isConnected ? composer : (siteComposers(this.doc, this.o.site)[0] ?? null);
+      if (current && current !== seen) {
+        seen = current;
+        if (onNewComposer?.(current)) return 'sent';
+      }
+      const found = current ? findSendControl(current, this.o.site, true) : null;
       if (found) return found;
       if (this.now() >= deadline) return null;
       await new Promise((r) => setTimeout(r, 100));
@@ -479,13 +544,16 @@ export class PromptGuard {
   }
 
   /**
-   * Did the site take the send within `ms`: the composer emptied or changed, went away, or a stop control showed?
+   * Did the site take the send within `ms`: the composer emptied or changed, went away (and no composer holds the
+   * text now), or a stop control showed?
    */
   private async sentSince(composer: HTMLElement | null, text: string, ms: number): Promise<boolean> {
     const deadline = this.now() + ms;
     for (;;) {
-      if (!composer?.isConnected) return true;
-      if (cleanText(readComposer(composer)) !== text) return true;
+      // A composer rebuilt with the same text in it (hydration, a late app start) is the same send, not taken.
+      const current = composer?.isConnected ? composer : (siteComposers(this.doc, this.o.site)[0] ?? null);
+      if (!current) return true;
+      if (cleanText(readComposer(current)) !== text) return true;
       if (stopShowing(this.o.site, this.doc)) return true;
       if (this.now() >= deadline) return false;
       await new Promise((r) => setTimeout(r, 25));
@@ -527,7 +595,9 @@ export class PromptGuard {
         );
         return true;
       }
-      const control = await this.usableControl(target, null);
+      // A site still starting (no handler on its composer yet) takes the Enter once its app has built the composer.
+      const control = await this.usableControl(target, null, (fresh) => this.replayKey(fresh, trigger.init));
+      if (control === 'sent') return true;
       if (control) {
         this.replayClick(control);
         return true;
@@ -541,7 +611,7 @@ export class PromptGuard {
     }
     if (trigger.kind === 'click') {
       const control = await this.usableControl(composer, trigger.control);
-      if (control) {
+      if (control && control !== 'sent') {
         this.replayClick(control);
         return true;
       }
@@ -553,7 +623,7 @@ export class PromptGuard {
       return true;
     }
     const control = await this.usableControl(composer, null);
-    if (control) {
+    if (control && control !== 'sent') {
       this.replayClick(control);
       return true;
     }

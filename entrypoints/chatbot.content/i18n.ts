@@ -26,6 +26,7 @@ export const PROMPT_MESSAGE_KEYS = [
   'prompt_unreadable',
   'prompt_timeout',
   'prompt_unavailable',
+  'prompt_not_ready',
   'prompt_release_failed',
   'prompt_dismiss',
   'prompt_panel_label',

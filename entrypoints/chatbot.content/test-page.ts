@@ -168,7 +168,7 @@ export function fakeBackground(
 export function startGuard(
   bg: FakeBackground,
   site: ChatbotSite = TEST_SITE,
-  extra: { transportGraceMs?: number; confirmMs?: number } = {},
+  extra: { transportGraceMs?: number; confirmMs?: number; releaseWaitMs?: number } = {},
 ): { guard: PromptGuard; stop(): void } {
   const controller = new AbortController();
   const t = createTranslate((key, subs) => (subs?.length ? `${key}: ${subs.join(' | ')}` : key));
