@@ -393,7 +393,8 @@ describe('ScanEngine: scheduling', () => {
     ];
     await h.engine.submit(items);
     const prompt = h.engine.checkPrompt({ tabId: 1, url: URL_A, text: 'prompt one' });
-    await vi.waitFor(() => expect(h.engine.status().pending).toBe(6));
+    // The prompt does not wait for the slot 'first in line' holds: it goes at once, beside it.
+    await vi.waitFor(() => expect(h.engine.status()).toMatchObject({ pending: 5, inFlight: 2 }));
     for (let i = 0; i < 7; i++) {
       h.ep.releaseOne();
       await drain();
@@ -420,6 +421,35 @@ describe('ScanEngine: scheduling', () => {
     h.ep.release();
     await drain();
     expect(h.ep.calls).toHaveLength(6);
+  });
+
+  it('never makes a prompt wait for page work: one request beyond the limit is kept for it, and only one', async () => {
+    const h = harness({ concurrency: 2, chunkTokens: budgetFor(1) });
+    h.ep.hold();
+    await h.engine.submitBlocks(1, 0, URL_A, blocks(6));
+    await drain();
+    expect(h.engine.status()).toMatchObject({ pending: 4, inFlight: 2 });
+    const first = h.engine.checkPrompt({ tabId: 2, url: URL_A, text: 'first prompt' });
+    const second = h.engine.checkPrompt({ tabId: 3, url: URL_A, text: 'second prompt' });
+    await drain();
+    // The first prompt went at once, beside the two page chunks; the second waits, ahead of the page blocks.
+    expect(h.ep.calls).toHaveLength(3);
+    expect(h.ep.calls[2]).toBe('first prompt');
+    expect(h.engine.status()).toMatchObject({ pending: 5, inFlight: 3 });
+    // A page chunk answers: with the prompt in flight the limit is reached again, so nothing else starts.
+    h.ep.releaseOne();
+    await drain();
+    expect(h.engine.status()).toMatchObject({ pending: 5, inFlight: 2 });
+    // The next free slot goes to the waiting prompt, not to the page.
+    h.ep.releaseOne();
+    await drain();
+    expect(h.ep.calls[3]).toBe('second prompt');
+    h.ep.release();
+    await Promise.all([first, second]);
+    await drain();
+    // Page work alone never goes beyond the limit.
+    expect(h.ep.calls).toHaveLength(8);
+    expect(h.engine.status()).toMatchObject({ pending: 0, inFlight: 0 });
   });
 
   it('drops the queued items of a closed tab, and lets a request in flight finish into the cache', async () => {

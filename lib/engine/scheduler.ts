@@ -35,7 +35,8 @@
  *   `onStatus(status => …)`; `onItemError((item, error) => …)` when an item is given up on.
  *
  * Scheduling: priority prompt > viewport > page > image, first in first out within a level; at most
- * `concurrency` requests at once. Page text of one tab and frame is packed into chunks (`chunker.ts`) and
+ * `concurrency` requests at once, and one more for a prompt check when page work fills them all (a person waiting
+ * at a send never waits for a slot). Page text of one tab and frame is packed into chunks (`chunker.ts`) and
  * bisected when unsafe; other kinds go one per request. The queue is our own rather than p-queue's: chunks are
  * formed at dispatch time from whatever is queued, queued items must be dropped by tab, merged by key, re-keyed
  * and persisted, and dispatch stops as a whole for rate limits, the circuit breaker, the budget and offline —
@@ -315,6 +316,8 @@ export class ScanEngine {
   /** Bumped when the fingerprint changes: answers to older requests are not delivered. */
   private gen = 0;
   private requests = 0;
+  /** Of those, prompt checks (one may go beyond `concurrency`). */
+  private promptRequests = 0;
   private disposed = false;
   /**
    * The items of the last request refused for its content (too large, not a verdict) since the last answer that
@@ -961,10 +964,14 @@ export class ScanEngine {
     if (this.disposed) return;
     const now = this.clock.now();
     this.rollDay(now);
-    while (this.requests < this.opts.concurrency) {
+    for (;;) {
       const gate = this.gate(now);
       if (gate === 'none') break;
-      const lead = this.pickNext(gate === 'prompts', now);
+      // One request beyond the limit is kept for a prompt: a person waiting at a send never waits for page
+      // chunks (and their bisections) to hand a slot back.
+      const full = this.requests >= this.opts.concurrency;
+      if (full && this.promptRequests > 0) break;
+      const lead = this.pickNext(gate === 'prompts' || full, now);
       if (!lead) break;
       if (!this.breaker.tryAcquire(now)) break;
       this.start(this.gather(lead));
@@ -1012,6 +1019,8 @@ export class ScanEngine {
     const ctrl = new AbortController();
     this.controllers.add(ctrl);
     this.requests++;
+    const prompt = group[0]!.content.kind === 'prompt';
+    if (prompt) this.promptRequests++;
     for (const job of group) job.inflight = true;
     const home = group[0]!.waiters[0];
     const homeTab = home ? { tabId: home.tabId, epoch: home.epoch } : undefined;
@@ -1058,6 +1067,7 @@ export class ScanEngine {
         if (probe) this.breaker.release();
         this.controllers.delete(ctrl);
         this.requests--;
+        if (prompt) this.promptRequests--;
         for (const job of group) job.inflight = false;
         // Queued items whose every waiter went away while they were in flight.
         for (const job of group) if (ours(job) && job.waiters.length === 0) this.jobs.delete(job.id);
