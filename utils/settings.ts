@@ -76,6 +76,21 @@ export const policyAppliedItem = storage.defineItem<Partial<Record<PolicyKey, st
   },
 );
 
+/**
+ * Whether the last answer of the managed area held a policy: only then (or while nothing is configured) does a
+ * starting background wait for Chrome's late first answer (`entrypoints/background/host.ts`). Holds no policy value.
+ */
+export const policySeenItem = storage.defineItem<boolean>('local:policySeen', { fallback: false });
+
+/** Keeps `policySeenItem` in step with an answer of the managed area. */
+function notePolicySeen(policy: ManagedPolicy): void {
+  const seen = Object.keys(policy).length > 0;
+  void policySeenItem
+    .getValue()
+    .then((was) => (was === seen ? undefined : policySeenItem.setValue(seen)))
+    .catch(() => undefined);
+}
+
 export interface EffectiveState {
   settings: Settings;
   /** The API key to use (the policy's, when it sets one). */
@@ -140,7 +155,9 @@ export async function readManagedPolicy(): Promise<{ policy: ManagedPolicy; prob
     retryManagedLater(area as ManagedArea, 1000);
     return { policy: {}, problems: [] };
   }
-  return parseManagedPolicy(raw);
+  const parsed = parseManagedPolicy(raw);
+  notePolicySeen(parsed.policy);
+  return parsed;
 }
 
 async function readLocal(): Promise<{ settings: Settings; apiKey: string; problems: string[] }> {

@@ -297,6 +297,45 @@ describe('EngineHost', () => {
     expect(h.state.locked.has('baseUrl')).toBe(true);
   });
 
+  /** As in Chrome at start-up: the managed area answers nothing for `ms`. */
+  function managedAnswersLate(ms: number): void {
+    const get = fakeBrowser.storage.managed.get.bind(fakeBrowser.storage.managed);
+    const loaded = Date.now() + ms;
+    vi.spyOn(fakeBrowser.storage.managed, 'get').mockImplementation(((keys?: unknown) => {
+      const answer = get(keys as never);
+      const wait = loaded - Date.now();
+      return wait > 0 ? new Promise((resolve) => setTimeout(() => resolve(answer), wait)) : answer;
+    }) as typeof fakeBrowser.storage.managed.get);
+  }
+
+  it('starts at once where no policy was ever seen and the endpoint is set, however late the managed area answers', async () => {
+    managedAnswersLate(2_500);
+    const started = Date.now();
+    const h = await createHost();
+    // The settings store gives the managed area half a second; the host adds no wait of its own.
+    expect(Date.now() - started).toBeLessThan(1_500);
+    expect(h.notConfigured()).toBeNull();
+    expect(h.state.settings.baseUrl).toBe(server.baseUrl);
+  });
+
+  it('waits for the late policy of a browser whose managed area held one when it last answered', async () => {
+    await fakeBrowser.storage.local.set({ policySeen: true });
+    await fakeBrowser.storage.managed.set({ model: 'policy-model', lockSettings: true });
+    managedAnswersLate(1_600);
+    const h = await createHost();
+    expect(h.state.settings.model).toBe('policy-model');
+    expect(h.state.locked.has('model')).toBe(true);
+  });
+
+  it('remembers whether the managed area held a policy, and forgets it once the policy is gone', async () => {
+    await fakeBrowser.storage.managed.set({ model: 'policy-model' });
+    await createHost();
+    await until(async () => (await fakeBrowser.storage.local.get('policySeen')).policySeen === true, 'seen');
+    await fakeBrowser.storage.managed.clear();
+    await createHost();
+    await until(async () => (await fakeBrowser.storage.local.get('policySeen')).policySeen === false, 'gone');
+  });
+
   it('forgets the state of tabs that closed while no background was running', async () => {
     const a = await createHost();
     const open = await fakeBrowser.tabs.create({ url: URL_A });

@@ -39,7 +39,12 @@ import { type Settings, settingsFingerprint } from '@/lib/settings/schema';
 import { lookupMessage } from '@/utils/i18n';
 import type { EndpointTestResult, PageVerdict } from '@/utils/messages';
 import { sendMessage } from '@/utils/messages';
-import { type EffectiveState, loadEffectiveSettings, watchEffectiveSettings } from '@/utils/settings';
+import {
+  type EffectiveState,
+  loadEffectiveSettings,
+  policySeenItem,
+  watchEffectiveSettings,
+} from '@/utils/settings';
 import { IdbVerdictStore } from '@/utils/verdict-store';
 import { setBadge } from './badge';
 
@@ -48,8 +53,10 @@ export const RESUME_ALARM = 'guardlens-resume';
 export const RESUME_PERIOD_MINUTES = 0.5;
 /**
  * How long the first settings read waits for the organisation's policy. Chrome answers `storage.managed.get()`
- * late (about 2 s was measured) while its service worker starts, and at once after that; reading the settings
- * without the policy would leave the pages of a policy-configured browser unscanned at start-up.
+ * late (2–3 s were measured) when the browser starts, and at once after that; reading the settings without the
+ * policy would leave the pages of a policy-configured browser unscanned at start-up. Only a browser whose managed
+ * area last held a policy, or where nothing is configured yet, waits: everyone else's first page and first prompt
+ * do not pay for it.
  */
 export const MANAGED_WARMUP_MS = 5_000;
 
@@ -313,8 +320,15 @@ export class EngineHost {
   }
 
   static async create(options: EngineHostOptions = {}): Promise<EngineHost> {
-    await managedAreaAnswered();
-    const host = new EngineHost(await loadEffectiveSettings(), await loadEngineTuning(), options);
+    let first = await loadEffectiveSettings();
+    const wait =
+      (await policySeenItem.getValue().catch(() => true)) ||
+      missingEndpointSetting(first.settings, first.apiKey);
+    if (wait) {
+      await managedAreaAnswered();
+      first = await loadEffectiveSettings();
+    }
+    const host = new EngineHost(first, await loadEngineTuning(), options);
     // Settings that changed while they were first read (before the watcher existed) are read once more.
     const again = await loadEffectiveSettings();
     if (
