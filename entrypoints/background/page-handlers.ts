@@ -3,6 +3,7 @@
  * (`host.ts` delivers flagged text verdicts; an image's result is the answer to its own message). The popup can
  * ask for a scan of a tab (`page:scan-now`, for "scan only on demand").
  */
+import { isNotCheckedReason } from '@/lib/engine/types';
 import { siteState } from '@/lib/settings/schema';
 import { templateMessage } from '@/utils/i18n';
 import { type InactiveReason, isOwnSender, onMessage, type PageConfig, sendMessage } from '@/utils/messages';
@@ -96,6 +97,15 @@ export function registerPageHandlers({ host, ownId }: BackgroundContext): void {
     if (typeof unchecked === 'number' && Number.isSafeInteger(unchecked) && unchecked >= 0)
       await h.engine.noteUnchecked(tabId, sender.frameId ?? 0, data.url, unchecked);
     return { accepted: blocks.length };
+  });
+
+  onMessage('page:not-checked', async ({ data, sender }) => {
+    const tabId = sender.tab?.id;
+    if (!isOwnSender(sender, ownId) || tabId === undefined || typeof data?.url !== 'string') return;
+    const reason = data.reason === null ? null : isNotCheckedReason(data.reason) ? data.reason : undefined;
+    if (reason === undefined) return;
+    const h = await host();
+    await h.engine.noteNotChecked(tabId, sender.frameId ?? 0, data.url, reason);
   });
 
   onMessage('page:image', async ({ data, sender }) => {

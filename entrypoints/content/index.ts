@@ -73,9 +73,47 @@ function onLocationChange(life: Lifetime, fn: () => void): void {
   window.addEventListener('hashchange', check, { signal });
 }
 
-function whenParsed(signal: AbortSignal, fn: () => void): void {
-  if (document.readyState !== 'loading') fn();
-  else document.addEventListener('DOMContentLoaded', () => fn(), { once: true, signal });
+/**
+ * How long a document may stay unparsed before its scan starts all the same (a frame that never finishes loading,
+ * a server that holds the rest of the page back): what it shows by then is checked, and the rest as it comes.
+ */
+const PARSE_WAIT_MS = 3000;
+
+/**
+ * Calls `fn` once the document is parsed, or after `PARSE_WAIT_MS` when it is still loading then; `onLate` is
+ * told when that happens, and `onParsed` when the document is parsed after all.
+ */
+function whenParsed(
+  signal: AbortSignal,
+  fn: () => void,
+  late?: { onLate(): void; onParsed(): void },
+): void {
+  if (document.readyState !== 'loading') {
+    fn();
+    return;
+  }
+  let started = false;
+  const start = () => {
+    if (started || signal.aborted) return;
+    started = true;
+    fn();
+  };
+  const timer = late
+    ? setTimeout(() => {
+        if (started || document.readyState !== 'loading' || signal.aborted) return;
+        late.onLate();
+        start();
+      }, PARSE_WAIT_MS)
+    : undefined;
+  document.addEventListener(
+    'DOMContentLoaded',
+    () => {
+      clearTimeout(timer);
+      if (started) late?.onParsed();
+      start();
+    },
+    { once: true, signal },
+  );
 }
 
 export default defineContentScript({
@@ -144,6 +182,7 @@ export default defineContentScript({
         sendBlocks: (url, blocks, unchecked) =>
           sendMessage('page:blocks', unchecked === undefined ? { url, blocks } : { url, blocks, unchecked }),
         checkImage: (url, image) => sendMessage('page:image', { url, image }),
+        notChecked: (url, reason) => sendMessage('page:not-checked', { url, reason }),
       },
       labels,
     );
@@ -152,6 +191,14 @@ export default defineContentScript({
     onLocationChange(life, () => {
       setTimeout(() => !life.ended && measure(() => s.started && s.fresh(), 'navigation'), 300);
     });
-    if (!active.onDemand) whenParsed(life.signal, () => measure(() => s.start(), 'start'));
+    if (!active.onDemand) {
+      // A document that does not finish loading is scanned as it arrives, and the popup says it is still loading.
+      const tell = (reason: 'loading' | null) =>
+        void sendMessage('page:not-checked', { url: location.href, reason }).catch(() => undefined);
+      whenParsed(life.signal, () => measure(() => s.start(), 'start'), {
+        onLate: () => tell('loading'),
+        onParsed: () => tell(null),
+      });
+    }
   },
 });

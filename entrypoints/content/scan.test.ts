@@ -23,6 +23,8 @@ function start(html: string, answer: { inactive?: InactiveReason } = {}, lateSen
   const batches: BlockReport[][] = [];
   /** Each `unchecked` count reported, in order. */
   const unchecked: number[] = [];
+  /** Each not-checked report, in order. */
+  const notChecked: Array<string | null> = [];
   labels = new LabelLayer();
   session = new PageSession(
     CONFIG,
@@ -35,6 +37,9 @@ function start(html: string, answer: { inactive?: InactiveReason } = {}, lateSen
       async checkImage() {
         return { status: 'safe' };
       },
+      async notChecked(_url, reason) {
+        notChecked.push(reason);
+      },
     },
     labels,
     5,
@@ -43,7 +48,7 @@ function start(html: string, answer: { inactive?: InactiveReason } = {}, lateSen
   session.start();
   const sent = () => batches.flat();
   const texts = () => sent().map((b) => b.text);
-  return { batches, sent, texts, session, unchecked };
+  return { batches, sent, texts, session, unchecked, notChecked };
 }
 
 /** Waits until `n` blocks in all were sent, then a little longer to see that no more come. */
@@ -210,6 +215,7 @@ describe('PageSession', () => {
         async checkImage() {
           return { status: 'safe' };
         },
+        async notChecked() {},
       },
       labels,
       5,
@@ -228,5 +234,46 @@ describe('PageSession', () => {
     document.body.append(p);
     await new Promise((r) => setTimeout(r, 300));
     expect(sent().length).toBe(1);
+  });
+});
+
+describe('page scan: a scan that fails is never shown as clean', () => {
+  /** An element the walk cannot read: a page whose getter throws (no isolated world in this DOM). */
+  function breakElement(el: Element, times = Number.POSITIVE_INFINITY): void {
+    let left = times;
+    Object.defineProperty(el, 'firstElementChild', {
+      configurable: true,
+      get() {
+        if (left-- > 0) throw new Error('page getter throws');
+        return Element.prototype.querySelector.call(this, ':scope > *');
+      },
+    });
+  }
+
+  it('reports the frame as not checked when the walk throws, and keeps what it could send', async () => {
+    const { texts, notChecked } = start(
+      '<p>Before the broken part</p><div id="broken"><p>Inside it</p></div><p>After it</p>',
+    );
+    breakElement(document.getElementById('broken')!);
+    await vi.waitFor(() => expect(notChecked).toEqual(['scan-error']), { timeout: 3000 });
+    await vi.waitFor(() => expect(texts()).toContain('Before the broken part'), { timeout: 3000 });
+    // Tried once more, it fails again: reported once, never cleared in this page state.
+    await new Promise((r) => setTimeout(r, 800));
+    expect(notChecked).toEqual(['scan-error']);
+    expect(texts()).not.toContain('Inside it');
+  });
+
+  it('walks a failed part again once, and a fresh page state clears the report', async () => {
+    const { texts, notChecked, session: s } = start(
+      '<p>Before the broken part</p><div id="broken"><p>Inside it</p></div><p>After it</p>',
+    );
+    // The page breaks the walk once only (a frame taken away under it): the second walk reads everything.
+    breakElement(document.getElementById('broken')!, 1);
+    await vi.waitFor(() => expect(notChecked).toEqual(['scan-error']), { timeout: 3000 });
+    await vi.waitFor(() => expect(texts()).toEqual(expect.arrayContaining(['Inside it', 'After it'])), {
+      timeout: 3000,
+    });
+    s.fresh();
+    await vi.waitFor(() => expect(notChecked).toEqual(['scan-error', null]), { timeout: 3000 });
   });
 });

@@ -13,6 +13,7 @@ import type {
   PageConfig,
   PageVerdict,
 } from '@/utils/messages';
+import type { NotCheckedReason } from '@/lib/engine/types';
 import { MAX_CHARS_PER_PAGE } from '@/utils/protocol/page';
 import { ACTION_ATTRIBUTE, applyVerdict, clearMarks } from './enforce';
 import {
@@ -36,6 +37,8 @@ export interface Transport {
     unchecked?: number,
   ): Promise<{ accepted: number; inactive?: InactiveReason }>;
   checkImage(url: string, image: ImageReport): Promise<ImageResult>;
+  /** The frame's scan could not start or stopped (`reason`), or runs again (`null`). */
+  notChecked(url: string, reason: NotCheckedReason | null): Promise<void>;
 }
 
 /**
@@ -83,6 +86,8 @@ export const BATCH = 250;
 const CONTEXT_CHARS = 300;
 /** A hidden tab renders no frames: start anyway after this long. */
 const FIRST_FRAME_WAIT_MS = 1000;
+/** A walk that failed is tried once more after this long (a frame removed under it); blocks it sent are skipped. */
+const WALK_RETRY_MS = 500;
 const OBSERVED_ATTRIBUTES = ['class', 'style', 'hidden', 'open', 'src', 'srcset', 'poster'];
 const MEDIA_ATTRIBUTES = new Set(['src', 'srcset', 'poster']);
 
@@ -122,6 +127,12 @@ export class PageSession {
   private stopped = false;
   private sending: Promise<void> = Promise.resolve();
   private readonly hooks: WalkHooks;
+  /** An error stopped a walk in this page state, and was reported (the popup says the page was not checked). */
+  private failed = false;
+  /** Roots whose walk failed once in this page state and were walked again. */
+  private retried = new WeakSet<Element>();
+  /** The root of the walk that ran last (the one that threw, when a walk throws). */
+  private walking: Element | null = null;
 
   constructor(
     private readonly config: PageConfig,
@@ -132,7 +143,11 @@ export class PageSession {
     /** How long a block past `MAX_SENDS_PER_BLOCK` waits between sends (tests shorten it). */
     private readonly lateSendMs = LATE_SEND_MS,
   ) {
-    this.runner = new SliceRunner(() => this.onIdle());
+    this.runner = new SliceRunner(
+      () => this.onIdle(),
+      undefined,
+      () => this.onWalkError(),
+    );
     this.hooks = {
       isKnown: (el) => this.knownOf(el) !== undefined && !this.dirtyBlocks.has(el),
       onShadowRoot: (root) => this.observe(root),
@@ -184,6 +199,11 @@ export class PageSession {
     if (!this.running || this.stopped) return;
     this.epoch++;
     this.walkedFrameDocs = new WeakSet();
+    this.retried = new WeakSet();
+    if (this.failed) {
+      this.failed = false;
+      void this.transport.notChecked(location.href, null).catch(noteError);
+    }
     this.sentChars = 0;
     this.unchecked = 0;
     if (this.uncheckedSent !== 0) this.uncheckedSent = -1;
@@ -384,10 +404,37 @@ export class PageSession {
 
   /** Hands back to the slice runner at the walk's checkpoints (every few dozen nodes), not after every block. */
   private *walk(root: Element): Generator<void, void, void> {
+    this.walking = root;
     for (const found of walkBlocks(root, this.hooks)) {
       if (found) this.found(found.element, found.text);
-      else yield;
+      else {
+        yield;
+        this.walking = root;
+      }
     }
+  }
+
+  /**
+   * A walk threw (a page that breaks what the walk reads, a frame taken away under it): what it had left is not
+   * checked. The popup is told at once, so the page is never shown as clean; the walk is tried once more a moment
+   * later (blocks it already sent are skipped), and what it reaches then is checked.
+   */
+  private onWalkError(): void {
+    if (this.stopped) return;
+    const root = this.walking;
+    if (!this.failed) {
+      this.failed = true;
+      void this.transport.notChecked(location.href, 'scan-error').catch(noteError);
+    }
+    if (!root || this.retried.has(root)) return;
+    this.retried.add(root);
+    const timer = setTimeout(() => {
+      this.lateTimers.delete(timer);
+      if (this.stopped || !root.isConnected) return;
+      this.dirtyBlocks.add(root);
+      this.runner.add(this.walk(root));
+    }, WALK_RETRY_MS);
+    this.lateTimers.add(timer);
   }
 
   private found(element: Element, text: string): void {

@@ -60,6 +60,8 @@ export class SliceRunner {
   constructor(
     private readonly onIdle: () => void,
     private readonly sliceMs = 4,
+    /** Told when a queued iterator threw (it is dropped): the work it had left is not done. */
+    private readonly onError?: (err: unknown) => void,
   ) {
     this.channel.port1.onmessage = () => {
       this.scheduled = false;
@@ -103,6 +105,11 @@ export class SliceRunner {
       } catch (err) {
         noteError(err);
         done = true;
+        try {
+          this.onError?.(err);
+        } catch (inner) {
+          noteError(inner);
+        }
       }
       if (done) this.queue.shift();
       if (performance.now() >= end) break;

@@ -9,7 +9,7 @@ import {
   problemMessage,
   t,
 } from '@/components/i18n';
-import { uncheckedChars } from '@/lib/engine/types';
+import { type NotCheckedReason, notCheckedReasons, uncheckedChars } from '@/lib/engine/types';
 import type { GuardErrorData } from '@/lib/guard/errors';
 import { hostOfUrl, normalizeHost } from '@/lib/settings/schema';
 import { errorHint, errorMessage, errorTitle } from '@/utils/i18n';
@@ -336,7 +336,13 @@ function statusText(overall: Overall, view: TabView): { title: string; detail?: 
       };
     case 'clean':
       return {
-        title: t(uncheckedChars(view.state) > 0 ? 'popup_state_clean_partial' : 'popup_state_clean'),
+        title: t(
+          notCheckedReasons(view.state).length > 0
+            ? 'popup_state_not_checked'
+            : uncheckedChars(view.state) > 0
+              ? 'popup_state_clean_partial'
+              : 'popup_state_clean',
+        ),
         detail: plural(overall.checked, 'popup_checked_one', 'popup_checked_many'),
       };
     case 'idle':
@@ -361,7 +367,8 @@ function Status({
 }) {
   const { title, detail } = statusText(overall, view);
   // A page checked only in part is not shown as all clear (no green, no tick).
-  const partial = overall.kind === 'clean' && uncheckedChars(view.state) > 0;
+  const partial =
+    overall.kind === 'clean' && (uncheckedChars(view.state) > 0 || notCheckedReasons(view.state).length > 0);
   const tone =
     overall.kind === 'error'
       ? 'error'
@@ -395,6 +402,7 @@ function Status({
       {overall.kind === 'error' && view.endpoint.lastError && (
         <LastError error={view.endpoint.lastError} onOpenOptions={onOpenOptions} />
       )}
+      {PARTIAL_KINDS.has(overall.kind) && <NotCheckedNotice reasons={notCheckedReasons(view.state)} />}
       {PARTIAL_KINDS.has(overall.kind) && <PartialNotice unchecked={uncheckedChars(view.state)} />}
       {overall.kind === 'excluded' && (
         <button type="button" class="gl-link-button" onClick={onOpenOptions}>
@@ -463,6 +471,23 @@ const PARTIAL_KINDS: ReadonlySet<Overall['kind']> = new Set([
   'error',
   'paused',
 ]);
+
+const NOT_CHECKED_TEXT: Record<NotCheckedReason, MessageKey> = {
+  'scan-error': 'popup_not_checked_scan_error',
+  loading: 'popup_not_checked_loading',
+};
+
+/** Says why part of the page was not checked (its scan could not start or stopped), one reason a line. */
+function NotCheckedNotice({ reasons }: { reasons: NotCheckedReason[] }) {
+  if (reasons.length === 0) return null;
+  return (
+    <div class="gl-panel gl-warning-panel gl-not-checked" data-reasons={reasons.join(' ')}>
+      {reasons.map((r) => (
+        <p key={r}>{t(NOT_CHECKED_TEXT[r])}</p>
+      ))}
+    </div>
+  );
+}
 
 /** Says that only part of the page was checked, and how much was not: never a silent "nothing flagged". */
 function PartialNotice({ unchecked }: { unchecked: number }) {

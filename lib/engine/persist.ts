@@ -10,7 +10,15 @@
  * - `emptyDay(day)`.
  */
 import { type BreakerSnapshot, isBreakerSnapshot } from './breaker';
-import { EngineError, ITEM_KINDS, type ItemContent, PRIORITIES, type Priority, type TabState } from './types';
+import {
+  EngineError,
+  ITEM_KINDS,
+  type ItemContent,
+  isNotCheckedReason,
+  PRIORITIES,
+  type Priority,
+  type TabState,
+} from './types';
 
 export const SNAPSHOT_VERSION = 1;
 
@@ -180,6 +188,12 @@ function checkTabState(s: unknown, where: string): TabState {
       !Object.entries(s.unchecked).every(([k, n]) => /^\d+$/.test(k) && isInt(n) && (n as number) > 0))
   )
     fail(`${where} has malformed unchecked counts`);
+  if (
+    s.notChecked !== undefined &&
+    (!isObj(s.notChecked) ||
+      !Object.entries(s.notChecked).every(([k, r]) => /^\d+$/.test(k) && isNotCheckedReason(r)))
+  )
+    fail(`${where} has malformed not-checked frames`);
   return s as unknown as TabState;
 }
 

@@ -10,6 +10,8 @@ import {
   EngineError,
   type ItemInput,
   MemoryStateStore,
+  type NotCheckedReason,
+  notCheckedReasons,
   type StateStore,
   type TabState,
   uncheckedChars,
@@ -522,6 +524,39 @@ describe('ScanEngine: scheduling', () => {
     expect((await harness({ stateStore }).engine.restore()).discarded).toMatch(/malformed unchecked/);
     await expect(h.engine.noteUnchecked(1, 0, URL_A, -1)).rejects.toMatchObject({ kind: 'invalid-input' });
     await expect(h.engine.noteUnchecked(1, 0, URL_A, 1.5)).rejects.toMatchObject({ kind: 'invalid-input' });
+  });
+
+  it('keeps which frames could not be checked, and why, through a restart, until they run again or the tab navigates', async () => {
+    const stateStore = new MemoryStateStore();
+    const h = harness({ stateStore });
+    await h.engine.restore();
+    await h.engine.noteNotChecked(1, 0, URL_A, 'scan-error');
+    await h.engine.noteNotChecked(1, 4, URL_A, 'loading');
+    await drain();
+    expect(h.tabStates.get(1)?.notChecked).toEqual({ 0: 'scan-error', 4: 'loading' });
+    expect(notCheckedReasons(h.engine.tabState(1))).toEqual(['scan-error', 'loading']);
+    await h.engine.flush();
+    h.engine.dispose();
+    const again = harness({ stateStore });
+    await again.engine.restore();
+    expect(notCheckedReasons(again.engine.tabState(1))).toEqual(['scan-error', 'loading']);
+    // The frame that was loading finished: only the error is left.
+    await again.engine.noteNotChecked(1, 4, URL_A, null);
+    expect(again.engine.tabState(1)?.notChecked).toEqual({ 0: 'scan-error' });
+    again.engine.navigated(1, 'https://news.example/b');
+    expect(again.engine.tabState(1)?.notChecked).toBeUndefined();
+    expect(notCheckedReasons(again.engine.tabState(1))).toEqual([]);
+    // A saved reason that is not one of ours is not read.
+    await again.engine.noteNotChecked(2, 0, URL_A, 'loading');
+    await again.engine.flush();
+    again.engine.dispose();
+    const saved = (await stateStore.get('engine')) as { tabs: Record<string, { state: TabState }> };
+    (saved.tabs['2']!.state as { notChecked: unknown }).notChecked = { 0: 'fine' };
+    await stateStore.set('engine', saved);
+    expect((await harness({ stateStore }).engine.restore()).discarded).toMatch(/malformed not-checked/);
+    await expect(
+      h.engine.noteNotChecked(1, 0, URL_A, 'fine' as unknown as NotCheckedReason),
+    ).rejects.toMatchObject({ kind: 'invalid-input' });
   });
 });
 

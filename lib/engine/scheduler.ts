@@ -12,6 +12,8 @@
  *   possible, merged with identical items already queued or in flight otherwise.
  * - `submitBlocks(tabId, frameId, url, blocks: { ref, text, priority }[])` — the same for a batch of page text
  *   blocks (kind 'text'), in document order.
+ * - `noteNotChecked(tabId, frameId, url, reason | null)` — a frame's page scan could not start or stopped (why),
+ *   or runs again.
  * - `noteUnchecked(tabId, frameId, url, chars)` — how much of a frame's page text was left unchecked (its page
  *   state's total; the popup says so rather than calling the page clean).
  * - `check(item: ItemInput, signal?): Promise<Verdict>` — one item the caller waits for (a prompt, a reply).
@@ -88,6 +90,7 @@ import {
   DEFAULT_SNIPPET_LENGTH,
   newTabRecord,
   recordTabError,
+  recordTabNotChecked,
   recordTabUnchecked,
   recordTabUsage,
   recordTabVerdict,
@@ -104,6 +107,8 @@ import {
   ITEM_KINDS,
   type ItemContent,
   type ItemInput,
+  isNotCheckedReason,
+  type NotCheckedReason,
   PRIORITIES,
   type Priority,
   type StateStore,
@@ -601,6 +606,23 @@ export class ScanEngine {
     if (!Number.isInteger(chars) || chars < 0) badInput('noteUnchecked needs a count of characters.');
     await this.ready();
     if (recordTabUnchecked(this.ensureTab(tabId, url), frameId, chars)) {
+      this.dirtyTabs.add(tabId);
+      this.markDirty();
+    }
+  }
+
+  async noteNotChecked(
+    tabId: number,
+    frameId: number,
+    url: string,
+    reason: NotCheckedReason | null,
+  ): Promise<void> {
+    if (!Number.isInteger(tabId) || !Number.isInteger(frameId) || frameId < 0 || typeof url !== 'string')
+      badInput('noteNotChecked needs a tab id, a frame id and a URL.');
+    if (reason !== null && !isNotCheckedReason(reason))
+      badInput('noteNotChecked needs a known reason or null.');
+    await this.ready();
+    if (recordTabNotChecked(this.ensureTab(tabId, url), frameId, reason)) {
       this.dirtyTabs.add(tabId);
       this.markDirty();
     }

@@ -10,10 +10,11 @@
  *   `ref`), and keeps `categoryCounts` in step; true when the state changed.
  * - `recordTabUsage(rec, tokens, costUsd)`, `recordTabError(rec, message)`.
  * - `recordTabUnchecked(rec, frameId, chars): boolean` — one frame's page text left unchecked (its total).
+ * - `recordTabNotChecked(rec, frameId, reason | null): boolean` — one frame's scan could not start or stopped.
  * - `snippetOf(item, max)`, `cloneTabState(state)`.
  */
 import type { Verdict } from '../guard/types';
-import { emptyTabState, type TabState, type WorkItem } from './types';
+import { emptyTabState, type NotCheckedReason, type TabState, type WorkItem } from './types';
 
 export const DEFAULT_SNIPPET_LENGTH = 140;
 /** Longest `lastError` kept. */
@@ -104,6 +105,25 @@ export function recordTabUnchecked(rec: TabRecord, frameId: number, chars: numbe
   return true;
 }
 
+/**
+ * Records that one frame's page scan could not start or stopped (`reason`), or that it runs again (`null`); true
+ * when the state changed.
+ */
+export function recordTabNotChecked(
+  rec: TabRecord,
+  frameId: number,
+  reason: NotCheckedReason | null,
+): boolean {
+  const key = String(frameId);
+  if ((rec.state.notChecked?.[key] ?? null) === reason) return false;
+  const notChecked = { ...rec.state.notChecked };
+  if (reason) notChecked[key] = reason;
+  else delete notChecked[key];
+  if (Object.keys(notChecked).length > 0) rec.state.notChecked = notChecked;
+  else delete rec.state.notChecked;
+  return true;
+}
+
 export function cloneTabState(state: TabState): TabState {
   const copy: TabState = {
     ...state,
@@ -111,5 +131,6 @@ export function cloneTabState(state: TabState): TabState {
     categoryCounts: { ...state.categoryCounts },
   };
   if (state.unchecked) copy.unchecked = { ...state.unchecked };
+  if (state.notChecked) copy.notChecked = { ...state.notChecked };
   return copy;
 }

@@ -89,6 +89,29 @@ export interface TabState {
    * per page state (`MAX_CHARS_PER_PAGE`). Absent when everything was sent. See `uncheckedChars(state)`.
    */
   unchecked?: Record<string, number>;
+  /**
+   * Frames whose page scan could not start or stopped, by frame id, with the reason (`NotCheckedReason`): such a
+   * page is never shown as clean. Absent when every frame's scan runs. See `notCheckedReasons(state)`.
+   */
+  notChecked?: Record<string, NotCheckedReason>;
+}
+
+/**
+ * Why a frame's page scan is not running as it should:
+ * - `scan-error`: an error stopped the scan of (part of) the page;
+ * - `loading`: the document has not finished loading; what it shows so far is checked, and the rest as it comes.
+ */
+export const NOT_CHECKED_REASONS = ['scan-error', 'loading'] as const;
+export type NotCheckedReason = (typeof NOT_CHECKED_REASONS)[number];
+
+export function isNotCheckedReason(value: unknown): value is NotCheckedReason {
+  return (NOT_CHECKED_REASONS as readonly unknown[]).includes(value);
+}
+
+/** The reasons some frame of the tab was not (fully) checked, each once, in `NOT_CHECKED_REASONS` order. */
+export function notCheckedReasons(state: Pick<TabState, 'notChecked'> | undefined): NotCheckedReason[] {
+  const found = new Set(Object.values(state?.notChecked ?? {}));
+  return NOT_CHECKED_REASONS.filter((r) => found.has(r));
 }
 
 /** Characters of the tab's page text that were left unchecked, over all its frames. */

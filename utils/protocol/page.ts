@@ -1,4 +1,6 @@
 /** Messages between the page content script and the background (page scanning and enforcement). */
+
+import type { NotCheckedReason } from '@/lib/engine/types';
 import type { CategoryAction, FailMode } from '@/lib/settings/schema';
 
 /**
@@ -120,6 +122,11 @@ export interface PageProtocol {
     accepted: number;
     inactive?: InactiveReason;
   };
+  /**
+   * This frame's scan could not start or stopped (`reason`), or runs again (`null`): the popup then says the page
+   * was not (fully) checked, with the reason, and never shows it as clean.
+   */
+  'page:not-checked'(data: { url: string; reason: NotCheckedReason | null }): void;
   /** Checks one image (fetched and downscaled by the background) and answers when its verdict is known. */
   'page:image'(data: { url: string; image: ImageReport }): ImageResult;
   // background → content script
