@@ -616,11 +616,8 @@ describe('prompt guard: from the first moment (heavy pages)', () => {
   it('a composer rebuilt while its check runs does not cancel it: a flagged prompt is still held', async () => {
     const page = makePage();
     let answer!: () => void;
-    const bg = fakeBackground(
-      {},
-      () =>
-        new Promise((r) => (answer = () => r({ status: 'unsafe', categories: ['S1'], names: ['Violent'] }))),
-    );
+    const flagged = { status: 'unsafe' as const, categories: ['S1'], names: ['Violent'] };
+    const bg = fakeBackground({}, () => new Promise((r) => (answer = () => r(flagged))));
     guardFor(bg);
     page.setText('flagged during start-up');
     page.pressEnter();
@@ -634,6 +631,27 @@ describe('prompt guard: from the first moment (heavy pages)', () => {
     answer();
     await until(() => uiState() === 'blocked');
     expect(panel()?.textContent).toContain('Violent');
+    expect(page.sent).toEqual([]);
+  });
+
+  it('a held prompt stays held while the site rebuilds its composer', async () => {
+    const page = makePage();
+    const bg = fakeBackground({}, () => ({ status: 'unsafe', categories: ['S1'], names: ['Violent'] }));
+    guardFor(bg);
+    page.setText('held across the rebuild');
+    page.pressEnter();
+    await until(() => uiState() === 'blocked');
+    const rebuilt = rebuildComposer(page, 50);
+    // The page scrolls while its composer is gone: the panel stays, saying what it said.
+    window.dispatchEvent(new Event('scroll'));
+    await new Promise((r) => setTimeout(r, 20));
+    expect(uiState()).toBe('blocked');
+    expect(panel()?.textContent).toContain('Violent');
+    const fresh = await rebuilt;
+    window.dispatchEvent(new Event('scroll'));
+    await settle();
+    expect(uiState()).toBe('blocked');
+    expect(fresh.isConnected).toBe(true);
     expect(page.sent).toEqual([]);
   });
 

@@ -80,7 +80,7 @@ export class GuardUi {
   private listening = false;
   /**
    * Called when the element the UI is anchored to is gone (the composer re-rendered, SPA navigation): returns the
-   * element to follow now, or null to close the pill and the panel.
+   * element to follow now, or null while there is none (asked again as the page changes).
    */
   onAnchorLost: (() => Element | null) | null = null;
 
@@ -295,13 +295,14 @@ export class GuardUi {
     const vw = view?.innerWidth ?? 1024;
     const vh = view?.innerHeight ?? 768;
     if (this.anchor && !this.anchor.isConnected) {
+      // The composer there is now; while the site has none (it is rebuilding it), the pill stays where it was and
+      // the panel goes to the corner of the window: what they say still holds.
       const next = this.onAnchorLost?.() ?? null;
       if (next) this.anchor = next;
-      else this.hide();
     }
     if (this.anchor) {
-      const rect = this.anchor.getBoundingClientRect();
-      if (this.pill && !this.pill.hidden) {
+      const rect = this.anchor.isConnected ? this.anchor.getBoundingClientRect() : null;
+      if (this.pill && !this.pill.hidden && rect) {
         const w = this.pill.offsetWidth || 90;
         const h = this.pill.offsetHeight || 22;
         this.pill.style.left = `${clamp(rect.right - w - 8, 4, vw - w - 4)}px`;

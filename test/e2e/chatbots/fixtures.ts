@@ -29,7 +29,7 @@ export interface SiteFixture {
   html(): string;
 }
 
-const SCRIPT = '<script src="/__fake/fake-chat.js"></script>';
+export const SCRIPT = '<script src="/__fake/fake-chat.js"></script>';
 
 /** Real captures may point at other hosts; the test network refuses those, so they are cut out. */
 function withoutExternalUrls(html: string): string {
@@ -72,7 +72,7 @@ const CHATGPT_CONFIG = `<script>
   };
 </script>`;
 
-const GEMINI_COMPOSER = `
+export const GEMINI_COMPOSER = `
       <style>.ql-clipboard{position:absolute;left:-10000px;height:1px;overflow-y:hidden;top:50%}</style>
       <rich-textarea class="text-input-field_textarea" style="display:block;position:relative">
         <div class="ql-editor ql-blank textarea new-input-ui" contenteditable="true" role="textbox" aria-multiline="true"
@@ -81,7 +81,7 @@ const GEMINI_COMPOSER = `
       </rich-textarea>
       <div class="send-button-container"></div>`;
 
-const GEMINI_CONFIG = `<script>
+export const GEMINI_CONFIG = `<script>
   window.fakeChat = {
     editor: 'quill',
     composer: 'rich-textarea .ql-editor',

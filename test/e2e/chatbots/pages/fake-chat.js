@@ -12,6 +12,8 @@
  *             or { html, into } adds a separate stop control
  *   keyCode   the site also wants keyCode 13 on Enter (DeepSeek)
  *   modEnter  'send' (default) or 'newline' (Kimi)
+ *   bootMs    the app starts this long after the load event (a heavy page), rebuilding the composer (gone for 100 ms);
+ *             bootBusyMs: its start-up's long task
  *   thread    selector where turns are appended; user(text) / reply() build the turn markup; reply() returns
  *             { turn, body } where body receives the streamed text; streaming: { attr: [on, off] } on body
  *
@@ -231,6 +233,35 @@
     update();
   }
 
-  if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', init);
+  /**
+   * A heavy app that starts late (`bootMs` after the load event, busy for `bootBusyMs` on the main thread): until
+   * then its composer is the server-rendered copy, which takes typing but sends nothing (no handler, no send
+   * control); at start-up the app puts its own composer in its place, with the text typed so far, and wires it.
+   */
+  function boot() {
+    const busyUntil = performance.now() + (cfg.bootBusyMs ?? 0);
+    while (performance.now() < busyUntil) {
+      // the app's start-up work
+    }
+    // The server-rendered composer goes, and the app's own comes a moment later, with the text typed so far.
+    const old = editor();
+    const parent = old.parentNode;
+    const next = old.nextSibling;
+    const live = old.cloneNode(false);
+    live.innerHTML = old.innerHTML;
+    old.remove();
+    setTimeout(() => {
+      parent.insertBefore(live, next);
+      init();
+      window.__bootedAt = performance.now();
+    }, 100);
+  }
+
+  if (cfg.bootMs) {
+    window.__bootedAt = null;
+    const later = () => setTimeout(boot, cfg.bootMs);
+    if (document.readyState === 'complete') later();
+    else window.addEventListener('load', later, { once: true });
+  } else if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', init);
   else init();
 })();
