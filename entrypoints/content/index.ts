@@ -83,11 +83,7 @@ const PARSE_WAIT_MS = 3000;
  * Calls `fn` once the document is parsed, or after `PARSE_WAIT_MS` when it is still loading then; `onLate` is
  * told when that happens, and `onParsed` when the document is parsed after all.
  */
-function whenParsed(
-  signal: AbortSignal,
-  fn: () => void,
-  late?: { onLate(): void; onParsed(): void },
-): void {
+function whenParsed(signal: AbortSignal, fn: () => void, late?: { onLate(): void; onParsed(): void }): void {
   if (document.readyState !== 'loading') {
     fn();
     return;

@@ -264,9 +264,11 @@ describe('page scan: a scan that fails is never shown as clean', () => {
   });
 
   it('walks a failed part again once, and a fresh page state clears the report', async () => {
-    const { texts, notChecked, session: s } = start(
-      '<p>Before the broken part</p><div id="broken"><p>Inside it</p></div><p>After it</p>',
-    );
+    const {
+      texts,
+      notChecked,
+      session: s,
+    } = start('<p>Before the broken part</p><div id="broken"><p>Inside it</p></div><p>After it</p>');
     // The page breaks the walk once only (a frame taken away under it): the second walk reads everything.
     breakElement(document.getElementById('broken')!, 1);
     await vi.waitFor(() => expect(notChecked).toEqual(['scan-error']), { timeout: 3000 });

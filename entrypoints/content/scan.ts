@@ -5,6 +5,8 @@
  * changed blocks. Blocks are sent viewport first. Images go through `MediaWatcher`. A new URL (SPA navigation)
  * or `rescan()` starts a fresh page state.
  */
+
+import type { NotCheckedReason } from '@/lib/engine/types';
 import type {
   BlockReport,
   ImageReport,
@@ -13,7 +15,6 @@ import type {
   PageConfig,
   PageVerdict,
 } from '@/utils/messages';
-import type { NotCheckedReason } from '@/lib/engine/types';
 import { MAX_CHARS_PER_PAGE } from '@/utils/protocol/page';
 import { ACTION_ATTRIBUTE, applyVerdict, clearMarks } from './enforce';
 import {
