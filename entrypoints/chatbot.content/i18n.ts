@@ -37,10 +37,15 @@ export interface Translate {
   (key: PromptMessageKey, ...values: string[]): string;
   /** A text the background sent by message key and values; `english` when there is no message for it. */
   text(text: MessageText, english: string): string;
+  /** The language the messages are in (`de`, `th`…), for the `lang` of the panel and notices. */
+  readonly lang: string;
 }
 
 /** The browser's message for `key` (the key itself when there is none, so a missing string is visible). */
-export function createTranslate(getMessage: (key: string, substitutions?: string[]) => string): Translate {
+export function createTranslate(
+  getMessage: (key: string, substitutions?: string[]) => string,
+  lang = 'en',
+): Translate {
   const translate = (key: PromptMessageKey, ...values: string[]) => {
     try {
       return getMessage(key, values.length > 0 ? values : undefined) || key;
@@ -50,5 +55,6 @@ export function createTranslate(getMessage: (key: string, substitutions?: string
   };
   return Object.assign(translate, {
     text: (text: MessageText, english: string) => localizeErrorText(getMessage, text, english),
+    lang,
   });
 }
