@@ -157,7 +157,7 @@ describe.each(['de', 'th'] as const)('popup and options in %s (chromium)', (lang
     const facts = (await raw.locator('.gl-facts').textContent()) ?? '';
     expect(facts).toContain(m('popup_endpoint_latency'));
     // Nothing of English's own left on the page, where the locale says it otherwise.
-    const text = (await raw.locator('main').innerText()).replace(/\s+/g, ' ');
+    const text = ((await raw.locator('main').textContent()) ?? '').replace(/\s+/g, ' ');
     for (const key of [
       'popup_rescan',
       'popup_pause',
