@@ -9,19 +9,21 @@ import { badgeText } from '@/entrypoints/background/badge';
 import { CHECK_TEXTS } from '@/entrypoints/background/context-menu';
 import { IMAGE_TEXTS } from '@/entrypoints/background/images';
 import { ERROR_HINTS, ERROR_TITLES, GuardError, toGuardError } from '@/lib/guard/errors';
+import { getPreset } from '@/lib/providers/presets';
 import {
   browserMessage,
   errorHint,
   errorMessage,
   errorTitle,
   lookupMessage,
+  presetLabel,
   templateMessage,
 } from '@/utils/i18n';
 import { PROMPT_ERROR_TEMPLATES } from '@/utils/protocol/prompt';
 import messages from '../public/_locales/en/messages.json';
 import { messageTemplate } from '../test/unit/messages-file';
 import { formatDateTime, formatNumber, formatUsd, plural, t, uiLocale, uiMessagesLocale } from './i18n';
-import { installMessages } from './testing/i18n';
+import { installMessages, localeMessages } from './testing/i18n';
 
 const ROOT = path.resolve(__dirname, '..');
 const MESSAGES = messages as Record<
@@ -310,5 +312,19 @@ describe('plural forms, numbers and dates in the UI language', () => {
     vi.restoreAllMocks();
     speak('ja');
     expect(uiLocale()).toBe('en');
+  });
+});
+
+describe('provider names', () => {
+  it('shows the descriptive preset names in the UI language and brand names as they are', () => {
+    installMessages('de', 'de');
+    expect(presetLabel(getPreset('custom'))).toBe(localeMessages('de').preset_label_custom!.message);
+    expect(presetLabel(getPreset('ollama'))).toBe('Ollama (lokal)');
+    expect(presetLabel(getPreset('groq'))).toBe('Groq');
+    // lib names the provider in English inside a sentence; the browser gets the file's name for it.
+    expect(browserMessage('options_provider_docs', ['Ollama (local)'])).toContain('Ollama (lokal)');
+    expect(browserMessage('options_provider_docs', ['Groq'])).toContain('Groq');
+    installMessages();
+    expect(presetLabel(getPreset('custom'))).toBe('Custom endpoint');
   });
 });

@@ -14,8 +14,10 @@ import {
   translateQuotedError,
 } from '@/lib/guard/error-text';
 import type { GuardErrorData, GuardErrorKind } from '@/lib/guard/errors';
+import type { ProviderPreset } from '@/lib/providers/presets';
 import { fill, type GetMessage, type MessageText, messageText, translateText } from '@/lib/text';
 import { formatLocale, messagesLocale, pluralPick } from './locale';
+import { PRESET_LABEL_KEYS, withPresetLabels } from './preset-labels';
 
 /**
  * Sentences lib words in English for one and for more than one, by key: the pair and which value is the count.
@@ -45,7 +47,10 @@ function uiLanguage(): string | undefined {
  * of a singular/plural pair is given in the form its count takes in the UI language, the count formatted for it.
  */
 export const browserMessage: GetMessage = (key, substitutions) => {
-  const getMessage = (browser.i18n as unknown as { getMessage: GetMessage }).getMessage;
+  // A preset's English name in a sentence (an endpoint error naming "Ollama (local)") is given in the file's words.
+  const getMessage = withPresetLabels((k: string, subs?: string[]) =>
+    (browser.i18n as unknown as { getMessage: GetMessage }).getMessage(k, subs),
+  );
   const pair = PLURAL_PAIRS[key];
   const value = pair && Array.isArray(substitutions) ? substitutions[pair[2]] : undefined;
   if (!pair || !Array.isArray(substitutions) || !value || !/^\d+$/.test(value))
@@ -56,6 +61,12 @@ export const browserMessage: GetMessage = (key, substitutions) => {
   subs[pair[2]] = new Intl.NumberFormat(formatLocale(language)).format(count);
   return getMessage(pluralPick(count, messagesLocale(language), pair[0], pair[1]), subs);
 };
+
+/** A provider preset's name for people: from the messages file for the descriptive ones, else as it is. */
+export function presetLabel(preset: Pick<ProviderPreset, 'id' | 'label'>): string {
+  const key = PRESET_LABEL_KEYS[preset.id];
+  return (key && lookupMessage(key)) || preset.label;
+}
 
 /** The message for a key computed at run time, or undefined when the file has none. */
 export function lookupMessage(key: string): string | undefined {

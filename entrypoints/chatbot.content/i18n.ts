@@ -6,6 +6,7 @@
  */
 import { localizeErrorText } from '@/lib/guard/error-text';
 import type { MessageText } from '@/lib/text';
+import { withPresetLabels } from '@/utils/preset-labels';
 
 export const PROMPT_MESSAGE_KEYS = [
   'prompt_checking',
@@ -43,9 +44,11 @@ export interface Translate {
 
 /** The browser's message for `key` (the key itself when there is none, so a missing string is visible). */
 export function createTranslate(
-  getMessage: (key: string, substitutions?: string[]) => string,
+  browserGetMessage: (key: string, substitutions?: string[]) => string,
   lang = 'en',
 ): Translate {
+  // A provider named in a sentence by its English preset name is named in the file's words, as on the pages.
+  const getMessage = withPresetLabels(browserGetMessage);
   const translate = (key: PromptMessageKey, ...values: string[]) => {
     try {
       return getMessage(key, values.length > 0 ? values : undefined) || key;
