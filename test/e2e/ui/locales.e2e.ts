@@ -1,5 +1,5 @@
 /**
- * The popup and the options page in real Chromium whose UI language is German and Thai (the harness's `lang`
+ * The popup and the options page in real Chromium whose UI language is German, Thai and Hindi (the harness's `lang`
  * launch option): the pages say they are in that language, show that locale's messages (compared with
  * `public/_locales/<lang>/messages.json`) with its numbers and plural forms, pass axe with no serious violation,
  * and lay out long German words and Thai script without anything cut off, pushed out or drawn over something
@@ -48,7 +48,7 @@ interface Flagged {
   categories: string[];
 }
 
-describe.each(['de', 'th'] as const)('popup and options in %s (chromium)', (lang) => {
+describe.each(['de', 'th', 'hi'] as const)('popup and options in %s (chromium)', (lang) => {
   const messages = readMessages(lang);
   /** The locale's message `key` as the browser fills it (`$1`… in the placeholders' order). */
   const m = (key: string, ...subs: string[]): string => {
@@ -190,6 +190,7 @@ describe.each(['de', 'th'] as const)('popup and options in %s (chromium)', (lang
     // The check sees what it is for: a word longer than the popup in a title, a button and a fact stays inside
     // its box (the styles wrap it) …
     const LONG = {
+      hi: 'अंतरराष्ट्रीयकरणसंबंधीविशेषज्ञसलाहकारसमितिकीरिपोर्ट',
       de: 'Rechtsschutzversicherungsgesellschaftenbeschwerdestelle',
       th: 'การตรวจสอบเนื้อหาที่ไม่ปลอดภัยโดยอัตโนมัติทั้งหมดในหน้านี้',
     }[lang];
