@@ -5,15 +5,25 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { badgeText } from '@/entrypoints/background/badge';
 import { CHECK_TEXTS } from '@/entrypoints/background/context-menu';
 import { IMAGE_TEXTS } from '@/entrypoints/background/images';
 import { ERROR_HINTS, ERROR_TITLES, GuardError, toGuardError } from '@/lib/guard/errors';
-import { errorHint, errorMessage, errorTitle, lookupMessage, templateMessage } from '@/utils/i18n';
+import { getPreset } from '@/lib/providers/presets';
+import {
+  browserMessage,
+  errorHint,
+  errorMessage,
+  errorTitle,
+  lookupMessage,
+  presetLabel,
+  templateMessage,
+} from '@/utils/i18n';
 import { PROMPT_ERROR_TEMPLATES } from '@/utils/protocol/prompt';
 import messages from '../public/_locales/en/messages.json';
 import { messageTemplate } from '../test/unit/messages-file';
-import { formatNumber, formatUsd, plural, t } from './i18n';
-import { installMessages } from './testing/i18n';
+import { formatDateTime, formatNumber, formatUsd, plural, t, uiLocale, uiMessagesLocale } from './i18n';
+import { installMessages, localeMessages } from './testing/i18n';
 
 const ROOT = path.resolve(__dirname, '..');
 const MESSAGES = messages as Record<
@@ -230,5 +240,91 @@ describe('endpoint errors from the messages file', () => {
     expect(errorHint(error)).toBe('Add your Groq API key.');
     // Data from before the texts existed (an old session's last error) still shows.
     expect(errorMessage({ message: 'Groq answered 500' })).toBe('Groq answered 500');
+  });
+});
+
+describe('plural forms, numbers and dates in the UI language', () => {
+  const speak = (uiLanguage: string) => {
+    vi.spyOn(browser.i18n, 'getUILanguage').mockReturnValue(uiLanguage);
+    return vi
+      .spyOn(browser.i18n, 'getMessage')
+      .mockImplementation(((key: string, subs?: string[]) => `${key}(${(subs ?? []).join('|')})`) as never);
+  };
+
+  it('picks the message of the count’s plural form in the language the messages are in', () => {
+    const cases: [string, number, string][] = [
+      ['en-US', 0, 'popup_count_many(0)'],
+      ['en-US', 1, 'popup_count_one(1)'],
+      ['fr', 0, 'popup_count_one(0)'],
+      ['fr', 1, 'popup_count_one(1)'],
+      ['fr', 2, 'popup_count_many(2)'],
+      ['hi', 0, 'popup_count_one(0)'],
+      ['pt-BR', 0, 'popup_count_one(0)'],
+      ['de-AT', 0, 'popup_count_many(0)'],
+      ['de-AT', 1, 'popup_count_one(1)'],
+      ['th', 1, 'popup_count_many(1)'],
+      ['de', 1234, 'popup_count_many(1.234)'],
+      ['hi', 123456, 'popup_count_many(1,23,456)'],
+      // A language Guardlens does not speak shows English: English plural rules and numbers.
+      ['ja', 1, 'popup_count_one(1)'],
+      ['ja', 0, 'popup_count_many(0)'],
+    ];
+    for (const [language, count, expected] of cases) {
+      speak(language);
+      expect(plural(count, 'popup_count_one', 'popup_count_many'), `${language} ${count}`).toBe(expected);
+      vi.restoreAllMocks();
+    }
+  });
+
+  it('picks the plural form of a sentence lib chose by English rules again, with the count formatted', () => {
+    speak('de');
+    expect(browserMessage('engine_status_failures_many_last', ['1', 'timeout', 'x'])).toBe(
+      'engine_status_failures_one_last(1|timeout|x)',
+    );
+    expect(browserMessage('engine_status_failures_many', ['2048'])).toBe(
+      'engine_status_failures_many(2.048)',
+    );
+    expect(browserMessage('error_config_image_limit', ['LG', '1', '3'])).toBe(
+      'error_config_image_limit_one(LG|1|3)',
+    );
+    vi.restoreAllMocks();
+    speak('th');
+    expect(browserMessage('engine_status_failures_one', ['1'])).toBe('engine_status_failures_many(1)');
+    // Not a count: passed on as it is.
+    expect(browserMessage('engine_status_failures_one', [''])).toBe('engine_status_failures_one()');
+  });
+
+  it('formats numbers, costs, dates and the badge for the UI language', () => {
+    speak('de-DE');
+    expect(formatNumber(4460)).toBe('4.460');
+    expect(formatUsd(1.5)).toBe('1,50\u00a0$');
+    expect(formatDateTime(Date.UTC(2026, 11, 7, 1, 2))).toMatch(/^07\.12\.26, \d\d:02$/);
+    expect(badgeText(12)).toBe('12');
+    expect(badgeText(0)).toBe('');
+    expect(badgeText(5000)).toBe('999');
+    vi.restoreAllMocks();
+    speak('th');
+    expect(formatNumber(4460)).toBe('4,460');
+    // Thai dates are in the Buddhist era.
+    expect(formatDateTime(Date.UTC(2026, 11, 7, 12, 0))).toContain('69');
+    expect(uiLocale()).toBe('th');
+    expect(uiMessagesLocale()).toBe('th');
+    vi.restoreAllMocks();
+    speak('ja');
+    expect(uiLocale()).toBe('en');
+  });
+});
+
+describe('provider names', () => {
+  it('shows the descriptive preset names in the UI language and brand names as they are', () => {
+    installMessages('de', 'de');
+    expect(presetLabel(getPreset('custom'))).toBe(localeMessages('de').preset_label_custom!.message);
+    expect(presetLabel(getPreset('ollama'))).toBe('Ollama (lokal)');
+    expect(presetLabel(getPreset('groq'))).toBe('Groq');
+    // lib names the provider in English inside a sentence; the browser gets the file's name for it.
+    expect(browserMessage('options_provider_docs', ['Ollama (local)'])).toContain('Ollama (lokal)');
+    expect(browserMessage('options_provider_docs', ['Groq'])).toContain('Groq');
+    installMessages();
+    expect(presetLabel(getPreset('custom'))).toBe('Custom endpoint');
   });
 });

@@ -8,6 +8,7 @@
 import { browser } from 'wxt/browser';
 import { parseProblem } from '@/lib/settings/problem-text';
 import { browserMessage } from '@/utils/i18n';
+import { formatLocale, messagesLocale, pluralPick } from '@/utils/locale';
 
 export type Messages = typeof import('../public/_locales/en/messages.json');
 export type MessageKey = keyof Messages;
@@ -43,23 +44,36 @@ function quotedProblem(text: string, depth: number): string {
   return problemMessage(`${text}.`, depth).replace(/[.。]$/, '');
 }
 
-/** `one` when `count` is 1, else `many`; both get the count as their first value. */
+/**
+ * `one` or `many` by the plural rules of the language the messages are in (`Intl.PluralRules`): in English only 1
+ * takes `one`, in French, Portuguese and Hindi 0 does too, and Thai always takes `many`. Both get the count,
+ * formatted for the locale, as their first value.
+ */
 export function plural(
   count: number,
   one: MessageKey,
   many: MessageKey,
   ...rest: (string | number)[]
 ): string {
-  return t(count === 1 ? one : many, formatNumber(count), ...rest);
+  return t(pluralPick(count, uiMessagesLocale(), one, many), formatNumber(count), ...rest);
 }
 
-/** The browser's UI language, for number and date formatting. */
-export function uiLocale(): string {
+function browserUiLanguage(): string | undefined {
   try {
-    return (browser.i18n as unknown as { getUILanguage(): string }).getUILanguage() || 'en';
+    return (browser.i18n as unknown as { getUILanguage(): string }).getUILanguage() || undefined;
   } catch {
-    return 'en';
+    return undefined;
   }
+}
+
+/** The language of the messages the browser shows (`de`, `pt-BR`, `en`…), for `<html lang>` and plural forms. */
+export function uiMessagesLocale(): string {
+  return messagesLocale(browserUiLanguage());
+}
+
+/** The browser's UI language when the messages are in it (else the messages' language), for numbers and dates. */
+export function uiLocale(): string {
+  return formatLocale(browserUiLanguage());
 }
 
 export function formatNumber(n: number): string {

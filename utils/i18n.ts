@@ -14,11 +14,59 @@ import {
   translateQuotedError,
 } from '@/lib/guard/error-text';
 import type { GuardErrorData, GuardErrorKind } from '@/lib/guard/errors';
+import type { ProviderPreset } from '@/lib/providers/presets';
 import { fill, type GetMessage, type MessageText, messageText, translateText } from '@/lib/text';
+import { formatLocale, messagesLocale, pluralPick } from './locale';
+import { PRESET_LABEL_KEYS, withPresetLabels } from './preset-labels';
 
-/** The browser's `getMessage`, taking any key (the typed signature only takes the file's literal keys). */
-export const browserMessage: GetMessage = (key, substitutions) =>
-  (browser.i18n as unknown as { getMessage: GetMessage }).getMessage(key, substitutions);
+/**
+ * Sentences lib words in English for one and for more than one, by key: the pair and which value is the count.
+ * lib picks by English rules (1 or not); the browser's message is picked again by the UI language's.
+ */
+const PLURAL_PAIRS: Readonly<Record<string, readonly [one: string, other: string, count: number]>> = (() => {
+  const pairs: Record<string, readonly [string, string, number]> = {};
+  const add = (one: string, other: string, count: number) => {
+    pairs[one] = pairs[other] = [one, other, count];
+  };
+  for (const end of ['', '_last', '_retrying', '_last_retrying'])
+    add(`engine_status_failures_one${end}`, `engine_status_failures_many${end}`, 0);
+  add('error_config_image_limit_one', 'error_config_image_limit', 1);
+  return pairs;
+})();
+
+function uiLanguage(): string | undefined {
+  try {
+    return (browser.i18n as unknown as { getUILanguage(): string }).getUILanguage() || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The browser's `getMessage`, taking any key (the typed signature only takes the file's literal keys). A sentence
+ * of a singular/plural pair is given in the form its count takes in the UI language, the count formatted for it.
+ */
+export const browserMessage: GetMessage = (key, substitutions) => {
+  // A preset's English name in a sentence (an endpoint error naming "Ollama (local)") is given in the file's words.
+  const getMessage = withPresetLabels((k: string, subs?: string[]) =>
+    (browser.i18n as unknown as { getMessage: GetMessage }).getMessage(k, subs),
+  );
+  const pair = PLURAL_PAIRS[key];
+  const value = pair && Array.isArray(substitutions) ? substitutions[pair[2]] : undefined;
+  if (!pair || !Array.isArray(substitutions) || !value || !/^\d+$/.test(value))
+    return getMessage(key, substitutions);
+  const count = Number(value);
+  const language = uiLanguage();
+  const subs = [...substitutions];
+  subs[pair[2]] = new Intl.NumberFormat(formatLocale(language)).format(count);
+  return getMessage(pluralPick(count, messagesLocale(language), pair[0], pair[1]), subs);
+};
+
+/** A provider preset's name for people: from the messages file for the descriptive ones, else as it is. */
+export function presetLabel(preset: Pick<ProviderPreset, 'id' | 'label'>): string {
+  const key = PRESET_LABEL_KEYS[preset.id];
+  return (key && lookupMessage(key)) || preset.label;
+}
 
 /** The message for a key computed at run time, or undefined when the file has none. */
 export function lookupMessage(key: string): string | undefined {

@@ -8,7 +8,7 @@
 
 interface PageApi {
   runtime?: { id?: string };
-  i18n?: { getMessage(key: string, substitutions?: string | string[]): string };
+  i18n?: { getMessage(key: string, substitutions?: string | string[]): string; getUILanguage?(): string };
 }
 
 function api(): PageApi | undefined {
@@ -30,5 +30,14 @@ export function extensionMessage(key: string, substitutions?: string | string[])
     return api()?.i18n?.getMessage(key, substitutions) ?? '';
   } catch {
     return '';
+  }
+}
+
+/** The browser's UI language (`de`, `pt-BR`…), or undefined when the extension is gone. */
+export function extensionUiLanguage(): string | undefined {
+  try {
+    return api()?.i18n?.getUILanguage?.() || undefined;
+  } catch {
+    return undefined;
   }
 }

@@ -1,4 +1,6 @@
 /** The toolbar badge: the number of flagged items in a tab (nothing when there are none). */
+import { formatLocale } from '@/utils/locale';
+
 type BadgeApi = {
   setBadgeText(details: { tabId?: number; text: string }): Promise<void>;
   setBadgeBackgroundColor(details: { tabId?: number; color: string }): Promise<void>;
@@ -9,11 +11,23 @@ function badgeApi(): BadgeApi | undefined {
   return api.action ?? api.browserAction;
 }
 
+/** The count as the UI language writes numbers (at most 999, so the badge's few characters hold it). */
+export function badgeText(flagged: number): string {
+  if (flagged <= 0) return '';
+  let language: string | undefined;
+  try {
+    language = browser.i18n.getUILanguage();
+  } catch {
+    language = undefined;
+  }
+  return new Intl.NumberFormat(formatLocale(language), { useGrouping: false }).format(Math.min(flagged, 999));
+}
+
 export async function setBadge(tabId: number, flagged: number): Promise<void> {
   const api = badgeApi();
   if (!api) return;
   try {
-    await api.setBadgeText({ tabId, text: flagged > 0 ? String(Math.min(flagged, 999)) : '' });
+    await api.setBadgeText({ tabId, text: badgeText(flagged) });
     if (flagged > 0) await api.setBadgeBackgroundColor({ tabId, color: '#b42318' });
   } catch {
     // The tab closed in the meantime.

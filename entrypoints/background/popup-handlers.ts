@@ -9,7 +9,7 @@ import {
   type Settings,
   siteState,
 } from '@/lib/settings/schema';
-import { lookupMessage } from '@/utils/i18n';
+import { lookupMessage, presetLabel } from '@/utils/i18n';
 import {
   type CategoryView,
   type FlaggedItemView,
@@ -138,7 +138,7 @@ export async function buildTabView(h: EngineHost, tabId: number): Promise<TabVie
     },
     endpoint: {
       provider: settings.provider,
-      providerLabel: preset.label,
+      providerLabel: presetLabel(preset),
       model: settings.model,
       guardModel: settings.guardModel,
       guardModelLabel: model.label,

@@ -6,6 +6,7 @@
  */
 import { localizeErrorText } from '@/lib/guard/error-text';
 import type { MessageText } from '@/lib/text';
+import { withPresetLabels } from '@/utils/preset-labels';
 
 export const PROMPT_MESSAGE_KEYS = [
   'prompt_checking',
@@ -38,10 +39,17 @@ export interface Translate {
   (key: PromptMessageKey, ...values: string[]): string;
   /** A text the background sent by message key and values; `english` when there is no message for it. */
   text(text: MessageText, english: string): string;
+  /** The language the messages are in (`de`, `th`…), for the `lang` of the panel and notices. */
+  readonly lang: string;
 }
 
 /** The browser's message for `key` (the key itself when there is none, so a missing string is visible). */
-export function createTranslate(getMessage: (key: string, substitutions?: string[]) => string): Translate {
+export function createTranslate(
+  browserGetMessage: (key: string, substitutions?: string[]) => string,
+  lang = 'en',
+): Translate {
+  // A provider named in a sentence by its English preset name is named in the file's words, as on the pages.
+  const getMessage = withPresetLabels(browserGetMessage);
   const translate = (key: PromptMessageKey, ...values: string[]) => {
     try {
       return getMessage(key, values.length > 0 ? values : undefined) || key;
@@ -51,5 +59,6 @@ export function createTranslate(getMessage: (key: string, substitutions?: string
   };
   return Object.assign(translate, {
     text: (text: MessageText, english: string) => localizeErrorText(getMessage, text, english),
+    lang,
   });
 }

@@ -11,8 +11,9 @@ import type { PromptConfig } from '@/lib/chatbots/config';
 import { CHATBOT_MATCH_PATTERNS, siteForUrl } from '@/lib/chatbots/match';
 import { GENERIC_SITE } from '@/lib/chatbots/sites';
 import { extensionLifetime } from '@/utils/lifetime';
+import { messagesLocale } from '@/utils/locale';
 import { onMessage, sendMessage } from '@/utils/messages';
-import { extensionMessage } from '@/utils/page-api';
+import { extensionMessage, extensionUiLanguage } from '@/utils/page-api';
 import { PromptGuard } from './guard';
 import { createTranslate } from './i18n';
 import { ReplyWatcher } from './replies';
@@ -24,7 +25,7 @@ export default defineContentScript({
     const site = siteForUrl(location.href) ?? GENERIC_SITE;
     // Ends only with the extension itself (utils/lifetime.ts), which no page can fake.
     const life = extensionLifetime();
-    const t = createTranslate(extensionMessage);
+    const t = createTranslate(extensionMessage, messagesLocale(extensionUiLanguage()));
     let replies: ReplyWatcher | null = null;
 
     const guard = new PromptGuard({

@@ -40,6 +40,7 @@ const CSS = `
 @keyframes r { to { transform: rotate(360deg); } }
 @media (prefers-reduced-motion: reduce) { .spin { animation: none; } }
 .panel, .notice { width: 360px; max-width: calc(100vw - 16px); padding: 12px 14px; border-radius: 10px;
+  overflow-wrap: anywhere;
   background: #fff; border: 1px solid #e5e7eb; box-shadow: 0 6px 24px rgba(0,0,0,.18); }
 .panel.blocked { border-left: 4px solid #b91c1c; }
 .panel.warn { border-left: 4px solid #c2410c; }
@@ -117,6 +118,7 @@ export class GuardUi {
   ): HTMLElementTagNameMap[K] {
     const e = this.doc.createElement(tag);
     if (cls) e.className = cls;
+    if (cls?.startsWith('gl ')) e.lang = this.t.lang;
     if (text !== undefined) e.textContent = text;
     return e;
   }

@@ -1,4 +1,5 @@
-import { extensionMessage } from '@/utils/page-api';
+import { messagesLocale } from '@/utils/locale';
+import { extensionMessage, extensionUiLanguage } from '@/utils/page-api';
 
 /** Strings people see on the page, from the extension's messages (`page_*` keys). */
 export type PageMessage =
@@ -20,4 +21,9 @@ export type PageMessage =
 export function t(key: PageMessage, ...substitutions: string[]): string {
   // '' once the extension was reloaded under the page: the key then stands in.
   return extensionMessage(key, substitutions) || [key, ...substitutions].join(' ');
+}
+
+/** The language the messages are in (`de`, `th`…), for the `lang` of what Guardlens puts on the page. */
+export function messagesLanguage(): string {
+  return messagesLocale(extensionUiLanguage());
 }

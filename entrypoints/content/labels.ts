@@ -14,7 +14,7 @@
  */
 import { isRevealed, REPAIR_THROTTLE_MS, RepairBudget, setRevealed } from './enforce';
 import { markOwnUi, OWN_UI_ATTRIBUTE } from './extract';
-import { t } from './i18n';
+import { messagesLanguage, t } from './i18n';
 
 const SHADOW_CSS = `
 :host { all: initial; }
@@ -27,6 +27,7 @@ const SHADOW_CSS = `
 .label[hidden] { display: none; }
 .label.label-only { padding-right: 8px; background: #9a3412; }
 .why { overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
+.label:lang(th) .why, .label:lang(hi) .why { line-height: 1.6; }
 button {
   all: unset; cursor: pointer; padding: 2px 9px; border-radius: 4px; background: #fff; color: #7c2d12;
   font: 600 12px/1.35 system-ui, sans-serif;
@@ -86,6 +87,7 @@ export class LabelLayer {
     if (!label) {
       const box = this.doc.createElement('div');
       box.className = 'label';
+      box.lang = messagesLanguage();
       box.setAttribute('role', 'group');
       const why = this.doc.createElement('span');
       why.className = 'why';
@@ -144,6 +146,7 @@ export class LabelLayer {
     clearTimeout(this.toastTimer);
     const box = this.doc.createElement('div');
     box.className = `toast ${tone}`;
+    box.lang = messagesLanguage();
     box.setAttribute('role', 'status');
     const text = this.doc.createElement('span');
     text.textContent = message;

@@ -1,6 +1,6 @@
 import { useState } from 'preact/hooks';
 import { dateStamp, downloadText } from '@/components/download';
-import { t } from '@/components/i18n';
+import { formatNumber, t } from '@/components/i18n';
 import { ProblemItems } from '@/components/ProblemItems';
 import { exportSettings, importSettings, MAX_IMPORT_LENGTH } from '@/lib/settings/io';
 import { type Settings, SettingsValidationError } from '@/lib/settings/schema';
@@ -33,7 +33,7 @@ export async function importSettingsFile(text: string): Promise<ImportOutcome> {
   if (refused.length) problems.push(t('options_import_refused', refused.join(', ')));
   return {
     ok: true,
-    text: t('options_import_done', String(keys.length - refused.filter((k) => k !== 'apiKey').length)),
+    text: t('options_import_done', formatNumber(keys.length - refused.filter((k) => k !== 'apiKey').length)),
     problems,
   };
 }

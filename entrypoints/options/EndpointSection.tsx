@@ -5,7 +5,7 @@ import { GUARD_MODELS, listGuardModels } from '@/lib/guard/registry';
 import type { GuardModelId } from '@/lib/guard/types';
 import { getPreset, isPresetId, listPresets, type PresetId } from '@/lib/providers/presets';
 import type { RequestMode, Settings } from '@/lib/settings/schema';
-import { errorHint, errorMessage, errorTitle } from '@/utils/i18n';
+import { errorHint, errorMessage, errorTitle, presetLabel } from '@/utils/i18n';
 import type { EndpointTestResult } from '@/utils/messages';
 
 const PRESET_NOTE: Record<PresetId, MessageKey> = {
@@ -77,13 +77,13 @@ export function EndpointSection({
         id="provider"
         label={t('options_provider')}
         value={draft.provider}
-        options={listPresets().map((p) => ({ value: p.id, label: p.label }))}
+        options={listPresets().map((p) => ({ value: p.id, label: presetLabel(p) }))}
         managed={managed('provider')}
         hint={
           <>
             {t(PRESET_NOTE[draft.provider])}{' '}
             <a href={preset.docsUrl} target="_blank" rel="noopener noreferrer">
-              {t('options_provider_docs', preset.label)}
+              {t('options_provider_docs', presetLabel(preset))}
             </a>
           </>
         }
@@ -171,7 +171,11 @@ export function EndpointSection({
       <Choice<RequestMode>
         id="requestMode"
         label={t('options_request_mode')}
-        hint={preset.raw ? t('options_request_mode_hint') : t('options_request_mode_chat_only', preset.label)}
+        hint={
+          preset.raw
+            ? t('options_request_mode_hint')
+            : t('options_request_mode_chat_only', presetLabel(preset))
+        }
         value={draft.requestMode}
         options={[
           { value: 'chat', label: t('options_request_mode_chat') },

@@ -14,7 +14,7 @@ import {
   MAX_CUSTOM_CATEGORIES,
   type Settings,
 } from '@/lib/settings/schema';
-import { lookupMessage } from '@/utils/i18n';
+import { lookupMessage, presetLabel } from '@/utils/i18n';
 
 type OnAction = Exclude<CategoryAction, 'ignore'>;
 
@@ -44,7 +44,7 @@ export function customCategoriesNote(settings: Settings): string | null {
   const model = getGuardModel(settings.guardModel);
   if (!model.customCategories) return t('options_custom_unsupported_model', model.label);
   const preset = getPreset(settings.provider);
-  if (!preset.raw) return t('options_custom_needs_raw_unavailable', preset.label);
+  if (!preset.raw) return t('options_custom_needs_raw_unavailable', presetLabel(preset));
   return t('options_custom_needs_raw');
 }
 

@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
 import { describedBy, Field, type Managed, Toggle } from '@/components/Form';
-import { t } from '@/components/i18n';
+import { formatNumber, t } from '@/components/i18n';
 import { SiteListField } from '@/components/SiteList';
 import {
   CHUNK_TOKENS_MAX,
@@ -84,7 +84,7 @@ function NumberField({
       />
       {!valid && (
         <p id={`${id}-invalid`} class="gl-hint gl-error">
-          {t('options_number_invalid', String(min), String(max))}
+          {t('options_number_invalid', formatNumber(min), formatNumber(max))}
         </p>
       )}
     </Field>

@@ -205,7 +205,10 @@ export async function launchChromium(opts: ChromiumLaunchOptions = {}): Promise<
         ...CHROMIUM_FLAGS,
         // The site server's self-signed certificate (see sites.ts).
         ...(opts.siteTunnel ? ['--ignore-certificate-errors'] : []),
+        // The UI language: the extension's messages follow the flag, getUILanguage() the emulated locale.
+        ...(opts.lang ? [`--lang=${opts.lang}`] : []),
       ],
+      ...(opts.lang ? { locale: opts.lang } : {}),
       viewport: { width: 1280, height: 800 },
     });
     cleanups.push(() => context.close());

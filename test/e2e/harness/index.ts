@@ -24,6 +24,8 @@
  * - **Chromium** (`/usr/bin/chromium`, override with `GUARDLENS_CHROMIUM`) through playwright-core: a
  *   persistent context on a temporary profile, `--load-extension`, new headless mode (`GUARDLENS_HEADED=1`
  *   for a window). The extension id is pinned by the manifest `key`: `pmmobbhmpddpcfiehnfikpngpoikbilp`.
+ *   `launchBrowser('chromium', { lang: 'de' })` starts it in another UI language (`--lang` for the extension's
+ *   messages, playwright's emulated locale for `i18n.getUILanguage()`; `LANGUAGE`/`LANG` do not change either).
  *   `gl.chromium` gives the playwright context, the service worker, DevTools protocol access
  *   (`cdp('ServiceWorker.stopAllWorkers')`, `browserCdp('Target.getTargets')`) and `stopServiceWorker()`.
  * - **Firefox ESR** (`/usr/bin/firefox-esr`, override with `GUARDLENS_FIREFOX`) through puppeteer-core

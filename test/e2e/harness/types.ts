@@ -159,4 +159,11 @@ export interface LaunchOptions {
 export interface ChromiumLaunchOptions extends LaunchOptions {
   /** Default true (the new headless mode, which loads extensions). `GUARDLENS_HEADED=1` also turns it off. */
   headless?: boolean;
+  /**
+   * The browser's UI language (`de`, `th`, `pt-BR`…); default Chromium's own (`en-US` here). Chromium on Linux
+   * picks the extension's messages by `--lang` (not by `LANGUAGE`/`LANG`), while `i18n.getUILanguage()` and
+   * `navigator.language` in extension pages and the service worker follow the locale playwright emulates; the
+   * harness sets both, so the messages, the plural rules and the number formats all agree.
+   */
+  lang?: string;
 }

@@ -210,7 +210,7 @@ describe('options page (chromium)', () => {
     expect(await raw().locator('#excludedSites-problems').textContent()).toContain('not a site/');
     await raw().locator('#chunkTokens').fill('50');
     expect(await raw().locator('#chunkTokens-invalid').textContent()).toBe(
-      'Enter a number from 200 to 100000.',
+      'Enter a number from 200 to 100,000.',
     );
     await raw().locator('#chunkTokens').fill('1500');
     await raw().getByLabel('Check pages only when I ask').check();

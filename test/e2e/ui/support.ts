@@ -155,3 +155,149 @@ export async function explain<T>(
     throw new Error(`${message}\n${await diagnostics(gl, tabId)}`);
   }
 }
+
+/** A piece of text that does not fit where it is shown: what, where, and why. */
+export interface LayoutProblem {
+  problem: 'overflows' | 'clipped' | 'off-page' | 'overlaps';
+  text: string;
+  where: string;
+  detail: string;
+}
+
+/**
+ * Text under `root` that does not fit its box, for languages with long words (German) or other scripts (Hindi,
+ * Thai): an element with text of its own that is wider inside than its box (`scrollWidth > clientWidth`), a line
+ * of text outside its block or outside the page's width, text cut by an ancestor that hides overflow, and two
+ * pieces of text drawn over each other. Visually hidden text (screen-reader only) is left out.
+ */
+export function layoutProblems(page: PageHandle, root = 'body'): Promise<LayoutProblem[]> {
+  return rawPage(page).evaluate((rootSelector: string) => {
+    const TOLERANCE = 1;
+    const problems: { problem: string; text: string; where: string; detail: string }[] = [];
+    const describe = (el: Element) => {
+      const id = el.id ? `#${el.id}` : '';
+      const cls =
+        typeof el.className === 'string' && el.className
+          ? `.${el.className.trim().split(/\s+/).join('.')}`
+          : '';
+      return `${el.tagName.toLowerCase()}${id}${cls}`;
+    };
+    const visible = (el: Element) => {
+      // Not shown: display none, visibility hidden, or the closed part of a <details> (content-visibility).
+      if (!el.checkVisibility({ visibilityProperty: true, contentVisibilityAuto: true })) return false;
+      for (let e: Element | null = el; e; e = e.parentElement) {
+        const style = getComputedStyle(e);
+        if (style.clipPath !== 'none' && style.position === 'absolute') return false; // .gl-sr-only
+      }
+      const rect = el.getBoundingClientRect();
+      return rect.width > 1 && rect.height > 1;
+    };
+    /** Text in a bar that floats over the page on purpose (the options page's sticky save bar). */
+    const floating = (el: Element) => {
+      for (let e: Element | null = el; e; e = e.parentElement) {
+        const position = getComputedStyle(e).position;
+        if (position === 'fixed' || position === 'sticky') return true;
+      }
+      return false;
+    };
+    const blockOf = (el: Element): Element => {
+      let e: Element | null = el;
+      while (e && ['inline', 'contents'].includes(getComputedStyle(e).display) && e.parentElement)
+        e = e.parentElement;
+      return e ?? el;
+    };
+    const rootEl = document.querySelector(rootSelector);
+    if (!rootEl) return [{ problem: 'off-page', text: '', where: rootSelector, detail: 'no such element' }];
+    const texts: { rects: DOMRect[]; text: string; el: Element; floating: boolean }[] = [];
+    const walker = document.createTreeWalker(rootEl, NodeFilter.SHOW_TEXT);
+    const width = document.documentElement.clientWidth;
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+      const text = node.textContent?.trim() ?? '';
+      const el = node.parentElement;
+      if (!text || !el || !visible(el) || el.closest('option, script, style, textarea')) continue;
+      const range = document.createRange();
+      range.selectNodeContents(node);
+      const rects = [...range.getClientRects()].filter((r) => r.width > 0.5 && r.height > 0.5);
+      texts.push({ rects, text, el, floating: floating(el) });
+      const short = text.slice(0, 60);
+      const block = blockOf(el);
+      const box = block.getBoundingClientRect();
+      const style = getComputedStyle(block);
+      const inner = {
+        left: box.left + Number.parseFloat(style.borderLeftWidth) - TOLERANCE,
+        right: box.right - Number.parseFloat(style.borderRightWidth) + TOLERANCE,
+      };
+      for (const r of rects) {
+        if (r.left < inner.left || r.right > inner.right)
+          problems.push({
+            problem: 'overflows',
+            text: short,
+            where: describe(block),
+            detail: `text ${Math.round(r.left)}–${Math.round(r.right)}, box ${Math.round(box.left)}–${Math.round(box.right)}`,
+          });
+        if (r.left < -TOLERANCE || r.right > width + TOLERANCE)
+          problems.push({
+            problem: 'off-page',
+            text: short,
+            where: describe(el),
+            detail: `text ${Math.round(r.left)}–${Math.round(r.right)}, page 0–${width}`,
+          });
+      }
+      if (block.clientWidth > 0 && block.scrollWidth > block.clientWidth + TOLERANCE)
+        problems.push({
+          problem: 'overflows',
+          text: short,
+          where: describe(block),
+          detail: `scrollWidth ${block.scrollWidth} > clientWidth ${block.clientWidth}`,
+        });
+      for (let a: Element | null = el; a && a !== document.documentElement; a = a.parentElement) {
+        const s = getComputedStyle(a);
+        if (s.overflowX === 'visible' && s.overflowY === 'visible') continue;
+        // A scrolling box (a wide table) shows all of its text by scrolling; a hidden overflow cuts it.
+        if (s.overflowX === 'auto' || s.overflowX === 'scroll') continue;
+        const clip = a.getBoundingClientRect();
+        for (const r of rects)
+          if (
+            r.left < clip.left - TOLERANCE ||
+            r.right > clip.right + TOLERANCE ||
+            r.top < clip.top - 2 * TOLERANCE ||
+            r.bottom > clip.bottom + 2 * TOLERANCE
+          )
+            problems.push({
+              problem: 'clipped',
+              text: short,
+              where: describe(a),
+              detail: `text ${Math.round(r.left)},${Math.round(r.top)}–${Math.round(r.right)},${Math.round(r.bottom)} in ${Math.round(clip.left)},${Math.round(clip.top)}–${Math.round(clip.right)},${Math.round(clip.bottom)}`,
+            });
+        break;
+      }
+    }
+    // Two pieces of text over each other. Glyph boxes of adjacent lines may touch (tall scripts), so only an
+    // overlap of more than a few pixels both ways counts.
+    const OVERLAP = 3;
+    for (let i = 0; i < texts.length; i++)
+      for (let j = i + 1; j < texts.length; j++) {
+        const a = texts[i]!;
+        const b = texts[j]!;
+        if (a.floating !== b.floating) continue;
+        for (const ra of a.rects)
+          for (const rb of b.rects) {
+            const x = Math.min(ra.right, rb.right) - Math.max(ra.left, rb.left);
+            const y = Math.min(ra.bottom, rb.bottom) - Math.max(ra.top, rb.top);
+            if (x > OVERLAP && y > OVERLAP)
+              problems.push({
+                problem: 'overlaps',
+                text: `${a.text.slice(0, 40)} / ${b.text.slice(0, 40)}`,
+                where: `${describe(a.el)} / ${describe(b.el)}`,
+                detail: `${Math.round(x)}×${Math.round(y)} px`,
+              });
+          }
+      }
+    return problems;
+  }, root) as Promise<LayoutProblem[]>;
+}
+
+/** A readable list of layout problems for an assertion message. */
+export function describeLayoutProblems(problems: LayoutProblem[]): string {
+  return problems.map((p) => `${p.problem}: "${p.text}" in ${p.where} (${p.detail})`).join('\n');
+}
