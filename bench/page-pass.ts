@@ -7,6 +7,7 @@
  */
 import type { BrowserContext, CDPSession, Page } from 'playwright-core';
 import type { GuardlensBrowser, StaticServer } from '../test/e2e/harness';
+import { coverage, shownText } from '../test/e2e/page/helpers';
 import type { GuardServer, RecordedRequest } from '../test/server/guard-server';
 import type { BaselineBrowser } from './browsers';
 import type { FloorBrowser } from './floor';
@@ -47,6 +48,10 @@ export interface PageRun {
   reloadTexts: string[];
   /** A phrase in the viewport that occurs once in the page (for the time to first verdict). */
   phrase?: string;
+  /** First load: from DOMContentLoaded to the first model request the endpoint received (ms). */
+  firstRequestMs?: number;
+  /** First load: words of what the page shows (`shownText`) that the requests' texts hold. */
+  coverage?: { words: number; found: number; share: number };
   error?: string;
 }
 
@@ -255,6 +260,9 @@ export async function runPagePass(o: PagePassOptions): Promise<PageRun[]> {
         const state = await o.gl.tabState(tabId);
         return !!state && state.url === url && state.pending === 0 && state.scanned > 0;
       };
+      // The first load's texts sent, and what the page shows without Guardlens, for the coverage.
+      let sentText: string | undefined;
+      let shown: string | undefined;
       for (let rep = 0; rep < o.reps; rep++) {
         const order = rep % 2 === 0 ? (['ext', 'base'] as const) : (['base', 'ext'] as const);
         for (const which of order) {
@@ -279,6 +287,12 @@ export async function runPagePass(o: PagePassOptions): Promise<PageRun[]> {
             run.promptTokens.push(sent.tokens);
             run.failedRequests += sent.list.filter((r) => r.status !== 200).length;
             if (rep > 0) for (const r of sent.list) run.reloadTexts.push((r.text ?? '').slice(0, 160));
+            if (rep === 0) {
+              sentText = sent.list.map((r) => r.text ?? '').join('\n');
+              const first = Math.min(...sent.list.map((r) => r.receivedAt));
+              if (sent.list.length && sample.dclMs !== undefined)
+                run.firstRequestMs = first - (sample.timeOrigin + sample.dclMs);
+            }
           } else {
             run.base.push(sample);
             const read = await timeInnerText(tab.page);
@@ -287,6 +301,7 @@ export async function runPagePass(o: PagePassOptions): Promise<PageRun[]> {
             if (rep === 0) {
               run.text = { ...(await textTokens(read.text)), chars: read.text.length };
               run.phrase = await viewportPhrase(tab.page);
+              shown = await shownText(tab.page);
             }
           }
         }
@@ -301,6 +316,7 @@ export async function runPagePass(o: PagePassOptions): Promise<PageRun[]> {
           run.floor.push(sample);
         }
       }
+      if (sentText !== undefined && shown !== undefined) run.coverage = coverage(shown, sentText);
     } catch (error) {
       run.error = error instanceof Error ? error.message.split('\n')[0] : String(error);
     } finally {

@@ -1,5 +1,6 @@
 /** The Markdown report (`bench/results/latest.md`) and the README's "Performance" section. */
 import type { BundleSizes } from './bundle';
+import type { HeavyRun } from './heavy';
 import type { CorpusSummary, PageFigures, PromptGuardFigures, Target } from './summary';
 import type { ThroughputRun } from './throughput';
 import type { TtfvRun } from './ttfv';
@@ -36,6 +37,8 @@ export interface Report {
   targets: Target[];
   pages: PageFigures[];
   ttfv: TtfvRun[];
+  /** Start-up on the generated 5 MB conversation page (`heavy.ts`). */
+  heavy?: HeavyRun;
   promptGuard?: PromptGuardFigures;
   throughput: ThroughputRun[];
   bundle: BundleSizes;
@@ -163,6 +166,20 @@ export function summaryTable(r: Report): string {
     ],
     ['Requests on reload (all pages)', String(s.reloadRequests), '0', ''],
     [
+      'DOMContentLoaded → first request, first load (median page; slowest page)',
+      `${n(s.firstRequestMs, 0)} ms; ${n(s.firstRequestMaxMs, 0)} ms`,
+      `generated ${n((s.heavyBytes ?? 0) / 1e6, 1)} MB conversation page: ${n(s.heavyFirstRequestMs, 0)} ms`,
+      `${s.pagesOver1s.length} pages over 1 s`,
+    ],
+    [
+      'Coverage of what the page shows (innerText less form controls), first load (median page; lowest page)',
+      s.coverage !== undefined
+        ? `${(s.coverage * 100).toFixed(1)}%; ${((s.coverageMin ?? 0) * 100).toFixed(1)}%`
+        : '–',
+      '90% on every page',
+      `${s.pagesUnder90.length} of ${s.coveragePages} pages under 90%`,
+    ],
+    [
       'Time to first verdict in the viewport (median)',
       `${n(s.ttfvMs, 0)} ms`,
       `endpoint: ${n(s.ttfvEndpointMs, 0)} ms`,
@@ -207,10 +224,12 @@ function pagesTable(r: Report): string {
       'FCP with / without ms',
       'tokens sent / visible / naive',
       'requests (reload)',
+      'DCL → 1st request ms',
+      'coverage (words)',
     ],
     r.pages.map((p) =>
       p.error && p.extensionMs === undefined
-        ? [p.name, n(p.kb, 0), `error: ${p.error}`, '', '', '', '', '', '', '', '', '', '', '']
+        ? [p.name, n(p.kb, 0), `error: ${p.error}`, '', '', '', '', '', '', '', '', '', '', '', '', '']
         : [
             p.name,
             n(p.kb, 0),
@@ -226,6 +245,8 @@ function pagesTable(r: Report): string {
             `${n(p.fcpWithMs, 0)} / ${n(p.fcpWithoutMs, 0)}`,
             `${p.tokensSent ?? '–'} / ${p.visibleTokens ?? '–'} / ${p.naiveTokens ?? '–'}`,
             `${p.requests ?? '–'} (${p.reloadRequests ?? '–'})`,
+            n(p.firstRequestMs, 0),
+            p.coverage !== undefined ? `${(p.coverage * 100).toFixed(1)}% (${p.shownWords})` : '–',
           ],
     ),
   );
@@ -382,6 +403,13 @@ const METHOD = `## Method
   when an element gets \`data-guardlens="flagged"\`. The endpoint's share is the time the server spent on the
   requests that carried the phrase (the first chunk and each bisection step); Guardlens' own share is the rest
   after the page's own navigation start → DOMContentLoaded.
+- **Start-up and coverage.** Per page, from the first load with Guardlens: from the end of DOMContentLoaded to
+  the first model request the test server received; and the words of what the baseline page shows
+  (\`document.body.innerText\`, each line once, less the lines of its form controls — fields, drop-down lists,
+  buttons, editable regions — which Guardlens never reads) found in the texts of that load's requests. The
+  generated 5 MB conversation page (\`bench/heavy.ts\`: the Gemini conversation markup of the shared fixtures,
+  repeated, with tables and shadow roots) is loaded as often, each time with an empty cache, for its first
+  request.
 - **Throughput.** In Node: the real scan engine with the real guard client (the \`openai\` SDK over HTTP)
   against the test server with a fixed latency L and concurrency K; ideal = K / L requests a second. Prompt
   checks go one per request; page text blocks are packed into chunks. Under rate limits, every 20th request is

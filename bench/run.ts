@@ -12,7 +12,7 @@
  *
  * Other options: `--ttfv-pages=N` (10), `--ttfv-latency=MS` (250), `--heap-pages=N` (8), `--throughput-latency=MS`
  * (100), `--throughput-seconds=S` (3), `--prompt-guard-runs=N` (30), `--profiler` (add V8's sampling profiler to the traces), `--skip=` any of
- * `pages,floor,ttfv,prompt-guard,throughput`, `--out=DIR` (bench/results).
+ * `pages,floor,ttfv,heavy,prompt-guard,throughput`, `--out=DIR` (bench/results).
  * Writes `latest.json` and `latest.md` in the output directory. See `report.ts` for the method.
  */
 import { spawn } from 'node:child_process';
@@ -25,6 +25,7 @@ import { startGuardServer } from '../test/server/guard-server';
 import { type BaselineBrowser, type BuildSource, buildExtension, launchBaseline } from './browsers';
 import { bundleSizes } from './bundle';
 import { type FloorBrowser, launchFloor } from './floor';
+import { type HeavyRun, runHeavyPass } from './heavy';
 import { type PageRun, runPagePass } from './page-pass';
 import { CORPUS_DIR, listCorpus } from './pages';
 import { markdown, type Report, readmeSection, replaceReadmeSection } from './report';
@@ -210,6 +211,7 @@ async function main(): Promise<void> {
   let floor: FloorBrowser | undefined;
   let runs: PageRun[] = [];
   let ttfv: TtfvRun[] = [];
+  let heavy: HeavyRun | undefined;
   let promptGuard: PromptGuardFigures | undefined;
   let throughput: ThroughputRun[] = [];
   let chromiumVersion = 'unknown';
@@ -261,6 +263,10 @@ async function main(): Promise<void> {
         log,
       });
     }
+    if (!o.skip.has('heavy')) {
+      log('Start-up on a generated 5 MB conversation page');
+      heavy = await runHeavyPass({ gl, guard, site, settings, apiKey: API_KEY, loads: o.reps, log });
+    }
     const unexpected = gl.unexpectedBlocked().filter((r) => r.origin?.startsWith(gl!.extensionOrigin));
     if (unexpected.length) log(`Note: the extension tried to reach ${unexpected.length} non-loopback URLs`);
   } finally {
@@ -294,7 +300,7 @@ async function main(): Promise<void> {
   await build.remove();
 
   const figures = runs.map(pageFigures);
-  const summary = corpusSummary(figures, ttfv);
+  const summary = corpusSummary(figures, ttfv, heavy);
   const report: Report = {
     machine: {
       cpu: os.cpus()[0]?.model ?? 'unknown CPU',
@@ -323,6 +329,7 @@ async function main(): Promise<void> {
     targets: targets(summary, promptGuard, throughput),
     pages: figures,
     ttfv,
+    heavy,
     promptGuard,
     throughput,
     bundle,

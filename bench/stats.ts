@@ -18,6 +18,11 @@ export function median(values: ReadonlyArray<number | undefined | null>): number
   return percentile(values, 0.5);
 }
 
+export function min(values: ReadonlyArray<number | undefined | null>): number | undefined {
+  const list = finite(values);
+  return list.length ? Math.min(...list) : undefined;
+}
+
 export function max(values: ReadonlyArray<number | undefined | null>): number | undefined {
   const list = finite(values);
   return list.length ? Math.max(...list) : undefined;

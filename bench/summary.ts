@@ -1,6 +1,8 @@
 /** Per-page figures and corpus medians from the raw runs, and the targets they are judged against. */
+
+import type { HeavyRun } from './heavy';
 import type { PageRun } from './page-pass';
-import { max, median, ratio, sum } from './stats';
+import { max, median, min, ratio, sum } from './stats';
 import type { ThroughputRun } from './throughput';
 import type { TtfvRun } from './ttfv';
 
@@ -49,6 +51,11 @@ export interface PageFigures {
   failedRequests?: number;
   /** What the reloads' requests classified (their start). */
   reloadTexts?: string[];
+  /** First load: DOMContentLoaded → the first model request (ms). */
+  firstRequestMs?: number;
+  /** First load: share of the words the page shows that were sent, and the word count. */
+  coverage?: number;
+  shownWords?: number;
 }
 
 export function pageFigures(run: PageRun): PageFigures {
@@ -94,6 +101,11 @@ export function pageFigures(run: PageRun): PageFigures {
   }
   f.failedRequests = run.failedRequests;
   if (run.reloadTexts?.length) f.reloadTexts = run.reloadTexts;
+  if (run.firstRequestMs !== undefined) f.firstRequestMs = run.firstRequestMs;
+  if (run.coverage) {
+    f.coverage = run.coverage.share;
+    f.shownWords = run.coverage.words;
+  }
   if (run.text) {
     f.visibleTokens = run.text.visible;
     f.naiveTokens = run.text.naive;
@@ -156,9 +168,21 @@ export interface CorpusSummary {
   ttfvEndpointMs?: number;
   ttfvOwnMs?: number;
   ttfvFirstRequestMs?: number;
+  /** DOMContentLoaded → first request: median page, the slowest page, and pages over 1 s. */
+  firstRequestMs?: number;
+  firstRequestMaxMs?: number;
+  pagesOver1s: string[];
+  /** The generated 5 MB conversation page: median over its loads. */
+  heavyFirstRequestMs?: number;
+  heavyBytes?: number;
+  /** Coverage of what pages show: median page, the lowest page, and pages under 90%. */
+  coverage?: number;
+  coverageMin?: number;
+  pagesUnder90: string[];
+  coveragePages: number;
 }
 
-export function corpusSummary(figures: PageFigures[], ttfv: TtfvRun[]): CorpusSummary {
+export function corpusSummary(figures: PageFigures[], ttfv: TtfvRun[], heavy?: HeavyRun): CorpusSummary {
   const ok = figures.filter((f) => f.extensionMs !== undefined);
   const both = (a: (f: PageFigures) => number | undefined, b: (f: PageFigures) => number | undefined) =>
     ok.filter((f) => a(f) !== undefined && b(f) !== undefined);
@@ -225,6 +249,15 @@ export function corpusSummary(figures: PageFigures[], ttfv: TtfvRun[]): CorpusSu
     ttfvEndpointMs: median(ttfvOk.map((t) => t.endpointMs)),
     ttfvOwnMs: median(ttfvOk.map((t) => t.ownMs)),
     ttfvFirstRequestMs: median(ttfvOk.map((t) => t.firstRequestMs)),
+    firstRequestMs: median(ok.map((f) => f.firstRequestMs)),
+    firstRequestMaxMs: max(ok.map((f) => f.firstRequestMs)),
+    pagesOver1s: ok.filter((f) => (f.firstRequestMs ?? 0) > 1000).map((f) => f.name),
+    heavyFirstRequestMs: heavy?.medianFirstRequestMs,
+    heavyBytes: heavy?.bytes,
+    coverage: median(ok.map((f) => f.coverage)),
+    coverageMin: min(ok.map((f) => f.coverage)),
+    pagesUnder90: ok.filter((f) => f.coverage !== undefined && f.coverage < 0.9).map((f) => f.name),
+    coveragePages: ok.filter((f) => f.coverage !== undefined).length,
   };
 }
 
@@ -308,6 +341,29 @@ export function targets(
     target: '0 requests',
     value: `${s.reloadRequests} requests over all reloads`,
     met: s.pagesMeasured > 0 ? s.reloadRequests === 0 : null,
+  });
+  list.push({
+    id: 'first-request',
+    what: 'Start-up: DOMContentLoaded → the first request, every corpus page and a generated 5 MB conversation page',
+    target: '≤ 1 s on every page',
+    value:
+      s.firstRequestMaxMs !== undefined
+        ? `median page ${ms(s.firstRequestMs, 0)}, slowest ${ms(s.firstRequestMaxMs, 0)} (${s.pagesOver1s.length} pages over 1 s${s.pagesOver1s.length ? `: ${s.pagesOver1s.join(', ')}` : ''}); 5 MB page ${ms(s.heavyFirstRequestMs, 0)}`
+        : 'n/a',
+    met:
+      s.firstRequestMaxMs !== undefined
+        ? s.pagesOver1s.length === 0 && (s.heavyFirstRequestMs === undefined || s.heavyFirstRequestMs <= 1000)
+        : null,
+  });
+  list.push({
+    id: 'coverage',
+    what: 'Coverage: words of what each page shows (innerText, less form controls) that were sent',
+    target: '≥ 90% on every page',
+    value:
+      s.coverageMin !== undefined
+        ? `median page ${(s.coverage! * 100).toFixed(1)}%, lowest ${(s.coverageMin * 100).toFixed(1)}% (${s.pagesUnder90.length} of ${s.coveragePages} pages under 90%${s.pagesUnder90.length ? `: ${s.pagesUnder90.join(', ')}` : ''})`
+        : 'n/a',
+    met: s.coverageMin !== undefined ? s.pagesUnder90.length === 0 : null,
   });
   list.push({
     id: 'prompt-guard',

@@ -37,6 +37,7 @@ import {
   type PageStats,
   scriptErrors,
   sentTexts,
+  shownText,
   waitForSettled,
 } from './helpers';
 
@@ -137,34 +138,6 @@ async function scrollThrough(page: PageHandle): Promise<void> {
     window.scrollTo(0, 0);
     await pause();
   });
-}
-
-/** The lines of a text, whitespace collapsed, empty ones left out. */
-function linesOf(text: string): string[] {
-  return text
-    .split('\n')
-    .map((l) => l.replace(/\s+/g, ' ').trim())
-    .filter(Boolean);
-}
-
-/**
- * What the page shows: `document.body.innerText`, each line once (Guardlens sends the same content once), less
- * the lines its form controls show (never read, see above).
- */
-async function visibleText(page: PageHandle): Promise<string> {
-  const { all, controls } = await page.evaluate(() => ({
-    // biome-ignore lint/performance/useDomNodeTextContent: what the page shows is what is measured.
-    all: document.body?.innerText ?? '',
-    controls: [
-      ...document.querySelectorAll(
-        'select, button, textarea, [contenteditable]:not([contenteditable="false"])',
-      ),
-    ]
-      // biome-ignore lint/performance/useDomNodeTextContent: as above.
-      .map((e) => (e as HTMLElement).innerText),
-  }));
-  const skip = new Set(controls.flatMap(linesOf));
-  return [...new Set(linesOf(all))].filter((l) => !skip.has(l)).join('\n');
 }
 
 function browsersToRun(): BrowserName[] {
@@ -277,7 +250,7 @@ describe.skipIf(PAGES.length === 0).each(browsersToRun())('corpus pages: %s', (n
       // A reader scrolls to the end: what shows below the fold (lazy content too) must be checked as well.
       await scrollThrough(page);
       stats = await waitForSettled(gl, tabId, { guard, timeoutMs: 60_000, quietMs: 300 });
-      const shown = await visibleText(page);
+      const shown = await shownText(page);
       // innerText as a content script would call it once the page has settled (layout up to date), and
       // cold: after a style change that makes the browser recompute style and layout first.
       const { warmMs, coldMs } = await page.evaluate(() => {

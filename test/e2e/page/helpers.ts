@@ -263,3 +263,35 @@ export function coverage(expected: string, actual: string): { words: number; fou
   }
   return { words: total, found, share: total === 0 ? 1 : found / total };
 }
+
+/** The lines of a text, whitespace collapsed, empty ones left out. */
+function linesOf(text: string): string[] {
+  return text
+    .split('\n')
+    .map((l) => l.replace(/\s+/g, ' ').trim())
+    .filter(Boolean);
+}
+
+/**
+ * What a page shows a person, to measure coverage against: `document.body.innerText`, each line once (Guardlens
+ * sends the same content once), less the lines its form controls show — fields, drop-down lists, buttons,
+ * editable regions — which Guardlens never reads (a page can copy what a person types into them). Takes any page
+ * that evaluates a function (the harness's, or a Playwright page).
+ */
+export async function shownText(page: {
+  evaluate<T>(fn: () => T | Promise<T>): Promise<T>;
+}): Promise<string> {
+  const { all, controls } = await page.evaluate(() => ({
+    // biome-ignore lint/performance/useDomNodeTextContent: what the page shows is what is measured.
+    all: document.body?.innerText ?? '',
+    controls: [
+      ...document.querySelectorAll(
+        'select, button, textarea, [contenteditable]:not([contenteditable="false"])',
+      ),
+    ]
+      // biome-ignore lint/performance/useDomNodeTextContent: as above.
+      .map((e) => (e as HTMLElement).innerText),
+  }));
+  const skip = new Set(controls.flatMap(linesOf));
+  return [...new Set(linesOf(all))].filter((l) => !skip.has(l)).join('\n');
+}
