@@ -22,7 +22,6 @@ import {
   type BrowserName,
   type GuardlensBrowser,
   launchBrowser,
-  type PageHandle,
   REPO_ROOT,
   type StaticServer,
   startStaticServer,
@@ -36,6 +35,7 @@ import {
   coverage,
   type PageStats,
   scriptErrors,
+  scrollThrough,
   sentTexts,
   shownText,
   waitForSettled,
@@ -123,21 +123,6 @@ interface Row {
   visibleCoverage: number;
   /** From DOMContentLoaded to the first request the endpoint received (ms). */
   firstRequestMs: number | null;
-}
-
-/** Scrolls the page to its end a screen at a time, as a reader would, then back to the top. */
-async function scrollThrough(page: PageHandle): Promise<void> {
-  await page.evaluate(async () => {
-    const pause = () => new Promise((r) => setTimeout(r, 60));
-    for (let i = 0; i < 40; i++) {
-      const before = window.scrollY;
-      window.scrollBy(0, window.innerHeight);
-      await pause();
-      if (window.scrollY === before) break;
-    }
-    window.scrollTo(0, 0);
-    await pause();
-  });
 }
 
 function browsersToRun(): BrowserName[] {

@@ -295,3 +295,20 @@ export async function shownText(page: {
   const skip = new Set(controls.flatMap(linesOf));
   return [...new Set(linesOf(all))].filter((l) => !skip.has(l)).join('\n');
 }
+
+/** Scrolls the page to its end a screen at a time, as a reader would, then back to the top. */
+export async function scrollThrough(page: {
+  evaluate<T>(fn: () => T | Promise<T>): Promise<T>;
+}): Promise<void> {
+  await page.evaluate(async () => {
+    const pause = () => new Promise((r) => setTimeout(r, 60));
+    for (let i = 0; i < 40; i++) {
+      const before = window.scrollY;
+      window.scrollBy(0, window.innerHeight);
+      await pause();
+      if (window.scrollY === before) break;
+    }
+    window.scrollTo(0, 0);
+    await pause();
+  });
+}
