@@ -53,7 +53,7 @@ describe.each(BROWSER_NAMES)('what a long newspaper article shows is checked: %s
     try {
       const tabId = await page.tabId();
       // The article body comes 1.5 s after load.
-      await page.waitForFunction(() => document.querySelector('.article-body'), { timeoutMs: 10_000 });
+      await page.waitForFunction(() => !!document.querySelector('.article-body'), { timeoutMs: 10_000 });
       await waitForSettled(gl, tabId, { guard, timeoutMs: 30_000, quietMs: 500 });
       await scrollThrough(page);
       await waitForSettled(gl, tabId, { guard, timeoutMs: 30_000, quietMs: 500 });
