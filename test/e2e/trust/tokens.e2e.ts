@@ -30,6 +30,7 @@ import {
   type PageHandle,
   type StaticServer,
   startStaticServer,
+  waitFor,
 } from '../harness';
 import { buildDir, waitForSettled } from '../page/helpers';
 
@@ -122,6 +123,27 @@ function conversationOf(r: RecordedRequest): string {
   return JSON.stringify(body.messages ?? []);
 }
 
+/**
+ * Waits until the background runs with the model id just configured (it applies stored settings a moment after
+ * they are written), so the page opened next is scanned with them and not with the previous case's.
+ */
+async function settingsInForce(gl: GuardlensBrowser, model: string): Promise<void> {
+  const tabId = await gl.tabIdOf(`${gl.extensionOrigin}/manifest.json`);
+  await waitFor(
+    async () => {
+      const view = await gl.extensionEval(
+        (id: number) =>
+          browser.runtime
+            .sendMessage({ id: 1, type: 'tab:state', data: { tabId: id }, timestamp: Date.now() })
+            .then((reply: { res?: { endpoint?: { model?: string } } }) => reply?.res?.endpoint?.model ?? ''),
+        tabId,
+      );
+      return view === model;
+    },
+    { message: `the background to run with the model ${model}`, timeoutMs: 10_000 },
+  );
+}
+
 describe.each(BROWSER_NAMES)('control tokens on a page: %s', (name) => {
   let guard: GuardServer;
   let site: StaticServer;
@@ -150,13 +172,16 @@ describe.each(BROWSER_NAMES)('control tokens on a page: %s', (name) => {
     async ({ mode, guardModel }) => {
       const model = GUARD_MODELS[guardModel];
       const code = model.categories.some((c) => c.code === 'S9') ? 'S9' : 'O3';
+      // A model id of its own per case (mode included), so the wait below can tell these settings are in force.
+      const modelId = `${guardModel}-${mode}-test`;
       await gl.configure({
         provider: 'custom',
         baseUrl: guard.baseUrl,
-        model: `${guardModel}-test`,
+        model: modelId,
         guardModel,
         requestMode: mode,
       });
+      await settingsInForce(gl, modelId);
       guard.reset();
       visits += 1;
       let page: PageHandle | undefined;
