@@ -109,6 +109,41 @@ describe('managed policy', () => {
     stop();
   });
 
+  it('applies a change at once while the managed area answers late, and re-reads as soon as it answers', async () => {
+    // The first seconds after Chrome starts: every managed read goes unanswered for a while. A settings change
+    // made then was applied only after a full read timeout (500 ms), and a late answer only after a retry (1 s+).
+    await managed.set({ failMode: 'closed' });
+    const real = managed.get.bind(managed);
+    let release: () => void = () => {};
+    const late = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    vi.spyOn(managed, 'get').mockImplementation((() => late.then(() => real())) as typeof managed.get);
+    const seen: EffectiveState[] = [];
+    const stop = watchEffectiveSettings((state) => seen.push(state));
+    try {
+      await loadEffectiveSettings(); // times out: the area is slow from now on
+      const changed = Date.now();
+      await local.set({ settings: { ...DEFAULT_SETTINGS, model: 'changed-now' } });
+      await vi.waitFor(() => expect(seen.at(-1)?.settings.model).toBe('changed-now'), {
+        timeout: 2000,
+        interval: 5,
+      });
+      expect(Date.now() - changed).toBeLessThan(250);
+      expect(seen.at(-1)?.settings.failMode).toBe(DEFAULT_SETTINGS.failMode);
+      const answered = Date.now();
+      release();
+      await vi.waitFor(() => expect(seen.at(-1)?.settings.failMode).toBe('closed'), {
+        timeout: 2000,
+        interval: 5,
+      });
+      expect(Date.now() - answered).toBeLessThan(250);
+    } finally {
+      release();
+      stop();
+    }
+  });
+
   it('treats a rejecting managed.get (Firefox without a policy) as no policy', async () => {
     vi.spyOn(managed, 'get').mockRejectedValue(new Error('Managed storage manifest not found'));
     expect(await readManagedPolicy()).toEqual({ policy: {}, problems: [] });

@@ -117,11 +117,34 @@ const TIMED_OUT = Symbol('timed out');
 const managedLateListeners = new Set<() => void>();
 let managedRetry: ReturnType<typeof setTimeout> | undefined;
 
+/**
+ * True from a managed read that did not answer in time until the area answers one: Chrome answers the managed
+ * area late for a few seconds after the browser starts. Meanwhile a read (a settings change the person just
+ * made) waits only `MANAGED_SLOW_READ_MS` instead of the full timeout, with the same outcome — no policy for now —
+ * and the first answer that arrives wakes every watcher.
+ */
+let managedSlow = false;
+/** What a read waits while the managed area is known to answer late. */
+export const MANAGED_SLOW_READ_MS = 20;
+
+function managedAnswered(): void {
+  if (!managedSlow) return;
+  managedSlow = false;
+  if (managedRetry !== undefined) clearTimeout(managedRetry);
+  managedRetry = undefined;
+  for (const listener of managedLateListeners) listener();
+}
+
 function readWithTimeout(area: ManagedArea): Promise<unknown> {
-  return Promise.race([
-    area.get(),
-    new Promise((resolve) => setTimeout(() => resolve(TIMED_OUT), MANAGED_READ_TIMEOUT_MS)),
-  ]);
+  const answer = Promise.resolve().then(() => area.get());
+  answer.then(managedAnswered, managedAnswered);
+  const waitMs = managedSlow ? MANAGED_SLOW_READ_MS : MANAGED_READ_TIMEOUT_MS;
+  return Promise.race([answer, new Promise((resolve) => setTimeout(() => resolve(TIMED_OUT), waitMs))]).then(
+    (raw) => {
+      if (raw === TIMED_OUT) managedSlow = true;
+      return raw;
+    },
+  );
 }
 
 /** Asks again, with growing pauses, until the managed area answers; then every watcher re-reads the settings. */
@@ -134,7 +157,7 @@ function retryManagedLater(area: ManagedArea, delayMs: number): void {
       retryManagedLater(area, Math.min(delayMs * 2, MANAGED_RETRY_MAX_MS));
       return;
     }
-    for (const listener of managedLateListeners) listener();
+    // An answer in time after a slow spell has woken the watchers already (`managedAnswered`).
   }, delayMs);
 }
 

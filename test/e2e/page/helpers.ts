@@ -104,6 +104,27 @@ export function pageStats(gl: GuardlensBrowser, tabId: number): Promise<PageStat
  * Waits until the page's content script has nothing queued and has sent nothing new for `quietMs`, and the tab
  * has no checks pending. Returns the last statistics.
  */
+/**
+ * Waits until the background runs with the model id just configured (it applies stored settings a moment after
+ * they are written), so the page opened next is scanned with them and not with the previous case's.
+ */
+export async function settingsInForce(gl: GuardlensBrowser, model: string): Promise<void> {
+  const tabId = await gl.tabIdOf(`${gl.extensionOrigin}/manifest.json`);
+  await waitFor(
+    async () => {
+      const view = await gl.extensionEval(
+        (id: number) =>
+          browser.runtime
+            .sendMessage({ id: 1, type: 'tab:state', data: { tabId: id }, timestamp: Date.now() })
+            .then((reply: { res?: { endpoint?: { model?: string } } }) => reply?.res?.endpoint?.model ?? ''),
+        tabId,
+      );
+      return view === model;
+    },
+    { message: `the background to run with the model ${model}`, timeoutMs: 10_000 },
+  );
+}
+
 export async function waitForSettled(
   gl: GuardlensBrowser,
   tabId: number,

@@ -16,7 +16,15 @@ import {
   type StaticServer,
   startStaticServer,
 } from '../harness';
-import { API_KEY, baseSettings, buildDir, scriptErrors, sentTexts, waitForSettled } from './helpers';
+import {
+  API_KEY,
+  baseSettings,
+  buildDir,
+  scriptErrors,
+  sentTexts,
+  settingsInForce,
+  waitForSettled,
+} from './helpers';
 
 const CORPUS = path.resolve(REPO_ROOT, '../shared/corpus/pages');
 const PAGES = ['herald-sun-1', 'webmd-1'].filter((p) => existsSync(path.join(CORPUS, p, 'source.html')));
@@ -49,7 +57,10 @@ describe.skipIf(PAGES.length === 0).each(BROWSER_NAMES)('a reload sends nothing:
     async (pageName) => {
       guard.reset();
       // Its own model id: a fresh verdict cache for this page.
-      await gl.configure(baseSettings(guard, { model: `reload-${pageName}-${name}` }), API_KEY);
+      const model = `reload-${pageName}-${name}`;
+      await gl.configure(baseSettings(guard, { model }), API_KEY);
+      // Scanned with the previous page's settings, the first load's verdicts would be keyed for those.
+      await settingsInForce(gl, model);
       const page = await gl.openPage(site.url(`/corpus/${pageName}/source.html`));
       try {
         const tabId = await page.tabId();

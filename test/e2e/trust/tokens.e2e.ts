@@ -30,9 +30,8 @@ import {
   type PageHandle,
   type StaticServer,
   startStaticServer,
-  waitFor,
 } from '../harness';
-import { buildDir, waitForSettled } from '../page/helpers';
+import { buildDir, settingsInForce, waitForSettled } from '../page/helpers';
 
 /** Every generation's control tokens and template markers, as a page could print them. */
 const TOKENS = [
@@ -121,27 +120,6 @@ function conversationOf(r: RecordedRequest): string {
     );
   }
   return JSON.stringify(body.messages ?? []);
-}
-
-/**
- * Waits until the background runs with the model id just configured (it applies stored settings a moment after
- * they are written), so the page opened next is scanned with them and not with the previous case's.
- */
-async function settingsInForce(gl: GuardlensBrowser, model: string): Promise<void> {
-  const tabId = await gl.tabIdOf(`${gl.extensionOrigin}/manifest.json`);
-  await waitFor(
-    async () => {
-      const view = await gl.extensionEval(
-        (id: number) =>
-          browser.runtime
-            .sendMessage({ id: 1, type: 'tab:state', data: { tabId: id }, timestamp: Date.now() })
-            .then((reply: { res?: { endpoint?: { model?: string } } }) => reply?.res?.endpoint?.model ?? ''),
-        tabId,
-      );
-      return view === model;
-    },
-    { message: `the background to run with the model ${model}`, timeoutMs: 10_000 },
-  );
 }
 
 describe.each(BROWSER_NAMES)('control tokens on a page: %s', (name) => {
