@@ -230,6 +230,8 @@ describe('EngineHost', () => {
       },
     );
     expect(readEngineTuning(null)).toEqual({});
+    expect(readEngineTuning({ strategy: 'halving' })).toEqual({ strategy: 'halving' });
+    expect(readEngineTuning({ strategy: 'fastest' })).toEqual({});
     await fakeBrowser.storage.local.set({ [ENGINE_TUNING_KEY]: { timeoutMs: 600 } });
     const h = await createHost();
     server.injectFault({ kind: 'timeout', times: 10 });

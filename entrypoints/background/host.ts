@@ -20,7 +20,13 @@
 
 import { VerdictCache, type VerdictStore } from '@/lib/engine/cache';
 import { engineSentence } from '@/lib/engine/engine-text';
-import { type EngineStatus, type ReconfigureOptions, ScanEngine } from '@/lib/engine/scheduler';
+import {
+  type EngineStatus,
+  type ReconfigureOptions,
+  SCHEDULE_STRATEGIES,
+  ScanEngine,
+  type ScheduleStrategy,
+} from '@/lib/engine/scheduler';
 import type { Classify, StateStore, TabState, WorkItem } from '@/lib/engine/types';
 import { createGuardClient } from '@/lib/guard/client';
 import {
@@ -86,11 +92,13 @@ export interface EngineTuning {
   breakerBaseBackoffMs?: number;
   /** Wait after a rate limit that said nothing about when to come back (default 20 s). 200 ms – 10 min. */
   rateLimitWaitMs?: number;
+  /** How page text is scheduled (`ScheduleStrategy`; default `parallel`): the benchmark compares the two. */
+  strategy?: ScheduleStrategy;
 }
 
 export const ENGINE_TUNING_KEY = 'engineTuning';
 
-const TUNING_RANGES: Record<keyof EngineTuning, [number, number]> = {
+const TUNING_RANGES: Record<Exclude<keyof EngineTuning, 'strategy'>, [number, number]> = {
   timeoutMs: [500, 300_000],
   breakerBaseBackoffMs: [200, 600_000],
   rateLimitWaitMs: [200, 600_000],
@@ -101,11 +109,13 @@ export function readEngineTuning(value: unknown): EngineTuning {
   const out: EngineTuning = {};
   if (!value || typeof value !== 'object') return out;
   for (const [key, [min, max]] of Object.entries(TUNING_RANGES) as Array<
-    [keyof EngineTuning, [number, number]]
+    [Exclude<keyof EngineTuning, 'strategy'>, [number, number]]
   >) {
     const n = (value as Record<string, unknown>)[key];
     if (typeof n === 'number' && Number.isFinite(n) && n >= min && n <= max) out[key] = Math.round(n);
   }
+  const strategy = (value as Record<string, unknown>).strategy;
+  if (SCHEDULE_STRATEGIES.includes(strategy as ScheduleStrategy)) out.strategy = strategy as ScheduleStrategy;
   return out;
 }
 
@@ -208,6 +218,7 @@ function engineOptions(
       ? { breaker: { baseBackoffMs: tuning.breakerBaseBackoffMs } }
       : {}),
     ...(tuning.rateLimitWaitMs !== undefined ? { rateLimitWaitMs: tuning.rateLimitWaitMs } : {}),
+    strategy: tuning.strategy ?? 'parallel',
     fingerprint: settingsFingerprint(settings),
     concurrency: settings.concurrency,
     chunkTokens: settings.chunkTokens,

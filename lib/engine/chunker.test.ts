@@ -7,8 +7,10 @@ import {
   packBlocks,
   recordRange,
   runChunk,
+  runChunkParallel,
   SEPARATOR_TOKENS,
   splitText,
+  splitWays,
   startBisect,
 } from './chunker';
 import { normalizeText } from './keys';
@@ -249,5 +251,115 @@ describe('bisection', () => {
     expect(nextRange(plan)).toBeNull();
     expect(JSON.parse(JSON.stringify(plan))).toEqual(plan);
     expect(() => startBisect(0)).toThrow(EngineError);
+  });
+});
+
+describe('parallel k-ary search', () => {
+  const verdictOf = (blocks: string[]): Verdict => {
+    const bad = blocks.filter((b) => b.startsWith('bad'));
+    return { safe: bad.length === 0, categories: bad.length ? ['S1'] : [], unknownCategories: [] };
+  };
+
+  /** Runs a search with `slots` slots in all; records the rounds and the slots held at most. */
+  async function search(blocks: string[], ways: number, slots: number) {
+    let held = 1;
+    let peak = 1;
+    const waiting: Array<() => void> = [];
+    const asked: string[][] = [];
+    const verdicts = new Map<string, Verdict>();
+    const result = await runChunkParallel(blocks, {
+      ways,
+      ask: async (part) => {
+        asked.push(part);
+        await new Promise((r) => setTimeout(r, 1));
+        return { verdict: verdictOf(part), usage: { promptTokens: 1, completionTokens: 1 }, latencyMs: 1 };
+      },
+      onVerdict: (block, verdict) => {
+        expect(verdicts.has(block)).toBe(false);
+        verdicts.set(block, verdict);
+      },
+      acquire: (signal) =>
+        new Promise<boolean>((resolve) => {
+          if (held < slots) {
+            held++;
+            peak = Math.max(peak, held);
+            resolve(true);
+            return;
+          }
+          const grant = () => {
+            held++;
+            peak = Math.max(peak, held);
+            resolve(true);
+          };
+          waiting.push(grant);
+          signal.addEventListener('abort', () => {
+            if (waiting.includes(grant)) waiting.splice(waiting.indexOf(grant), 1);
+            resolve(false);
+          });
+        }),
+      release: () => {
+        held--;
+        waiting.shift()?.();
+      },
+    });
+    return { result, asked, verdicts, peak, held };
+  }
+
+  it('cuts a range into parts that differ by at most one block', () => {
+    expect(splitWays({ lo: 0, hi: 10 }, 4)).toEqual([
+      { lo: 0, hi: 3 },
+      { lo: 3, hi: 6 },
+      { lo: 6, hi: 8 },
+      { lo: 8, hi: 10 },
+    ]);
+    expect(splitWays({ lo: 5, hi: 7 }, 4)).toEqual([
+      { lo: 5, hi: 6 },
+      { lo: 6, hi: 7 },
+    ]);
+  });
+
+  it('finds every offending block alone, within the slots it may take, and gives every slot back', async () => {
+    const blocks = Array.from({ length: 16 }, (_, i) => (i === 3 || i === 12 ? `bad ${i}` : `ok ${i}`));
+    const { asked, verdicts, peak, held } = await search(blocks, 4, 4);
+    expect([...verdicts.entries()].filter(([, v]) => !v.safe).map(([b]) => b)).toEqual(['bad 3', 'bad 12']);
+    expect(verdicts.size).toBe(16);
+    // 1 + 4 parts of 4 + the two flagged parts' 4 blocks each, alone.
+    expect(asked.map((a) => a.length)).toEqual([16, 4, 4, 4, 4, 1, 1, 1, 1, 1, 1, 1, 1]);
+    expect(peak).toBeLessThanOrEqual(4);
+    expect(held).toBe(0);
+  });
+
+  it('works on the one slot it has when no other is granted', async () => {
+    const blocks = ['ok 0', 'ok 1', 'bad 2', 'ok 3'];
+    const { verdicts, peak, held } = await search(blocks, 4, 1);
+    expect(verdicts.get('bad 2')?.safe).toBe(false);
+    expect(peak).toBe(1);
+    expect(held).toBe(0);
+  });
+
+  it('stops asking after an error, keeps the verdicts it had, gives every slot back and throws', async () => {
+    let held = 1;
+    let calls = 0;
+    const verdicts: string[] = [];
+    await expect(
+      runChunkParallel(['bad 0', 'ok 1', 'ok 2', 'ok 3'], {
+        ways: 4,
+        ask: async (part) => {
+          calls++;
+          if (calls === 3) throw new Error('endpoint down');
+          return { verdict: verdictOf(part), usage: { promptTokens: 1, completionTokens: 1 }, latencyMs: 1 };
+        },
+        onVerdict: (block) => verdicts.push(block),
+        acquire: async () => {
+          held++;
+          return true;
+        },
+        release: () => {
+          held--;
+        },
+      }),
+    ).rejects.toThrow('endpoint down');
+    expect(held).toBe(0);
+    expect(verdicts.length).toBeLessThan(4);
   });
 });

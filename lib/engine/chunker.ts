@@ -294,3 +294,126 @@ export async function runChunk<B>(
   }
   return { requests };
 }
+
+// ---------------------------------------------------------------------------------------------------------------
+// Parallel k-ary search
+
+/** `[lo, hi)` cut into `min(k, hi − lo)` consecutive ranges whose sizes differ by at most one. */
+export function splitWays(range: Range, k: number): Range[] {
+  const n = range.hi - range.lo;
+  const ways = Math.max(1, Math.min(Math.floor(k), n));
+  const out: Range[] = [];
+  let lo = range.lo;
+  for (let i = 0; i < ways; i++) {
+    const size = Math.floor(n / ways) + (i < n % ways ? 1 : 0);
+    out.push({ lo, hi: lo + size });
+    lo += size;
+  }
+  return out;
+}
+
+export interface ParallelChunkDriver<B> extends ChunkDriver<B> {
+  /** Parts an unsafe range is cut into at once (at least 2). */
+  ways: number;
+  /**
+   * Another request slot beside the one the chunk runs on: resolves `true` once granted (the caller then owns
+   * it until it calls `release`), `false` when `signal` aborts first.
+   */
+  acquire(signal: AbortSignal): Promise<boolean>;
+  /** Gives back one slot: each granted one, and at the end the chunk's own. */
+  release(): void;
+}
+
+/**
+ * Parallel k-ary search: a chunk that comes back unsafe is cut into `ways` parts that are all asked at once, each
+ * on a slot of its own (the chunk's own slot, then slots `acquire` grants), and so on down to single blocks.
+ * Round trips to an offending block: 1 + ⌈log_ways n⌉ instead of up to 2·⌈log2 n⌉ one after another; the price is
+ * that every part of an unsafe range is asked. A block is still never flagged without having been checked alone.
+ * Every slot, the chunk's own included, is released by the time the promise settles; on an error the parts under
+ * way finish, nothing more is asked, and the first error propagates.
+ */
+export async function runChunkParallel<B>(
+  blocks: readonly B[],
+  driver: ParallelChunkDriver<B>,
+): Promise<{ requests: number }> {
+  if (blocks.length < 1) throw new EngineError('invalid-input', 'A chunk needs at least one block.');
+  const ways = Math.max(2, Math.floor(driver.ways));
+  const queue: Range[] = [{ lo: 0, hi: blocks.length }];
+  const stop = new AbortController();
+  let requests = 0;
+  let failure: { error: unknown } | undefined;
+  let workers = 0;
+  let wanted = 0;
+  let done: () => void = () => {};
+  const finished = new Promise<void>((resolve) => {
+    done = resolve;
+  });
+
+  const settle = (range: Range, verdict: Verdict) => {
+    for (let i = range.lo; i < range.hi; i++) {
+      driver.onVerdict(
+        blocks[i]!,
+        verdict.safe
+          ? { safe: true, categories: [], unknownCategories: [] }
+          : {
+              safe: false,
+              categories: [...verdict.categories],
+              unknownCategories: [...verdict.unknownCategories],
+            },
+      );
+    }
+  };
+
+  /** One slot's loop: asks ranges until there are none left (or something failed), then gives the slot back. */
+  const work = async () => {
+    workers++;
+    try {
+      for (let range = queue.shift(); range && !failure; range = queue.shift()) {
+        const slice = blocks.slice(range.lo, range.hi);
+        let result: ClassifyResult;
+        try {
+          result = await driver.ask(slice);
+        } catch (error) {
+          failure ??= { error };
+          break;
+        }
+        requests++;
+        driver.onResponse?.(result, slice);
+        if (result.verdict.safe || range.hi - range.lo === 1) {
+          settle(range, result.verdict);
+          continue;
+        }
+        const parts = splitWays(range, ways);
+        queue.push(...parts);
+        // This slot takes the first part; the others want slots of their own, asked for now.
+        for (let i = 1; i < parts.length; i++) void more();
+      }
+    } finally {
+      workers--;
+      driver.release();
+      if (workers === 0) {
+        // Nothing is under way, so nothing more can be queued: slots still asked for are not wanted.
+        stop.abort();
+        if (wanted === 0) done();
+      }
+    }
+  };
+
+  /** Asks for one more slot; a grant that comes when nothing is left to ask is given back at once. */
+  const more = async () => {
+    wanted++;
+    const granted = await driver.acquire(stop.signal).catch(() => false);
+    wanted--;
+    if (granted && queue.length > 0 && !failure && !stop.signal.aborted) {
+      void work();
+      return;
+    }
+    if (granted) driver.release();
+    if (workers === 0 && wanted === 0) done();
+  };
+
+  void work();
+  await finished;
+  if (failure) throw failure.error;
+  return { requests };
+}

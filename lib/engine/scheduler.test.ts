@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { ConversationTurn, Verdict } from '../guard/types';
 import { MemoryVerdictStore, VerdictCache } from './cache';
-import { type EngineOptions, ScanEngine } from './scheduler';
+import { type EngineOptions, MIN_VIEWPORT_CHUNK_TOKENS, ScanEngine } from './scheduler';
 import { estimateTokens } from './tokens';
 import {
   type Classify,
@@ -429,11 +429,11 @@ describe('ScanEngine: scheduling', () => {
     const h = harness({ concurrency: 2, chunkTokens: budgetFor(1) });
     h.ep.hold();
     await h.engine.submitBlocks(1, 0, URL_A, blocks(6));
-    await drain();
-    expect(h.engine.status()).toMatchObject({ pending: 4, inFlight: 2 });
+    // Keys are hashed off the thread: under load a fixed number of turns of the event loop may not be enough.
+    await vi.waitFor(() => expect(h.engine.status()).toMatchObject({ pending: 4, inFlight: 2 }));
     const first = h.engine.checkPrompt({ tabId: 2, url: URL_A, text: 'first prompt' });
     const second = h.engine.checkPrompt({ tabId: 3, url: URL_A, text: 'second prompt' });
-    await drain();
+    await vi.waitFor(() => expect(h.engine.status()).toMatchObject({ pending: 5, inFlight: 3 }));
     // The first prompt went at once, beside the two page chunks; the second waits, ahead of the page blocks.
     expect(h.ep.calls).toHaveLength(3);
     expect(h.ep.calls[2]).toBe('first prompt');
@@ -557,6 +557,168 @@ describe('ScanEngine: scheduling', () => {
     await expect(
       h.engine.noteNotChecked(1, 0, URL_A, 'fine' as unknown as NotCheckedReason),
     ).rejects.toMatchObject({ kind: 'invalid-input' });
+  });
+});
+
+describe('ScanEngine: parallel search, viewport first', () => {
+  /** A viewport paragraph of about 100 tokens, all of one size, flagged or not. */
+  const long = (i: number, bad?: string) =>
+    `${para(i, bad)} ${Array.from({ length: 8 }, () => 'The garden path winds past the old stone wall and the pond.').join(' ')}`;
+  const viewport = (n: number, bad: Record<number, string> = {}) =>
+    Array.from({ length: n }, (_, i) => ({
+      ref: `v${i}`,
+      text: long(i, bad[i]),
+      priority: 'viewport' as const,
+    }));
+  const blocksIn = (call: string) => call.split('\n\n').length;
+
+  /** Largest number of requests the endpoint had under way at once. */
+  function peak(h: Harness): () => number {
+    let now = 0;
+    let max = 0;
+    const inner = h.ep.classify.getMockImplementation()!;
+    h.ep.classify.mockImplementation(async (turns, signal) => {
+      now++;
+      max = Math.max(max, now);
+      try {
+        return await inner(turns, signal);
+      } finally {
+        now--;
+      }
+    });
+    return () => max;
+  }
+
+  it('asks about the whole viewport in the first round trip, spread over the free slots', async () => {
+    expect(estimateTokens(long(0))).toBeGreaterThan(110);
+    const h = harness({ concurrency: 4 });
+    h.ep.hold();
+    await h.engine.submitBlocks(1, 0, URL_A, viewport(8));
+    await vi.waitFor(() => expect(h.ep.calls).toHaveLength(4));
+    // Four chunks of two blocks each, all under way at once; nothing waits for a second round.
+    expect(h.ep.calls.map(blocksIn)).toEqual([2, 2, 2, 2]);
+    expect(h.engine.status()).toMatchObject({ pending: 0, inFlight: 8 });
+    h.ep.release();
+    await vi.waitFor(() => expect(h.verdicts).toHaveLength(8));
+    expect(h.ep.calls).toHaveLength(4);
+
+    // The halving strategy packs the viewport into one chunk, like the rest of the page.
+    const old = harness({ concurrency: 4, strategy: 'halving' });
+    await old.engine.submitBlocks(1, 0, URL_A, viewport(8));
+    await vi.waitFor(() => expect(old.verdicts).toHaveLength(8));
+    expect(old.ep.calls.map(blocksIn)).toEqual([8]);
+  });
+
+  it('does not spread a small viewport: each part keeps enough tokens to be worth its header', async () => {
+    const h = harness({ concurrency: 4 });
+    await h.engine.submitBlocks(1, 0, URL_A, blocks(6, {}, 'viewport'));
+    await vi.waitFor(() => expect(h.verdicts).toHaveLength(6));
+    expect(
+      estimateTokens(
+        blocks(6)
+          .map((b) => b.text)
+          .join('\n\n'),
+      ),
+    ).toBeLessThan(2 * MIN_VIEWPORT_CHUNK_TOKENS);
+    expect(h.ep.calls.map(blocksIn)).toEqual([6]);
+  });
+
+  it('cuts a flagged viewport chunk k ways at once, down to the block checked alone', async () => {
+    const h = harness({ concurrency: 4 });
+    h.ep.hold();
+    await h.engine.submitBlocks(1, 0, URL_A, blocks(8, { 5: 'S9' }, 'viewport'));
+    await vi.waitFor(() => expect(h.ep.calls).toHaveLength(1));
+    h.ep.release();
+    h.ep.hold();
+    // Round 2: four parts of two blocks, all asked together.
+    await vi.waitFor(() => expect(h.ep.calls).toHaveLength(5));
+    expect(h.ep.calls.slice(1).map(blocksIn)).toEqual([2, 2, 2, 2]);
+    h.ep.release();
+    h.ep.hold();
+    // Round 3: the flagged part's two blocks, each alone, together.
+    await vi.waitFor(() => expect(h.ep.calls).toHaveLength(7));
+    expect(h.ep.calls.slice(5).map(blocksIn)).toEqual([1, 1]);
+    h.ep.release();
+    await vi.waitFor(() => expect(h.verdicts).toHaveLength(8));
+    const flagged = h.verdicts.filter((v) => !v.verdict.safe);
+    expect(flagged.map((v) => [v.item.ref, v.verdict.categories])).toEqual([['r5', ['S9']]]);
+    expect(h.ep.calls).toContain(para(5, 'S9'));
+    // Three round trips where halving needs four, one after another.
+    const old = harness({ concurrency: 4, strategy: 'halving' });
+    const oldPeak = peak(old);
+    await old.engine.submitBlocks(1, 0, URL_A, blocks(8, { 5: 'S9' }, 'viewport'));
+    await vi.waitFor(() => expect(old.verdicts).toHaveLength(8));
+    expect(oldPeak()).toBe(1);
+    expect(old.ep.calls.length).toBeGreaterThanOrEqual(4);
+  });
+
+  it('never goes beyond the concurrency limit, and the search goes before page work queued behind it', async () => {
+    const h = harness({ concurrency: 3, chunkTokens: budgetFor(9) });
+    const max = peak(h);
+    h.ep.hold();
+    await h.engine.submitBlocks(1, 0, URL_A, [
+      ...blocks(9, { 1: 'S1', 7: 'S2' }, 'viewport'),
+      ...blocks(27).map((b) => ({ ...b, ref: `p${b.ref}`, text: `Page ${b.text}` })),
+    ]);
+    // The viewport chunk and two page chunks fill the three slots.
+    await vi.waitFor(() => expect(h.ep.calls).toHaveLength(3));
+    expect(h.ep.calls.map((c) => c.startsWith('Page'))).toEqual([false, true, true]);
+    // The viewport chunk is flagged: its first part goes on its own slot, the other two wait for slots.
+    h.ep.releaseOne();
+    await vi.waitFor(() => expect(h.ep.calls).toHaveLength(4));
+    expect(h.ep.calls[3]!.startsWith('Page')).toBe(false);
+    // A page chunk answers: its slot goes to the search, not to the page chunk queued next.
+    h.ep.releaseOne();
+    await vi.waitFor(() => expect(h.ep.calls).toHaveLength(5));
+    expect(h.ep.calls[4]!.startsWith('Page')).toBe(false);
+    h.ep.release();
+    await vi.waitFor(() => expect(h.verdicts).toHaveLength(36));
+    expect(max()).toBeLessThanOrEqual(3);
+    expect(h.engine.status()).toMatchObject({ pending: 0, inFlight: 0 });
+    expect(
+      h.verdicts
+        .filter((v) => !v.verdict.safe)
+        .map((v) => v.item.ref)
+        .sort(),
+    ).toEqual(['r1', 'r7']);
+  });
+
+  it('counts tokens and cost once per response of every part, and a reload costs nothing', async () => {
+    const h = harness({ concurrency: 4 });
+    await h.engine.submitBlocks(1, 0, URL_A, blocks(8, { 2: 'S1' }, 'viewport'));
+    await vi.waitFor(() => expect(h.verdicts).toHaveLength(8));
+    const calls = h.ep.calls.length;
+    expect(calls).toBe(1 + 4 + 2);
+    expect(h.engine.status().today).toMatchObject({
+      requests: calls,
+      promptTokens: 100 * calls,
+      completionTokens: 2 * calls,
+    });
+    expect(h.engine.status().today.costUsd).toBeCloseTo(COST * calls);
+    expect(h.engine.tabState(1)).toMatchObject({ tokens: 102 * calls });
+    // A reload costs nothing.
+    h.engine.navigated(1, URL_A);
+    await h.engine.submitBlocks(1, 0, URL_A, blocks(8, { 2: 'S1' }, 'viewport'));
+    await vi.waitFor(() => expect(h.verdicts).toHaveLength(16));
+    expect(h.ep.calls).toHaveLength(calls);
+  });
+
+  it('keeps the verdicts a search has when one of its parts fails, and asks again for the rest', async () => {
+    const h = harness({ concurrency: 4 });
+    h.ep.hold();
+    await h.engine.submitBlocks(1, 0, URL_A, blocks(8, { 6: 'S3' }, 'viewport'));
+    await vi.waitFor(() => expect(h.ep.calls).toHaveLength(1));
+    h.ep.failures.push(undefined, guardError('server', true));
+    h.ep.release();
+    await vi.waitFor(() => expect(h.engine.status().inFlight).toBe(0));
+    // One part failed: the other three answered, and their blocks have their verdicts.
+    expect(h.verdicts.length).toBeGreaterThanOrEqual(2);
+    expect(h.engine.status().pending).toBeGreaterThan(0);
+    await vi.advanceTimersByTimeAsync(60_000);
+    await vi.waitFor(() => expect(h.verdicts).toHaveLength(8));
+    expect(new Set(h.verdicts.map((v) => v.item.ref)).size).toBe(8);
+    expect(h.verdicts.filter((v) => !v.verdict.safe).map((v) => v.item.ref)).toEqual(['r6']);
+    expect(h.engine.status()).toMatchObject({ pending: 0, inFlight: 0 });
   });
 });
 

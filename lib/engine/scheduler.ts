@@ -65,7 +65,15 @@ import type { Verdict } from '../guard/types';
 import type { MessageText } from '../text';
 import { type BreakerOptions, CircuitBreaker, DEFAULT_BREAKER } from './breaker';
 import { isVerdict, type VerdictCache } from './cache';
-import { chunkBudget, DEFAULT_CHUNK_TOKENS, packBlocks, runChunk, splitText } from './chunker';
+import {
+  chunkBudget,
+  DEFAULT_CHUNK_TOKENS,
+  packBlocks,
+  runChunk,
+  runChunkParallel,
+  SEPARATOR_TOKENS,
+  splitText,
+} from './chunker';
 import {
   ENGINE_TEMPLATES,
   type EngineTextKey,
@@ -150,7 +158,22 @@ export interface EngineOptions {
   /** Wait after a rate limit that said nothing about when to come back. Default 20 s. */
   rateLimitWaitMs?: number;
   snippetLength?: number;
+  /**
+   * How page text is scheduled. `parallel` (default): the viewport's text goes first in small chunks spread over
+   * the free request slots, and a viewport chunk that comes back unsafe is cut `concurrency` ways at once, each
+   * part on a slot of its own. `halving`: the strategy before it (viewport text packed like the rest, every unsafe
+   * chunk halved one request at a time), kept to compare the two.
+   */
+  strategy?: ScheduleStrategy;
 }
+
+export type ScheduleStrategy = 'parallel' | 'halving';
+export const SCHEDULE_STRATEGIES: readonly ScheduleStrategy[] = ['parallel', 'halving'];
+/**
+ * Smallest viewport chunk worth a request of its own: every request repeats the policy header, so the viewport is
+ * spread over the free slots only as far as each part keeps at least this many tokens.
+ */
+export const MIN_VIEWPORT_CHUNK_TOKENS = 200;
 
 export type ReconfigureOptions = Partial<Omit<EngineOptions, 'cache' | 'stateStore' | 'stateKey' | 'clock'>>;
 
@@ -232,6 +255,14 @@ interface Job {
 
 type Listener<A extends unknown[]> = (...args: A) => void;
 
+/** A chunk under way that wants one more request slot for a part of its search. */
+interface SlotWaiter {
+  priority: Priority;
+  /** The chunk's lead item's place in the queue: older chunks are served first. */
+  seq: number;
+  grant(): void;
+}
+
 const RANK: Record<Priority, number> = { prompt: 0, viewport: 1, page: 2, image: 3 };
 /** Errors that are about the content sent, not the endpoint. */
 const CONTENT_ERRORS = new Set(['too-large', 'bad-output', 'unknown']);
@@ -276,6 +307,11 @@ function mergeVerdicts(verdicts: Verdict[]): Verdict {
   return { safe: verdicts.every((v) => v.safe), categories, unknownCategories };
 }
 
+/** `a` goes before `b`: a higher priority, or the same and queued earlier. */
+function outranks(a: { priority: Priority; seq: number }, b: { priority: Priority; seq: number }): boolean {
+  return RANK[a.priority] < RANK[b.priority] || (a.priority === b.priority && a.seq < b.seq);
+}
+
 const finiteOr0 = (n: unknown) => (typeof n === 'number' && Number.isFinite(n) && n > 0 ? n : 0);
 
 export class ScanEngine {
@@ -297,6 +333,7 @@ export class ScanEngine {
       | 'maxItemAttempts'
       | 'rateLimitWaitMs'
       | 'snippetLength'
+      | 'strategy'
     >
   > & {
     maxImages?: number;
@@ -323,6 +360,8 @@ export class ScanEngine {
   private requests = 0;
   /** Of those, prompt checks (one may go beyond `concurrency`). */
   private promptRequests = 0;
+  /** Chunks under way waiting for another slot for a part of their search (see `acquireSlot`). */
+  private readonly slotWaiters: SlotWaiter[] = [];
   private disposed = false;
   /**
    * The items of the last request refused for its content (too large, not a verdict) since the last answer that
@@ -374,6 +413,7 @@ export class ScanEngine {
       maxItemAttempts: 3,
       rateLimitWaitMs: 20_000,
       snippetLength: DEFAULT_SNIPPET_LENGTH,
+      strategy: 'parallel',
       dailyBudgetUsd: null,
     };
     this.applyOptions(options);
@@ -421,6 +461,8 @@ export class ScanEngine {
     };
     if (o.concurrency !== undefined) positiveInt(o.concurrency, 'concurrency');
     if (o.maxItemAttempts !== undefined) positiveInt(o.maxItemAttempts, 'maxItemAttempts');
+    if (o.strategy !== undefined && !SCHEDULE_STRATEGIES.includes(o.strategy))
+      badInput(`strategy must be one of ${SCHEDULE_STRATEGIES.join(', ')}.`);
     if (o.dailyBudgetUsd !== undefined && o.dailyBudgetUsd !== null) {
       if (!Number.isFinite(o.dailyBudgetUsd) || o.dailyBudgetUsd < 0) badInput('dailyBudgetUsd must be ≥ 0.');
     }
@@ -994,12 +1036,58 @@ export class ScanEngine {
       const full = this.requests >= this.opts.concurrency;
       if (full && this.promptRequests > 0) break;
       const lead = this.pickNext(gate === 'prompts' || full, now);
+      // A chunk's search goes on before new work of its level or below: its parts are what a person waits for.
+      const waiter = gate === 'all' && !full ? this.bestSlotWaiter() : undefined;
+      if (waiter && (!lead || outranks(waiter, lead))) {
+        this.slotWaiters.splice(this.slotWaiters.indexOf(waiter), 1);
+        this.requests++;
+        waiter.grant();
+        continue;
+      }
       if (!lead) break;
       if (!this.breaker.tryAcquire(now)) break;
       this.start(this.gather(lead));
     }
     this.scheduleWake(now);
     this.scheduleNotify();
+  }
+
+  private bestSlotWaiter(): SlotWaiter | undefined {
+    let best: SlotWaiter | undefined;
+    for (const w of this.slotWaiters) if (!best || outranks(w, best)) best = w;
+    return best;
+  }
+
+  /**
+   * One more request slot for a part of a chunk's search, granted by `pump` in priority order (before new work
+   * of the same level) while fewer than `concurrency` requests are under way — never the one kept for prompts.
+   * `false` when `signal` aborts first. A granted slot is given back with `releaseSlot`.
+   */
+  private acquireSlot(priority: Priority, seq: number, signal: AbortSignal): Promise<boolean> {
+    if (signal.aborted || this.disposed) return Promise.resolve(false);
+    return new Promise<boolean>((resolve) => {
+      const waiter: SlotWaiter = {
+        priority,
+        seq,
+        grant: () => {
+          signal.removeEventListener('abort', onAbort);
+          resolve(true);
+        },
+      };
+      const onAbort = () => {
+        const at = this.slotWaiters.indexOf(waiter);
+        if (at !== -1) this.slotWaiters.splice(at, 1);
+        resolve(false);
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      this.slotWaiters.push(waiter);
+      this.pump();
+    });
+  }
+
+  private releaseSlot(): void {
+    this.requests--;
+    this.pump();
   }
 
   private pickNext(promptsOnly: boolean, now: number): Job | undefined {
@@ -1032,7 +1120,26 @@ export class ScanEngine {
       candidates.push(job);
     }
     candidates.sort((a, b) => a.seq - b.seq);
-    return packBlocks([lead, ...candidates], this.blockBudget)[0]!;
+    return packBlocks([lead, ...candidates], this.chunkBudgetFor(lead, candidates))[0]!;
+  }
+
+  /**
+   * The token budget of the chunk `lead` starts. Viewport text under the parallel strategy is spread over the
+   * request slots free now (this one included), as far as each part keeps `MIN_VIEWPORT_CHUNK_TOKENS`: what the
+   * person sees is all asked about in the first round trip, in parts small enough to be searched quickly.
+   */
+  private chunkBudgetFor(lead: Job, candidates: readonly Job[]): number {
+    if (!this.searchesInParallel(lead.priority)) return this.blockBudget;
+    let total = lead.tokens;
+    for (const job of candidates) total += job.tokens + SEPARATOR_TOKENS;
+    const free = Math.max(1, this.opts.concurrency - this.requests);
+    const parts = Math.max(1, Math.min(free, Math.floor(total / MIN_VIEWPORT_CHUNK_TOKENS)));
+    return Math.min(this.blockBudget, Math.max(MIN_VIEWPORT_CHUNK_TOKENS, Math.ceil(total / parts)));
+  }
+
+  /** Chunks of this priority are searched k ways at once. */
+  private searchesInParallel(priority: Priority): boolean {
+    return this.opts.strategy === 'parallel' && priority === 'viewport' && this.opts.concurrency >= 2;
   }
 
   private start(group: Job[]): void {
@@ -1048,47 +1155,58 @@ export class ScanEngine {
     const homeTab = home ? { tabId: home.tabId, epoch: home.epoch } : undefined;
     const ours = (job: Job) => gen === this.gen && this.jobs.get(job.id) === job;
 
-    runChunk(group, {
-      ask: async (jobs) => {
-        // The next step of a bisection waits out a rate limit that started while the chunk was under way.
-        if (!(await this.waitOutRateLimit(ctrl.signal))) throw STOP;
-        // Settings changed, the engine stopped, or nobody wants these blocks any more: no further requests.
-        if (gen !== this.gen || this.disposed || jobs.every((j) => j.waiters.length === 0)) throw STOP;
-        const turns =
-          jobs.length === 1 ? itemTurns(jobs[0]!.content) : chunkTurns(jobs.map((j) => j.content.text));
-        let result: ClassifyResult;
-        try {
-          result = await this.classify(turns, ctrl.signal);
-        } catch (err) {
-          // The endpoint answered, but not usably: the answer is billed all the same.
-          const answered = asClassifierError(err).answered;
-          if (answered) this.countResponse(answered, homeTab);
-          throw err;
-        }
-        this.countResponse(result, homeTab);
-        if (!result || !isVerdict(result.verdict)) {
-          throw Object.assign(new Error('The classifier returned something that is not a verdict.'), {
-            kind: 'bad-output',
-            retryable: false,
-          });
-        }
-        if (gen === this.gen) {
-          this.breaker.onSuccess();
-          this.lastContentFailure = null;
-        }
-        return result;
-      },
-      onVerdict: (job, verdict) => {
-        if (ours(job)) this.finish(job, verdict, false);
-      },
-    })
+    const lead = group[0]!;
+    const parallel = group.length > 1 && this.searchesInParallel(lead.priority);
+    const ask = async (jobs: Job[]): Promise<ClassifyResult> => {
+      // The next step of a bisection waits out a rate limit that started while the chunk was under way.
+      if (!(await this.waitOutRateLimit(ctrl.signal))) throw STOP;
+      // Settings changed, the engine stopped, or nobody wants these blocks any more: no further requests.
+      if (gen !== this.gen || this.disposed || jobs.every((j) => j.waiters.length === 0)) throw STOP;
+      const turns =
+        jobs.length === 1 ? itemTurns(jobs[0]!.content) : chunkTurns(jobs.map((j) => j.content.text));
+      let result: ClassifyResult;
+      try {
+        result = await this.classify(turns, ctrl.signal);
+      } catch (err) {
+        // The endpoint answered, but not usably: the answer is billed all the same.
+        const answered = asClassifierError(err).answered;
+        if (answered) this.countResponse(answered, homeTab);
+        throw err;
+      }
+      this.countResponse(result, homeTab);
+      if (!result || !isVerdict(result.verdict)) {
+        throw Object.assign(new Error('The classifier returned something that is not a verdict.'), {
+          kind: 'bad-output',
+          retryable: false,
+        });
+      }
+      if (gen === this.gen) {
+        this.breaker.onSuccess();
+        this.lastContentFailure = null;
+      }
+      return result;
+    };
+    const onVerdict = (job: Job, verdict: Verdict) => {
+      if (ours(job)) this.finish(job, verdict, false);
+    };
+    const run = parallel
+      ? runChunkParallel(group, {
+          ask,
+          onVerdict,
+          ways: this.opts.concurrency,
+          acquire: (signal) => this.acquireSlot(lead.priority, lead.seq, signal),
+          // Every slot, the chunk's own included, comes back through here.
+          release: () => this.releaseSlot(),
+        })
+      : runChunk(group, { ask, onVerdict });
+    run
       .catch((err) => {
         if (err !== STOP && !this.disposed && gen === this.gen) this.fail(group.filter(ours), err, homeTab);
       })
       .finally(() => {
         if (probe) this.breaker.release();
         this.controllers.delete(ctrl);
-        this.requests--;
+        if (!parallel) this.requests--;
         if (prompt) this.promptRequests--;
         for (const job of group) job.inflight = false;
         // Queued items whose every waiter went away while they were in flight.
