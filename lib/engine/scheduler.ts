@@ -360,6 +360,8 @@ export class ScanEngine {
   private requests = 0;
   /** Of those, prompt checks (one may go beyond `concurrency`). */
   private promptRequests = 0;
+  /** Viewport chunks under way that may be searched in parallel: page work waits until they are done. */
+  private viewportSearches = 0;
   /** Chunks under way waiting for another slot for a part of their search (see `acquireSlot`). */
   private readonly slotWaiters: SlotWaiter[] = [];
   private disposed = false;
@@ -1045,6 +1047,9 @@ export class ScanEngine {
         continue;
       }
       if (!lead) break;
+      // Below-the-fold text and images leave the slots to the viewport's search while one may need them: a page
+      // chunk that took a slot in the first round would hold it while a flagged part of the viewport waits.
+      if (this.viewportSearches > 0 && RANK[lead.priority] > RANK.viewport) break;
       if (!this.breaker.tryAcquire(now)) break;
       this.start(this.gather(lead));
     }
@@ -1157,6 +1162,7 @@ export class ScanEngine {
 
     const lead = group[0]!;
     const parallel = group.length > 1 && this.searchesInParallel(lead.priority);
+    if (parallel) this.viewportSearches++;
     const ask = async (jobs: Job[]): Promise<ClassifyResult> => {
       // The next step of a bisection waits out a rate limit that started while the chunk was under way.
       if (!(await this.waitOutRateLimit(ctrl.signal))) throw STOP;
@@ -1207,6 +1213,7 @@ export class ScanEngine {
         if (probe) this.breaker.release();
         this.controllers.delete(ctrl);
         if (!parallel) this.requests--;
+        if (parallel) this.viewportSearches--;
         if (prompt) this.promptRequests--;
         for (const job of group) job.inflight = false;
         // Queued items whose every waiter went away while they were in flight.
