@@ -1,7 +1,8 @@
 /** The Markdown report (`bench/results/latest.md`) and the README's "Performance" section. */
 import type { BundleSizes } from './bundle';
 import type { HeavyRun } from './heavy';
-import type { CorpusSummary, PageFigures, PromptGuardFigures, Target } from './summary';
+import type { HalvingRun, ViewportRun } from './speed';
+import type { CorpusSummary, PageFigures, PromptGuardFigures, SpeedSummary, Target } from './summary';
 import type { ThroughputRun } from './throughput';
 import type { TtfvRun } from './ttfv';
 
@@ -24,6 +25,8 @@ export interface RunInfo {
     reps: number;
     pages: number;
     ttfvLatencyMs: number;
+    /** Every latency the time to first verdict and the viewport were measured at (runs before 2026-12-07: none). */
+    ttfvLatenciesMs?: number[];
     throughputLatencyMs: number;
     settings: Record<string, unknown>;
     profiler: boolean;
@@ -37,6 +40,11 @@ export interface Report {
   targets: Target[];
   pages: PageFigures[];
   ttfv: TtfvRun[];
+  /** The time to first verdict at every latency, the whole first viewport judged, tokens under halving. */
+  ttfvAll?: TtfvRun[];
+  viewport?: ViewportRun[];
+  halving?: HalvingRun[];
+  speed?: SpeedSummary;
   /** Start-up on the generated 5 MB conversation page (`heavy.ts`). */
   heavy?: HeavyRun;
   promptGuard?: PromptGuardFigures;
@@ -185,6 +193,30 @@ export function summaryTable(r: Report): string {
       `endpoint: ${n(s.ttfvEndpointMs, 0)} ms`,
       `Guardlens' own share: ${n(s.ttfvOwnMs, 0)} ms`,
     ],
+    ...(r.speed?.latencies ?? []).flatMap((l) => [
+      [
+        `Time to first verdict in the viewport, DOMContentLoaded → flagged mark (median; endpoint ${l.latencyMs} ms)`,
+        `${n(l.ttfvMs, 0)} ms`,
+        `2× latency + 100 ms: ${2 * l.latencyMs + 100} ms`,
+        `${n(l.ttfvChain, 0)} requests on the way; own share ${n(l.ownMs, 0)} ms`,
+      ],
+      [
+        `Whole first viewport judged, nothing flagged, DOMContentLoaded → last answer (median; endpoint ${l.latencyMs} ms)`,
+        `${n(l.viewportMs, 0)} ms`,
+        `1× latency + 100 ms: ${l.latencyMs + 100} ms`,
+        `${l.viewportUnsent} of ${l.viewportTexts} viewport texts never sent`,
+      ],
+    ]),
+    ...(r.speed?.halvingTokens !== undefined && r.speed.halvingVisibleTokens
+      ? [
+          [
+            'Prompt tokens, first load, scheduling now (parallel) vs before (halving), same pages',
+            `${r.speed.parallelTokens} (${r.speed.parallelRequests} requests)`,
+            `halving: ${r.speed.halvingTokens} (${r.speed.halvingRequests} requests); visible text ${r.speed.halvingVisibleTokens}`,
+            `${ratioText(r.speed.parallelTokens, r.speed.halvingVisibleTokens)} vs ${ratioText(r.speed.halvingTokens, r.speed.halvingVisibleTokens)} of visible`,
+          ],
+        ]
+      : []),
     [
       'Prompt guard: what it adds to a send, Enter → site (median / p95)',
       r.promptGuard?.medianMs !== undefined
@@ -223,13 +255,14 @@ function pagesTable(r: Report): string {
       'load with / without ms',
       'FCP with / without ms',
       'tokens sent / visible / naive',
+      'tokens, requests (halving)',
       'requests (reload)',
       'DCL → 1st request ms',
       'coverage (words)',
     ],
     r.pages.map((p) =>
       p.error && p.extensionMs === undefined
-        ? [p.name, n(p.kb, 0), `error: ${p.error}`, '', '', '', '', '', '', '', '', '', '', '', '', '']
+        ? [p.name, n(p.kb, 0), `error: ${p.error}`, '', '', '', '', '', '', '', '', '', '', '', '', '', '']
         : [
             p.name,
             n(p.kb, 0),
@@ -244,12 +277,74 @@ function pagesTable(r: Report): string {
             `${n(p.loadWithMs, 0)} / ${n(p.loadWithoutMs, 0)}`,
             `${n(p.fcpWithMs, 0)} / ${n(p.fcpWithoutMs, 0)}`,
             `${p.tokensSent ?? '–'} / ${p.visibleTokens ?? '–'} / ${p.naiveTokens ?? '–'}`,
+            halvingCell(r, p.name),
             `${p.requests ?? '–'} (${p.reloadRequests ?? '–'})`,
             n(p.firstRequestMs, 0),
             p.coverage !== undefined ? `${(p.coverage * 100).toFixed(1)}% (${p.shownWords})` : '–',
           ],
     ),
   );
+}
+
+function halvingCell(r: Report, name: string): string {
+  const h = r.halving?.find((x) => x.name === name);
+  return h ? (h.error ? `error: ${h.error}` : `${h.tokens}, ${h.requests}`) : '–';
+}
+
+/** Time to first verdict and the whole first viewport, per page, at every latency measured. */
+function speedTables(r: Report): string {
+  const latencies = r.run.config.ttfvLatenciesMs ?? [r.run.config.ttfvLatencyMs];
+  const out: string[] = [];
+  for (const latency of latencies) {
+    const t = (r.ttfvAll ?? r.ttfv).filter((x) => (x.latencyMs ?? r.run.config.ttfvLatencyMs) === latency);
+    const v = (r.viewport ?? []).filter((x) => x.latencyMs === latency);
+    out.push(`### Endpoint answering in ${latency} ms`, '');
+    out.push(
+      t.length
+        ? table(
+            [
+              'page',
+              'phrase',
+              'DOMContentLoaded ms',
+              'first request ms',
+              'requests',
+              'endpoint ms',
+              'first verdict ms',
+              'DCL → verdict ms',
+              'own share ms',
+            ],
+            t.map((x) => [
+              x.name,
+              `“${x.phrase}”`,
+              n(x.dclMs, 0),
+              n(x.firstRequestMs, 0),
+              String(x.chainRequests),
+              n(x.endpointMs, 0),
+              x.ttfvMs !== undefined ? n(x.ttfvMs, 0) : `– (${x.error ?? 'no verdict'})`,
+              n(x.dclToFlagMs, 0),
+              n(x.ownMs, 0),
+            ]),
+          )
+        : 'Time to first verdict not measured.',
+      '',
+    );
+    out.push(
+      v.length
+        ? table(
+            ['page', 'viewport texts', 'never sent', 'requests', 'DCL → whole viewport judged ms'],
+            v.map((x) => [
+              x.name,
+              String(x.texts),
+              x.unsent ? `${x.unsent} (${x.unsentSamples.map((u) => `“${u}”`).join(', ')})` : '0',
+              String(x.requests),
+              x.error ? `– (${x.error})` : n(x.judgedMs, 0),
+            ]),
+          )
+        : 'Whole first viewport not measured.',
+      '',
+    );
+  }
+  return out.join('\n');
 }
 
 function reloadSection(r: Report): string {
@@ -276,31 +371,6 @@ function heapTable(r: Report): string {
       mb(p.heapWithBytes! - p.heapWithoutBytes!),
     ]);
   return table(['page', 'KB', 'heap with', 'heap without', 'content script'], rows);
-}
-
-function ttfvTable(r: Report): string {
-  return table(
-    [
-      'page',
-      'phrase',
-      'DOMContentLoaded ms',
-      'first request ms',
-      'requests',
-      'endpoint ms',
-      'first verdict ms',
-      'own share ms',
-    ],
-    r.ttfv.map((t) => [
-      t.name,
-      `“${t.phrase}”`,
-      n(t.dclMs, 0),
-      n(t.firstRequestMs, 0),
-      String(t.chainRequests),
-      n(t.endpointMs, 0),
-      t.ttfvMs !== undefined ? n(t.ttfvMs, 0) : `– (${t.error ?? 'no verdict'})`,
-      n(t.ownMs, 0),
-    ]),
-  );
 }
 
 function throughputTable(r: Report): string {
@@ -389,6 +459,16 @@ const METHOD = `## Method
   the floor's.
 - **Load delay.** \`loadEventStart\` and \`first-contentful-paint\` from the page's own performance timeline,
   with vs without the extension (both browsers traced the same way, so tracing costs both the same).
+- **Time to first verdict and the first viewport.** At each \`--ttfv-latency\` (250 and 1000 ms), on up to 10
+  pages spread over the corpus: the time to first verdict as above, judged from DOMContentLoaded (2 round trips +
+  100 ms is the target: the chunk that holds the phrase, then its block alone); and, with nothing flagged, the
+  visible texts of the first viewport read right after load (text nodes whose boxes meet the viewport, form
+  controls left out), each judged when the first request whose text holds it is answered — DOMContentLoaded →
+  the last of those answers is how long "hide until judged" would keep a safe page hidden. Texts no request
+  carried are counted in the table, not dropped.
+- **Scheduling strategies.** Page text is scheduled \`parallel\` (viewport first, spread over the free slots, a
+  flagged viewport chunk cut k ways at once) since 2026-12-07. Each corpus page is loaded once more, empty cache,
+  with \`engineTuning.strategy = 'halving'\` (the strategy before), and its tokens and requests are shown beside.
 - **Memory.** On the largest pages, after a forced full garbage collection (\`HeapProfiler.collectGarbage\`),
   \`Runtime.getHeapUsage\` gives the used JS heap of the page's V8 isolate. The content script's isolated world
   lives in that same isolate (the call does not split it by context), so the content script's heap is the
@@ -450,9 +530,12 @@ export function markdown(r: Report): string {
     '',
     heapTable(r),
     '',
-    `## Time to first verdict (endpoint answers in ${r.run.config.ttfvLatencyMs} ms)`,
+    '## Time to first verdict, and the whole first viewport judged',
     '',
-    r.ttfv.length ? ttfvTable(r) : 'Not measured in this run.',
+    'DOMContentLoaded → the first flagged mark for a phrase in the viewport, and, on the same pages with nothing',
+    'flagged, DOMContentLoaded → the answer that judged the last text of the first viewport (`bench/speed.ts`).',
+    '',
+    r.ttfv.length || r.viewport?.length ? speedTables(r) : 'Not measured in this run.',
     '',
     '## Prompt guard delay',
     '',
@@ -495,13 +578,13 @@ function floorLines(s: CorpusSummary): string[] {
   const facts: string[] = [];
   if (s.innerTextMs !== undefined && s.floorMs > s.innerTextMs)
     facts.push(
-      `the floor alone took ${(s.floorMs / s.innerTextMs).toFixed(1)}× one \`innerText\` read, so no content script ` +
-        'can meet the page-cost target as it stands',
+      `the floor alone took ${(s.floorMs / s.innerTextMs).toFixed(1)}× one \`innerText\` read, which is why the ` +
+        "page-cost target is set on Guardlens' thread time above the floor",
     );
-  if (s.floorFcpRatio !== undefined && s.floorFcpRatio > 1.05)
-    facts.push(`it alone delayed the first contentful paint by ${pct(s.floorFcpRatio)} (target 5%)`);
-  if (s.floorLoadRatio !== undefined && s.floorLoadRatio > 1.05)
-    facts.push(`it alone delayed the load event by ${pct(s.floorLoadRatio)} (target 5%)`);
+  if (s.floorFcpRatio !== undefined)
+    facts.push(`it alone delayed the first contentful paint by ${pct(s.floorFcpRatio)}`);
+  if (s.floorLoadRatio !== undefined)
+    facts.push(`it alone delayed the load event by ${pct(s.floorLoadRatio)}`);
   if (facts.length) lines.push(`In this run ${facts.join('; ')}.`);
   return lines;
 }

@@ -10,9 +10,11 @@
  * npm run bench -- --readme              # also rewrite the README's "Performance" section
  * ```
  *
- * Other options: `--ttfv-pages=N` (10), `--ttfv-latency=MS` (250), `--heap-pages=N` (8), `--throughput-latency=MS`
+ * Other options: `--ttfv-pages=N` (10), `--ttfv-latency=MS,MS` (250,1000: the time to first verdict and the time
+ * until the first viewport is judged, at each endpoint latency), `--heap-pages=N` (8), `--throughput-latency=MS`
  * (100), `--throughput-seconds=S` (3), `--prompt-guard-runs=N` (30), `--profiler` (add V8's sampling profiler to the traces), `--skip=` any of
- * `pages,floor,ttfv,heavy,prompt-guard,throughput`, `--out=DIR` (bench/results).
+ * `pages,floor,ttfv,viewport,halving,heavy,prompt-guard,throughput` (`halving`: the corpus loaded once more under the
+ * old scheduling strategy, for its tokens beside the new one's; see `speed.ts`), `--out=DIR` (bench/results).
  * Writes `latest.json` and `latest.md` in the output directory. See `report.ts` for the method.
  */
 import { spawn } from 'node:child_process';
@@ -29,7 +31,8 @@ import { type HeavyRun, runHeavyPass } from './heavy';
 import { type PageRun, runPagePass } from './page-pass';
 import { CORPUS_DIR, listCorpus } from './pages';
 import { markdown, type Report, readmeSection, replaceReadmeSection } from './report';
-import { corpusSummary, type PromptGuardFigures, pageFigures, targets } from './summary';
+import { type HalvingRun, runHalvingTokens, runViewportPass, type ViewportRun } from './speed';
+import { corpusSummary, type PromptGuardFigures, pageFigures, speedSummary, targets } from './summary';
 import { runThroughput, type ThroughputRun } from './throughput';
 import { runTtfvPass, type TtfvRun } from './ttfv';
 
@@ -40,7 +43,7 @@ interface Options {
   reps: number;
   build: BuildSource;
   ttfvPages: number;
-  ttfvLatencyMs: number;
+  ttfvLatencyMs: number[];
   heapPages: number;
   throughputLatencyMs: number;
   throughputSeconds: number;
@@ -56,7 +59,7 @@ function parseArgs(argv: string[]): Options {
     reps: 3,
     build: 'worktree',
     ttfvPages: 10,
-    ttfvLatencyMs: 250,
+    ttfvLatencyMs: [250, 1000],
     heapPages: 8,
     throughputLatencyMs: 100,
     throughputSeconds: 3,
@@ -81,8 +84,11 @@ function parseArgs(argv: string[]): Options {
       o.build = value as BuildSource;
     } else if (key === 'no-build') o.build = 'existing';
     else if (key === 'ttfv-pages') o.ttfvPages = Math.round(num());
-    else if (key === 'ttfv-latency') o.ttfvLatencyMs = num();
-    else if (key === 'heap-pages') o.heapPages = Math.round(num());
+    else if (key === 'ttfv-latency') {
+      o.ttfvLatencyMs = value.split(',').map(Number);
+      if (!o.ttfvLatencyMs.every((v) => Number.isFinite(v) && v > 0))
+        throw new Error('--ttfv-latency needs positive numbers (ms), comma-separated');
+    } else if (key === 'heap-pages') o.heapPages = Math.round(num());
     else if (key === 'throughput-latency') o.throughputLatencyMs = num();
     else if (key === 'throughput-seconds') o.throughputSeconds = num();
     else if (key === 'prompt-guard-runs') o.promptGuardRuns = Math.round(num());
@@ -211,6 +217,9 @@ async function main(): Promise<void> {
   let floor: FloorBrowser | undefined;
   let runs: PageRun[] = [];
   let ttfv: TtfvRun[] = [];
+  const ttfvAll: TtfvRun[] = [];
+  const viewport: ViewportRun[] = [];
+  let halving: HalvingRun[] = [];
   let heavy: HeavyRun | undefined;
   let promptGuard: PromptGuardFigures | undefined;
   let throughput: ThroughputRun[] = [];
@@ -246,22 +255,55 @@ async function main(): Promise<void> {
         log,
       });
     }
-    if (!o.skip.has('ttfv')) {
-      const candidates = runs
-        .filter((r) => r.phrase && !r.error)
-        .map((r) => ({ name: r.name, phrase: r.phrase! }));
-      const chosen = spread(candidates, o.ttfvPages);
-      log(`Time to first verdict: ${chosen.length} pages, endpoint answering in ${o.ttfvLatencyMs} ms`);
-      ttfv = await runTtfvPass({
+    if (!o.skip.has('halving') && runs.length) {
+      log(`Tokens under the old strategy (halving): ${runs.length} pages, one load each`);
+      halving = await runHalvingTokens({
         gl,
         guard,
         site,
-        pages: chosen,
-        latencyMs: o.ttfvLatencyMs,
+        pages: runs.filter((r) => !r.error).map((r) => r.name),
         settings,
         apiKey: API_KEY,
         log,
       });
+    }
+    const candidates = runs
+      .filter((r) => r.phrase && !r.error)
+      .map((r) => ({ name: r.name, phrase: r.phrase! }));
+    const chosen = spread(candidates, o.ttfvPages);
+    for (const latencyMs of o.ttfvLatencyMs) {
+      if (!o.skip.has('ttfv')) {
+        log(`Time to first verdict: ${chosen.length} pages, endpoint answering in ${latencyMs} ms`);
+        const these = await runTtfvPass({
+          gl,
+          guard,
+          site,
+          pages: chosen,
+          latencyMs,
+          settings,
+          apiKey: API_KEY,
+          log,
+        });
+        ttfvAll.push(...these);
+        if (latencyMs === o.ttfvLatencyMs[0]) ttfv = these;
+      }
+      if (!o.skip.has('viewport')) {
+        log(
+          `Whole first viewport judged, nothing flagged: ${chosen.length} pages, endpoint answering in ${latencyMs} ms`,
+        );
+        viewport.push(
+          ...(await runViewportPass({
+            gl,
+            guard,
+            site,
+            pages: chosen.map((c) => c.name),
+            latencyMs,
+            settings,
+            apiKey: API_KEY,
+            log,
+          })),
+        );
+      }
     }
     if (!o.skip.has('heavy')) {
       log('Start-up on a generated 5 MB conversation page');
@@ -301,6 +343,7 @@ async function main(): Promise<void> {
 
   const figures = runs.map(pageFigures);
   const summary = corpusSummary(figures, ttfv, heavy);
+  const speed = speedSummary(o.ttfvLatencyMs, ttfvAll, viewport, halving, figures);
   const report: Report = {
     machine: {
       cpu: os.cpus()[0]?.model ?? 'unknown CPU',
@@ -319,16 +362,21 @@ async function main(): Promise<void> {
       config: {
         reps: o.reps,
         pages: pages.length,
-        ttfvLatencyMs: o.ttfvLatencyMs,
+        ttfvLatencyMs: o.ttfvLatencyMs[0]!,
+        ttfvLatenciesMs: o.ttfvLatencyMs,
         throughputLatencyMs: o.throughputLatencyMs,
         settings: { ...settings, baseUrl: '(local test server)', model: '(one per page)' },
         profiler: o.profiler,
       },
     },
     summary,
-    targets: targets(summary, promptGuard, throughput),
+    speed,
+    targets: targets(summary, promptGuard, throughput, speed),
     pages: figures,
     ttfv,
+    ttfvAll,
+    viewport,
+    halving,
     heavy,
     promptGuard,
     throughput,

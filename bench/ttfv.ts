@@ -3,7 +3,9 @@
  * flag one phrase that is visible in the viewport right after load (and occurs nowhere else in the page); a
  * MutationObserver in the page notes when Guardlens marks an element `data-guardlens="flagged"`. The requests
  * that carried the phrase (the first chunk, then each bisection step) are the endpoint's share; what is left,
- * after the page's own parsing (navigation start → DOMContentLoaded), is Guardlens' own share.
+ * after the page's own parsing (navigation start → DOMContentLoaded), is Guardlens' own share. The target is set
+ * on DOMContentLoaded → the mark (`dclToFlagMs`): 2 round trips + 100 ms, one for the chunk that holds the phrase
+ * and one for the phrase's block checked alone. `run.ts` runs this pass at each `--ttfv-latency`.
  */
 import type { GuardlensBrowser, StaticServer } from '../test/e2e/harness';
 import { DEFAULT_RULES, type GuardServer } from '../test/server/guard-server';
@@ -13,6 +15,10 @@ import { isModelRequest } from './tokens';
 export interface TtfvRun {
   name: string;
   phrase: string;
+  /** The endpoint's latency in this pass. */
+  latencyMs?: number;
+  /** DOMContentLoaded end → the flagged mark: the figure the target is set on (the page's own parse left out). */
+  dclToFlagMs?: number;
   /** Navigation start → the flagged mark in the page. */
   ttfvMs?: number;
   /** Navigation start → DOMContentLoaded end (the page's own part). */
@@ -79,7 +85,7 @@ export async function runTtfvPass(o: TtfvOptions): Promise<TtfvRun[]> {
   o.guard.setLatency(o.latencyMs);
   try {
     for (const { name, phrase } of o.pages) {
-      const run: TtfvRun = { name, phrase, chainRequests: 0, endpointMs: 0 };
+      const run: TtfvRun = { name, phrase, latencyMs: o.latencyMs, chainRequests: 0, endpointMs: 0 };
       runs.push(run);
       o.guard.setRules([...DEFAULT_RULES, { phrase, categories: ['S1'] }]);
       await freshCache(o.gl, { ...o.settings, model: `bench-ttfv-${name}` }, o.apiKey);
@@ -116,7 +122,10 @@ export async function runTtfvPass(o: TtfvOptions): Promise<TtfvRun[]> {
           const before = chain.filter((r) => r.answeredAt !== undefined && r.answeredAt <= flaggedEpoch + 1);
           run.chainRequests = before.length;
           run.endpointMs = busyTime(before.map((r) => [r.receivedAt, r.answeredAt!] as const));
-          if (run.dclMs !== undefined) run.ownMs = run.ttfvMs - run.endpointMs - run.dclMs;
+          if (run.dclMs !== undefined) {
+            run.ownMs = run.ttfvMs - run.endpointMs - run.dclMs;
+            run.dclToFlagMs = run.ttfvMs - run.dclMs;
+          }
         } else {
           run.chainRequests = chain.length;
         }
