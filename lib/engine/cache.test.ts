@@ -116,6 +116,36 @@ describe('VerdictCache', () => {
     expect(await cache.clearIfFingerprintChanged('fp')).toBe(false);
   });
 
+  it('answers a miss without asking the store once it has read every key, and a hit as before', async () => {
+    const store = new MemoryVerdictStore();
+    await store.set(key(1), { v: SAFE, t: 1 });
+    let reads = 0;
+    const counting: VerdictStore = {
+      get: (k) => {
+        reads++;
+        return store.get(k);
+      },
+      set: (k, v) => store.set(k, v),
+      delete: (k) => store.delete(k),
+      clear: () => store.clear(),
+      keys: () => store.keys(),
+    };
+    const cache = new VerdictCache(counting);
+    // Before `init` nothing is known: the store is asked.
+    expect(await cache.get(key(9))).toBeUndefined();
+    expect(reads).toBe(1);
+    await cache.init();
+    // A page seen for the first time: every lookup a miss, none of them a store read.
+    for (let i = 10; i < 60; i++) expect(await cache.get(key(i))).toBeUndefined();
+    expect(reads).toBe(1);
+    expect(await cache.get(key(1))).toEqual(SAFE);
+    expect(reads).toBe(2);
+    // A verdict being written is looked up in the store, not taken for a miss.
+    const writing = cache.set(key(2), UNSAFE);
+    expect(await cache.get(key(2))).toEqual(UNSAFE);
+    await writing;
+  });
+
   it('never reads a malformed stored value as a verdict', async () => {
     const store = new MemoryVerdictStore();
     await store.set(key(1), { v: { safe: true }, t: 1 });

@@ -121,6 +121,11 @@ export class VerdictCache {
   /** Key → accounted bytes, least recently used first. */
   private readonly index = new Map<string, number>();
   private totalBytes = 0;
+  /**
+   * The index holds every key the store does (`init` read them all, and every write since went through here): a
+   * key it lacks is a miss without asking the store — on a page seen for the first time, every block's lookup.
+   */
+  private complete = false;
 
   constructor(store: VerdictStore, opts: CacheOptions = {}) {
     this.store = store;
@@ -142,6 +147,7 @@ export class VerdictCache {
   }
 
   async init(): Promise<void> {
+    this.complete = false;
     this.index.clear();
     this.totalBytes = 0;
     if (this.store.entries) {
@@ -154,17 +160,20 @@ export class VerdictCache {
       }
       rows.sort((a, b) => a[1].t - b[1].t);
       for (const [key, rec] of rows) this.account(key, sizeOf(key, rec));
+      this.complete = true;
     } else if (this.store.keys) {
       // Order unknown: take the store's; sizes are estimated for a typical verdict.
       for (const key of await this.store.keys()) {
         if (key !== FINGERPRINT_KEY) this.account(key, key.length + 80 + ENTRY_OVERHEAD);
       }
+      this.complete = true;
     }
     await this.evict();
   }
 
   async get(key: string): Promise<Verdict | undefined> {
     checkKey(key);
+    if (this.complete && !this.index.has(key)) return undefined;
     const raw = await this.store.get(key);
     const rec = readStored(raw);
     if (!rec) {
@@ -189,9 +198,10 @@ export class VerdictCache {
     if (!isVerdict(verdict))
       throw new EngineError('invalid-input', 'Only well-formed verdicts can be cached.');
     const rec: StoredVerdict = { v: copyVerdict(verdict), t: this.now() };
-    await this.store.set(key, rec);
+    // Accounted first, so a lookup while the write is under way asks the store rather than taking a miss.
     this.forget(key);
     this.account(key, sizeOf(key, rec));
+    await this.store.set(key, rec);
     await this.evict();
   }
 

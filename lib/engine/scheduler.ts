@@ -629,18 +629,24 @@ export class ScanEngine {
       if (ps.length === 0) result.skipped++;
       return ps;
     });
-    const prepared = await this.prepare(parts);
-    for (const { part, id, verdict } of prepared) {
-      const epoch = epochs.get(part.tabId)!;
-      if (this.tabs.get(part.tabId)?.epoch !== epoch) {
-        result.skipped++;
-        continue;
+    // What the person sees first: its keys are made, and its requests sent, before the rest of the batch is keyed
+    // (hashing and looking up a few hundred blocks takes tens of milliseconds in a busy background).
+    const urgent = parts.filter((p) => RANK[p.priority] <= RANK.viewport);
+    const rest = urgent.length ? parts.filter((p) => RANK[p.priority] > RANK.viewport) : parts;
+    for (const group of urgent.length && rest.length ? [urgent, rest] : [parts]) {
+      const prepared = await this.prepare(group);
+      for (const { part, id, verdict } of prepared) {
+        const epoch = epochs.get(part.tabId)!;
+        if (this.tabs.get(part.tabId)?.epoch !== epoch) {
+          result.skipped++;
+          continue;
+        }
+        const outcome = this.enqueue(part, id, epoch, verdict);
+        result[outcome]++;
       }
-      const outcome = this.enqueue(part, id, epoch, verdict);
-      result[outcome]++;
+      this.markDirty();
+      this.pump();
     }
-    this.markDirty();
-    this.pump();
     return result;
   }
 
