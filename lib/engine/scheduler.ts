@@ -39,7 +39,12 @@
  * Scheduling: priority prompt > viewport > page > image, first in first out within a level; at most
  * `concurrency` requests at once, and one more for a prompt check when page work fills them all (a person waiting
  * at a send never waits for a slot). Page text of one tab and frame is packed into chunks (`chunker.ts`) and
- * bisected when unsafe; other kinds go one per request. The queue is our own rather than p-queue's: chunks are
+ * searched when unsafe; other kinds go one per request. Under the `parallel` strategy (default) the viewport goes
+ * first: a batch's viewport blocks are keyed and queued before the rest of it, spread over the free slots (as far
+ * as each part keeps `MIN_VIEWPORT_CHUNK_TOKENS`), and a flagged viewport chunk is cut `concurrency` ways at once
+ * (`runChunkParallel`), each part on a slot granted before new work of its level (`acquireSlot`); page text and
+ * images wait while such a search may need slots. Page text below the fold is halved one request at a time
+ * (`runChunk`), the cheapest search; `halving` does that for the viewport too (the strategy before). The queue is our own rather than p-queue's: chunks are
  * formed at dispatch time from whatever is queued, queued items must be dropped by tab, merged by key, re-keyed
  * and persisted, and dispatch stops as a whole for rate limits, the circuit breaker, the budget and offline —
  * p-queue holds opaque closures, which allow none of that.
