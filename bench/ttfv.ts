@@ -88,7 +88,7 @@ export async function runTtfvPass(o: TtfvOptions): Promise<TtfvRun[]> {
       const run: TtfvRun = { name, phrase, latencyMs: o.latencyMs, chainRequests: 0, endpointMs: 0 };
       runs.push(run);
       o.guard.setRules([...DEFAULT_RULES, { phrase, categories: ['S1'] }]);
-      await freshCache(o.gl, { ...o.settings, model: `bench-ttfv-${name}` }, o.apiKey);
+      await freshCache(o.gl, { ...o.settings, model: `bench-ttfv-${o.latencyMs}-${name}` }, o.apiKey);
       const page = await ctx.newPage();
       try {
         await page.addInitScript(OBSERVER);

@@ -166,7 +166,8 @@ describe.each(BROWSER_NAMES)('page scanning: %s', (name) => {
       expect(inserted).toBe(0);
       const stats = await pageStats(gl, tabId);
       expect(stats.errors).toBe(0);
-      expect(stats.longestMs).toBeLessThan(50);
+      // How long its tasks take is the benchmark's to measure (`npm run bench`): a wall-clock bound here fails
+      // whenever the machine is busy.
     } finally {
       await page.close();
     }
