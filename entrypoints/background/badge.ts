@@ -11,6 +11,9 @@ function badgeApi(): BadgeApi | undefined {
   return api.action ?? api.browserAction;
 }
 
+/** One number format per locale: making one takes about a millisecond, and the badge changes with every verdict. */
+const formats = new Map<string, Intl.NumberFormat>();
+
 /** The count as the UI language writes numbers (at most 999, so the badge's few characters hold it). */
 export function badgeText(flagged: number): string {
   if (flagged <= 0) return '';
@@ -20,7 +23,13 @@ export function badgeText(flagged: number): string {
   } catch {
     language = undefined;
   }
-  return new Intl.NumberFormat(formatLocale(language), { useGrouping: false }).format(Math.min(flagged, 999));
+  const locale = formatLocale(language);
+  let format = formats.get(locale);
+  if (!format) {
+    format = new Intl.NumberFormat(locale, { useGrouping: false });
+    formats.set(locale, format);
+  }
+  return format.format(Math.min(flagged, 999));
 }
 
 export async function setBadge(tabId: number, flagged: number): Promise<void> {

@@ -9,7 +9,14 @@ import { fakeBrowser } from 'wxt/testing/fake-browser';
 import { MemoryVerdictStore } from '@/lib/engine/cache';
 import type { TabState } from '@/lib/engine/types';
 import { type GuardServer, startGuardServer } from '../../test/server/guard-server';
-import { ENGINE_TUNING_KEY, EngineHost, RESUME_ALARM, RESUME_PERIOD_MINUTES, readEngineTuning } from './host';
+import {
+  ENGINE_TUNING_KEY,
+  EngineHost,
+  RESUME_ALARM,
+  RESUME_PERIOD_MINUTES,
+  readEngineTuning,
+  TAB_PUBLISH_MS,
+} from './host';
 
 const KEY = 'gl-unit-host-key-41d9e2';
 const URL_A = 'https://news.example/a';
@@ -103,6 +110,26 @@ describe('EngineHost', () => {
 
     h.engine.dropTab(7);
     await until(async () => (await sessionTab(7)) === undefined, 'the closed tab to be forgotten');
+  });
+
+  it('saves a busy tab state at most once per TAB_PUBLISH_MS, ending with the last one', async () => {
+    const h = await createHost();
+    const set = vi.spyOn(fakeBrowser.storage.session, 'set');
+    const start = Date.now();
+    for (let i = 0; i < 12; i++) {
+      await h.engine.submitBlocks(12, 0, URL_A, [
+        { ref: `b${i}`, text: `Paragraph ${i} about the weather in the hills.`, priority: 'viewport' },
+      ]);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    await until(async () => (await sessionTab(12))?.scanned === 12, 'every block scanned');
+    const took = Date.now() - start;
+    const saves = set.mock.calls.filter(([items]) => 'tab:12' in (items as object)).length;
+    set.mockRestore();
+    // The engine reported the tab after each of the 12 submits and each answer.
+    expect(saves).toBeGreaterThan(0);
+    expect(saves).toBeLessThanOrEqual(Math.ceil(took / TAB_PUBLISH_MS) + 1);
+    expect((await sessionTab(12))!.pending).toBe(0);
   });
 
   it('reports the engine status with why nothing can be scanned, and keeps h.engine.status() and h.endpoint', async () => {
@@ -254,7 +281,8 @@ describe('EngineHost', () => {
       expect(alarm.periodInMinutes).toBe(RESUME_PERIOD_MINUTES);
       expect(alarm.scheduledTime).toBeGreaterThanOrEqual(Date.now() + 25_000);
       await until(async () => (await fakeBrowser.alarms.get(RESUME_ALARM)) === undefined, 'the alarm to go');
-      expect((await sessionTab(3))!.scanned).toBe(1);
+      // The tab's state is saved from a timer, shortly after.
+      await until(async () => (await sessionTab(3))?.scanned === 1, 'the tab state saved');
     } finally {
       server.setLatency(0);
     }

@@ -256,6 +256,11 @@ async function managedAreaAnswered(): Promise<void> {
   ]);
 }
 
+/** Tab states are saved at most this often… */
+export const TAB_PUBLISH_MS = 100;
+/** …and this long after the engine reported them at the soonest. */
+const TAB_PUBLISH_DELAY_MS = 20;
+
 export class EngineHost {
   readonly engine: ScanEngine;
   state: EffectiveState;
@@ -266,6 +271,12 @@ export class EngineHost {
   private readonly unwatchTuning: () => void;
   /** The resume alarm as last set: '' unknown (a fresh worker), 'none', or its schedule. */
   private alarm = '';
+  /** Tab states reported by the engine and not saved yet (`queueTab`). */
+  private readonly unpublished = new Map<number, TabState | null>();
+  private publishTimer: ReturnType<typeof setTimeout> | undefined;
+  private lastPublishAt = Number.NEGATIVE_INFINITY;
+  /** The count each tab's badge shows, as last set. */
+  private readonly badges = new Map<number, number>();
 
   private constructor(state: EffectiveState, tuning: EngineTuning, options: EngineHostOptions) {
     this.state = state;
@@ -278,7 +289,7 @@ export class EngineHost {
     this.engine.onVerdict((item, verdict) => {
       if (!verdict.safe) void this.deliver(item, verdict.categories);
     });
-    this.engine.onTabState((tabId, tabState) => void this.publishTab(tabId, tabState));
+    this.engine.onTabState((tabId, tabState) => this.queueTab(tabId, tabState));
     this.engine.onStatus((status) => this.keepAwake(status));
     this.unwatch = watchEffectiveSettings((next) => this.apply(next));
     const onStorage = (changes: Record<string, { newValue?: unknown }>, area: string) => {
@@ -421,10 +432,32 @@ export class EngineHost {
     }
   }
 
+  /**
+   * A tab's state is saved for the popup (and its badge set) from a timer, at most once per `TAB_PUBLISH_MS`: the
+   * engine reports a tab after every answer, and each save serializes the whole state and wakes every
+   * `storage.onChanged` listener, which in the middle of a search held back its next request.
+   */
+  private queueTab(tabId: number, tabState: TabState | null): void {
+    this.unpublished.set(tabId, tabState);
+    if (this.publishTimer !== undefined) return;
+    const wait = Math.max(TAB_PUBLISH_DELAY_MS, this.lastPublishAt + TAB_PUBLISH_MS - Date.now());
+    this.publishTimer = setTimeout(() => this.publishQueued(), wait);
+  }
+
+  private publishQueued(): void {
+    clearTimeout(this.publishTimer);
+    this.publishTimer = undefined;
+    this.lastPublishAt = Date.now();
+    const batch = [...this.unpublished];
+    this.unpublished.clear();
+    for (const [tabId, tabState] of batch) void this.publishTab(tabId, tabState);
+  }
+
   private async publishTab(tabId: number, tabState: TabState | null): Promise<void> {
     const key = `tab:${tabId}`;
     try {
       if (tabState === null) {
+        this.badges.delete(tabId);
         await browser.storage.session.remove(key);
         return;
       }
@@ -432,13 +465,20 @@ export class EngineHost {
     } catch (err) {
       console.error('Guardlens: could not save the state of a tab', err instanceof Error ? err.message : err);
     }
-    if (tabState) await setBadge(tabId, tabState.flagged.length);
+    if (!tabState) return;
+    // The badge is set when its count changes (a new page in the tab starts again from none).
+    const count = tabState.flagged.length;
+    if (this.badges.get(tabId) === count) return;
+    this.badges.set(tabId, count);
+    await setBadge(tabId, count);
   }
 
   dispose(): void {
     this.unwatch();
     this.unwatchTuning();
     this.engine.dispose();
+    // What the engine reported last is still saved.
+    if (this.publishTimer !== undefined) this.publishQueued();
   }
 }
 

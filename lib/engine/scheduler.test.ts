@@ -2,7 +2,12 @@ import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { ConversationTurn, Verdict } from '../guard/types';
 import { MemoryVerdictStore, VerdictCache } from './cache';
-import { type EngineOptions, MIN_VIEWPORT_CHUNK_TOKENS, ScanEngine } from './scheduler';
+import {
+  type EngineOptions,
+  MIN_VIEWPORT_CHUNK_TOKENS,
+  ScanEngine,
+  STATE_WRITE_INTERVAL_MS,
+} from './scheduler';
 import { estimateTokens } from './tokens';
 import {
   type Classify,
@@ -1268,6 +1273,37 @@ describe('ScanEngine: restarts', () => {
     };
     expect(saved.jobs).toEqual([]);
     expect(saved.tabs['1']!.state.scanned).toBe(40);
+  });
+
+  it('writes the saved state from a timer, at most once per interval', async () => {
+    const stateStore = new MemoryStateStore();
+    // 4 blocks a chunk, one request at a time: every answer is followed by the next request at once.
+    const h = harness({ stateStore, chunkTokens: budgetFor(4), concurrency: 1 });
+    await h.engine.restore();
+    h.ep.classify.mockImplementation(async (turns) => {
+      await new Promise((r) => setTimeout(r, 10));
+      const text = turns.map((t) => t.text).join('\n');
+      return { verdict: verdictOf(text), usage: { promptTokens: 100, completionTokens: 2 }, latencyMs: 10 };
+    });
+    await h.engine.submitBlocks(1, 0, URL_A, blocks(40));
+    const start = Date.now();
+    for (let i = 0; i < 100 && h.verdicts.length < 40; i++) await vi.advanceTimersByTimeAsync(10);
+    const took = Date.now() - start;
+    expect(h.verdicts).toHaveLength(40);
+    expect(h.ep.classify).toHaveBeenCalledTimes(10);
+    // At most one write per STATE_WRITE_INTERVAL_MS while the page was checked (and the first one waited).
+    expect(stateStore.writes).toBeLessThanOrEqual(Math.ceil(took / STATE_WRITE_INTERVAL_MS) + 1);
+    await vi.advanceTimersByTimeAsync(STATE_WRITE_INTERVAL_MS);
+    const saved = (await stateStore.get('engine')) as {
+      jobs: unknown[];
+      tabs: Record<string, { state: TabState }>;
+    };
+    expect(saved.jobs).toEqual([]);
+    expect(saved.tabs['1']!.state.scanned).toBe(40);
+    const writes = stateStore.writes;
+    // Nothing changed since: nothing more is written.
+    await vi.advanceTimersByTimeAsync(5 * STATE_WRITE_INTERVAL_MS);
+    expect(stateStore.writes).toBe(writes);
   });
 });
 

@@ -179,6 +179,13 @@ export const SCHEDULE_STRATEGIES: readonly ScheduleStrategy[] = ['parallel', 'ha
  * spread over the free slots only as far as each part keeps at least this many tokens.
  */
 export const MIN_VIEWPORT_CHUNK_TOKENS = 200;
+/**
+ * The persisted state is written at most this often… (a background stopped in between resumes from the write
+ * before: what was answered since is in the verdict cache, so nothing is sent twice)
+ */
+export const STATE_WRITE_INTERVAL_MS = 500;
+/** …and this long after the change at the soonest (what changes together is written together). */
+export const STATE_WRITE_DELAY_MS = 20;
 
 export type ReconfigureOptions = Partial<Omit<EngineOptions, 'cache' | 'stateStore' | 'stateKey' | 'clock'>>;
 
@@ -385,7 +392,10 @@ export class ScanEngine {
   private wakeAt: number | null = null;
 
   private dirty = false;
-  private writeScheduled = false;
+  private writeTimer: unknown = null;
+  private lastWriteAt = Number.NEGATIVE_INFINITY;
+  /** The last write was refused: the next change tries again (not a timer). */
+  private writeFailed = false;
   private writing: Promise<void> | null = null;
   private notifyScheduled = false;
   private readonly dirtyTabs = new Set<number>();
@@ -638,7 +648,11 @@ export class ScanEngine {
     // (hashing and looking up a few hundred blocks takes tens of milliseconds in a busy background).
     const urgent = parts.filter((p) => RANK[p.priority] <= RANK.viewport);
     const rest = urgent.length ? parts.filter((p) => RANK[p.priority] > RANK.viewport) : parts;
-    for (const group of urgent.length && rest.length ? [urgent, rest] : [parts]) {
+    const groups = urgent.length && rest.length ? [urgent, rest] : [parts];
+    for (const group of groups) {
+      // The rest is keyed in a later task, once the viewport's requests are on their way: keying it in between
+      // held the first request back by tens of milliseconds.
+      if (group !== groups[0]) await nextTask();
       const prepared = await this.prepare(group);
       for (const { part, id, verdict } of prepared) {
         const epoch = epochs.get(part.tabId)!;
@@ -1536,30 +1550,46 @@ export class ScanEngine {
 
   private markDirty(): void {
     this.dirty = true;
+    this.writeFailed = false;
     this.scheduleNotify();
-    if (this.writeScheduled || this.writing || this.disposed || !this.restored) return;
-    this.writeScheduled = true;
-    Promise.resolve().then(() => {
-      this.writeScheduled = false;
+    this.scheduleWrite();
+  }
+
+  /**
+   * The state is written at most once per `STATE_WRITE_INTERVAL_MS`, from a timer of its own: a write serializes
+   * every queued block (and wakes every `storage.onChanged` listener with the old and the new copy), so done in the
+   * middle of a search it would hold back the next request; done this way it comes after it.
+   */
+  private scheduleWrite(): void {
+    if (this.writeTimer !== null || this.writing || this.disposed || !this.restored) return;
+    const wait = Math.max(
+      STATE_WRITE_DELAY_MS,
+      this.lastWriteAt + STATE_WRITE_INTERVAL_MS - this.clock.now(),
+    );
+    this.writeTimer = this.clock.setTimeout(() => {
+      this.writeTimer = null;
       this.startWrite();
-    });
+    }, wait);
   }
 
   private startWrite(): void {
+    if (this.writeTimer !== null) this.clock.clearTimeout(this.writeTimer);
+    this.writeTimer = null;
     if (this.writing || this.disposed || !this.restored || !this.dirty) return;
+    this.dirty = false;
+    this.writeFailed = false;
+    this.lastWriteAt = this.clock.now();
     this.writing = (async () => {
-      while (this.dirty && !this.disposed) {
-        this.dirty = false;
-        try {
-          await this.stateStore.set(this.stateKey, this.snapshot());
-        } catch {
-          // storage.session can refuse (quota): the next change tries again with everything.
-          this.dirty = true;
-          break;
-        }
+      try {
+        await this.stateStore.set(this.stateKey, this.snapshot());
+      } catch {
+        // storage.session can refuse (quota): the next change tries again with everything.
+        this.dirty = true;
+        this.writeFailed = true;
       }
     })().finally(() => {
       this.writing = null;
+      if (this.dirty && !this.writeFailed) this.scheduleWrite();
     });
   }
 
@@ -1623,7 +1653,25 @@ export class ScanEngine {
     for (const ctrl of this.controllers) ctrl.abort();
     if (this.wakeTimer !== null) this.clock.clearTimeout(this.wakeTimer);
     this.wakeTimer = null;
+    if (this.writeTimer !== null) this.clock.clearTimeout(this.writeTimer);
+    this.writeTimer = null;
   }
+}
+
+/**
+ * Resolves in a later task (a message to itself: not a timer, which a background may clamp and tests fake), after
+ * what the current task started — a request on its way to `fetch` — has run.
+ */
+function nextTask(): Promise<void> {
+  if (typeof MessageChannel !== 'function') return new Promise((resolve) => setTimeout(resolve, 0));
+  return new Promise((resolve) => {
+    const channel = new MessageChannel();
+    channel.port1.onmessage = () => {
+      channel.port1.close();
+      resolve();
+    };
+    channel.port2.postMessage(null);
+  });
 }
 
 function contentOf(part: ItemInput): ItemContent {

@@ -62,6 +62,18 @@ async function engineSnapshot(gl: GuardlensBrowser): Promise<EngineSnapshotLike 
   ) as Promise<EngineSnapshotLike | undefined>;
 }
 
+/** The saved usage once the saved state has caught up (it is written at most every 500 ms). */
+async function settledToday(gl: GuardlensBrowser): Promise<EngineSnapshotLike['today']> {
+  let last = JSON.stringify((await engineSnapshot(gl))?.today);
+  for (let i = 0; i < 20; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    const now = JSON.stringify((await engineSnapshot(gl))?.today);
+    if (now === last) break;
+    last = now;
+  }
+  return JSON.parse(last);
+}
+
 function badgeText(gl: GuardlensBrowser, tabId: number): Promise<string> {
   return gl.extensionEval(
     (id: number) => (browser.action ?? browser.browserAction).getBadgeText({ tabId: id }),
@@ -274,7 +286,7 @@ describe.each(BROWSER_NAMES)('engine: %s', (name) => {
         message: 'the badge to show 1',
       });
 
-      const before = (await engineSnapshot(gl))!.today;
+      const before = await settledToday(gl);
       guard.reset();
       guard.setLatency(3_000);
       const n = 30;
@@ -341,7 +353,7 @@ describe.each(BROWSER_NAMES)('engine: %s', (name) => {
           ).toEqual([]);
         }
         // Usage: every answered request counted once, none twice, across the restart.
-        const after = (await engineSnapshot(gl))!.today;
+        const after = await settledToday(gl);
         expect(after.requests - before.requests).toBe(requests.filter(answered).length);
         expect(state.tokens).toBe(
           after.promptTokens + after.completionTokens - before.promptTokens - before.completionTokens,
