@@ -28,7 +28,7 @@ import {
 import { LabelLayer } from './labels';
 import { MediaWatcher } from './media';
 import { measure, noteError, retryOnce, SliceRunner, stats } from './slices';
-import { inViewport } from './viewport';
+import { ViewportWatch } from './viewport';
 
 export interface Transport {
   /** `unchecked`: characters left unsent by `MAX_CHARS_PER_PAGE` in this page state, when that changed. */
@@ -101,6 +101,8 @@ export class PageSession {
   private readonly names = new WeakMap<Element, string[]>();
   private readonly flagged = new WeakSet<Element>();
   private readonly outbox = new Map<Element, BlockReport>();
+  /** Which queued blocks are in view: asked as each is queued, read when the batch is sent. */
+  private readonly viewport = new ViewportWatch();
   private pendingNodes = new Set<Node>();
   private mutationTimer: ReturnType<typeof setTimeout> | undefined;
   private observer: MutationObserver | null = null;
@@ -210,6 +212,7 @@ export class PageSession {
     if (this.uncheckedSent !== 0) this.uncheckedSent = -1;
     this.dirtyBlocks.clear();
     this.outbox.clear();
+    this.viewport.clear();
     this.pendingNodes.clear();
     this.media?.stop();
     this.media = this.newMedia();
@@ -235,6 +238,7 @@ export class PageSession {
     this.media?.stop();
     this.media = null;
     this.outbox.clear();
+    this.viewport.disconnect();
     this.pendingNodes.clear();
   }
 
@@ -469,6 +473,7 @@ export class PageSession {
     known.sends++;
     known.sentAt = Date.now();
     this.outbox.set(element, { ref: this.refFor(element), text: readable, visible: false });
+    this.viewport.watch(element);
     if (this.outbox.size >= BATCH) this.flush();
   }
 
@@ -550,7 +555,7 @@ export class PageSession {
   }
 
   private async send(url: string, entries: [Element, BlockReport][], unchecked?: number): Promise<void> {
-    const inView = await inViewport(
+    const inView = await this.viewport.inView(
       entries.map(([element]) => element),
       this.viewportWaitMs,
     );

@@ -1,36 +1,106 @@
 /**
- * Which of some elements are in or near the viewport, from an IntersectionObserver (the browser computes it
- * with the next frame, without forcing a layout). A hidden tab may not render for a while: elements not
- * reported within `timeoutMs` count as out of view.
+ * Which blocks are in or near the viewport, from an IntersectionObserver (the browser computes it with the next
+ * frame, without forcing a layout). A block is watched as soon as the walk queues it, so by the time the walk
+ * ends the frames it spanned have mostly answered, and sending waits only for the blocks found last. A hidden
+ * tab may not render for a while: blocks not reported within the wait count as out of view.
  */
 import { measure } from './slices';
 
-export function inViewport(elements: readonly Element[], timeoutMs = 800): Promise<Set<Element>> {
-  return new Promise((resolve) => {
-    const inView = new Set<Element>();
-    if (elements.length === 0 || typeof IntersectionObserver !== 'function') {
-      resolve(inView);
-      return;
+export class ViewportWatch {
+  private observer: IntersectionObserver | null = null;
+  /** First report since the block was last watched: in view or not. */
+  private readonly reported = new Map<Element, boolean>();
+  /** Watched, not reported yet. */
+  private readonly watching = new Set<Element>();
+  /** Sends waiting for the reports of some blocks. */
+  private readonly waiters = new Set<Waiter>();
+
+  /** Asks for a fresh report on the block (an earlier one is forgotten: the block may have moved since). */
+  watch(element: Element): void {
+    if (typeof IntersectionObserver !== 'function') return;
+    this.observer ??= new IntersectionObserver((entries) => measure(() => this.onEntries(entries)), {
+      rootMargin: '25% 0px',
+    });
+    this.reported.delete(element);
+    this.watching.add(element);
+    // Observing again an element already observed changes nothing: unobserve first, so it reports afresh.
+    this.observer.unobserve(element);
+    this.observer.observe(element);
+  }
+
+  /**
+   * Which of `elements` are in view, by their reports since they were last watched (an element never watched is
+   * watched now); those reports are used up. Elements not reported within `timeoutMs` count as out of view.
+   */
+  inView(elements: readonly Element[], timeoutMs = 800): Promise<Set<Element>> {
+    if (elements.length === 0 || typeof IntersectionObserver !== 'function')
+      return Promise.resolve(new Set());
+    const waiter: Waiter = { pending: new Set(), inView: new Set(), done: () => {} };
+    for (const element of elements) {
+      const reported = this.reported.get(element);
+      if (reported !== undefined) {
+        this.reported.delete(element);
+        if (reported) waiter.inView.add(element);
+        continue;
+      }
+      waiter.pending.add(element);
+      if (!this.watching.has(element)) this.watch(element);
     }
-    const pending = new Set(elements);
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const observer = new IntersectionObserver(
-      (entries) =>
-        measure(() => {
-          for (const entry of entries) {
-            if (!pending.delete(entry.target)) continue;
-            if (entry.isIntersecting) inView.add(entry.target);
-          }
-          if (pending.size === 0) finish();
-        }),
-      { rootMargin: '25% 0px' },
-    );
-    const finish = () => {
-      observer.disconnect();
-      clearTimeout(timer);
-      resolve(inView);
-    };
-    timer = setTimeout(finish, timeoutMs);
-    for (const element of elements) observer.observe(element);
-  });
+    if (waiter.pending.size === 0) return Promise.resolve(waiter.inView);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => waiter.done(), timeoutMs);
+      waiter.done = () => {
+        clearTimeout(timer);
+        this.waiters.delete(waiter);
+        for (const element of waiter.pending) {
+          this.observer?.unobserve(element);
+          this.watching.delete(element);
+        }
+        resolve(waiter.inView);
+      };
+      this.waiters.add(waiter);
+    });
+  }
+
+  /** Forgets every report and stops watching what no send waits for (a fresh page state). */
+  clear(): void {
+    const awaited = (element: Element) => [...this.waiters].some((w) => w.pending.has(element));
+    for (const element of this.watching) {
+      if (awaited(element)) continue;
+      this.observer?.unobserve(element);
+      this.watching.delete(element);
+    }
+    this.reported.clear();
+  }
+
+  /** Stops watching everything; sends still waiting get what was reported. */
+  disconnect(): void {
+    this.observer?.disconnect();
+    this.observer = null;
+    for (const waiter of [...this.waiters]) waiter.done();
+    this.reported.clear();
+    this.watching.clear();
+  }
+
+  private onEntries(entries: IntersectionObserverEntry[]): void {
+    for (const entry of entries) {
+      const element = entry.target;
+      if (!this.watching.delete(element)) continue;
+      this.observer?.unobserve(element);
+      let taken = false;
+      for (const waiter of [...this.waiters]) {
+        if (!waiter.pending.delete(element)) continue;
+        taken = true;
+        if (entry.isIntersecting) waiter.inView.add(element);
+        if (waiter.pending.size === 0) waiter.done();
+      }
+      if (!taken) this.reported.set(element, entry.isIntersecting);
+    }
+  }
+}
+
+interface Waiter {
+  pending: Set<Element>;
+  inView: Set<Element>;
+  done: () => void;
 }

@@ -61,6 +61,9 @@ describe.each(BROWSER_NAMES)('a page not checked in full: %s', (name) => {
     await gl.configure(baseSettings(guard, { model: `not-checked-${name}` }), API_KEY);
     // Its load event never comes: the page is opened from a blank one, without waiting for it.
     const page = await gl.openPage(site.url('/blank.html'));
+    // The tab is found by the URL it shows: asked before it navigates (while it navigates, the page's URL and the
+    // tab's can differ, and the tab was then never found).
+    const tabId = await page.tabId();
     await within(
       page
         .evaluate((to: string) => {
@@ -70,7 +73,6 @@ describe.each(BROWSER_NAMES)('a page not checked in full: %s', (name) => {
       5000,
     );
     const popup = await (async () => {
-      const tabId = await page.tabId();
       const state = await gl.waitForTabState(
         tabId,
         (s) => Object.values(s.notChecked ?? {}).includes('loading') && s.pending === 0 && s.scanned >= 2,
