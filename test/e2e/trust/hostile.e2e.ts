@@ -214,7 +214,7 @@ describe.each(BROWSER_NAMES)('hostile pages: %s', (name) => {
 
       // The label is still there, with its button.
       await waitFor(() => labelButton(page, 'bad', 'Violent'), {
-        timeoutMs: 5000,
+        timeoutMs: 15_000,
         message: 'the label of #bad',
       });
       // Planted marks are not results: the tab still has the same three, and no request went out for them.
