@@ -230,6 +230,21 @@ export async function savedUsage(gl: GuardlensBrowser): Promise<DayUsageLike> {
   return snap?.today ?? { requests: 0, promptTokens: 0, completionTokens: 0 };
 }
 
+/**
+ * The saved usage once the saved state has caught up: the engine writes it from a timer at most every 500 ms, so a
+ * figure read right after an answer may still lack it. Read as a baseline, it must not.
+ */
+export async function settledUsage(gl: GuardlensBrowser): Promise<DayUsageLike> {
+  let last = await savedUsage(gl);
+  for (let i = 0; i < 20; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    const now = await savedUsage(gl);
+    if (JSON.stringify(now) === JSON.stringify(last)) break;
+    last = now;
+  }
+  return last;
+}
+
 /** The popup's visible text, as the person reads it. */
 export function popupText(popup: PageHandle): Promise<string> {
   // biome-ignore lint/performance/useDomNodeTextContent: the rendered text is what the person reads.

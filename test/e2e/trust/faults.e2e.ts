@@ -51,6 +51,7 @@ import {
   posts,
   savedUsage,
   settingsFor,
+  settledUsage,
   TUNING,
   tokensOf,
   waitForPopup,
@@ -203,7 +204,7 @@ describe.each(BROWSER_NAMES)('endpoint faults: %s', (name) => {
     async (id, fault) => {
       await freshEndpoint();
       guard.reset();
-      const before = await savedUsage(gl);
+      const before = await settledUsage(gl);
       await fault.inject(guard);
       const c = await openCase(`${name}-${id}`);
       try {
@@ -266,7 +267,7 @@ describe.each(BROWSER_NAMES)('endpoint faults: %s', (name) => {
   it('an answer that arrives after its tab closed: no crash, counted once, cached for the next visit', async () => {
     await freshEndpoint();
     guard.reset();
-    const before = await savedUsage(gl);
+    const before = await settledUsage(gl);
     guard.injectFault({ kind: 'delay', ms: 1_000, times: N });
     const c = await openCase(`${name}-closed`);
     await c.popup.close();
@@ -292,7 +293,7 @@ describe.each(BROWSER_NAMES)('endpoint faults: %s', (name) => {
       expect(state.flagged.map((f) => f.categories)).toEqual([['S1']]);
       expect(posts(guard)).toHaveLength(4);
       for (const p of c.paras) expect(attemptsOf(guard, p).filter(classified), p.id).toHaveLength(1);
-      const usage = await savedUsage(gl);
+      const usage = await settledUsage(gl);
       expect(usage.requests).toBe(before.requests + 4);
     } finally {
       await again.close();
@@ -306,7 +307,7 @@ describe.each(BROWSER_NAMES)('endpoint faults: %s', (name) => {
       for (const kind of ['503', 'timeout'] as const) {
         await freshEndpoint();
         guard.reset();
-        const before = await savedUsage(gl);
+        const before = await settledUsage(gl);
         if (kind === '503') guard.injectFault({ kind: 'status', status: 503, times: 100_000 });
         else guard.injectFault({ kind: 'timeout', times: 100_000 });
         const c = await openCase(`${name}-stopped-${kind}`);
