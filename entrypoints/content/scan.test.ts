@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { BlockReport, InactiveReason, PageConfig } from '@/utils/messages';
 import { MAX_CHARS_PER_PAGE } from '@/utils/protocol/page';
 import { LabelLayer } from './labels';
-import { MAX_SENDS_PER_BLOCK, PageSession } from './scan';
+import { BATCH, MAX_SENDS_PER_BLOCK, PageSession } from './scan';
 
 const CONFIG: PageConfig = {
   active: true,
@@ -277,5 +277,55 @@ describe('page scan: a scan that fails is never shown as clean', () => {
     });
     s.fresh();
     await vi.waitFor(() => expect(notChecked).toEqual(['scan-error', null]), { timeout: 3000 });
+  });
+});
+
+describe('page scan: on a long page, what is in view is sent before the walk is done', () => {
+  const original = globalThis.IntersectionObserver;
+  afterEach(() => {
+    globalThis.IntersectionObserver = original;
+  });
+
+  it('sends the blocks in view once PASSED_AFTER in a row were reported below the viewport, the rest after the walk', async () => {
+    // Reports each block as the browser would after the next frame: the first three in view, the others below.
+    class ReportingObserver {
+      constructor(private readonly callback: IntersectionObserverCallback) {}
+      observe(target: Element) {
+        queueMicrotask(() => {
+          const inView = Number(target.getAttribute('data-i')) < 3;
+          const top = inView ? 100 : 2000;
+          const entry = {
+            target,
+            isIntersecting: inView,
+            boundingClientRect: { top, bottom: top + 20 },
+            rootBounds: { top: -250, bottom: 1250 },
+          } as unknown as IntersectionObserverEntry;
+          this.callback([entry], this as unknown as IntersectionObserver);
+        });
+      }
+      unobserve() {}
+      disconnect() {}
+    }
+    globalThis.IntersectionObserver = ReportingObserver as unknown as typeof IntersectionObserver;
+    const count = 3000;
+    const { batches, sent } = start(
+      Array.from(
+        { length: count },
+        (_, i) => `<p data-i="${i}">Paragraph number ${i} of a long page.</p>`,
+      ).join(''),
+    );
+    await sentCount(sent, count);
+    // The first batch went as soon as the walk was past the viewport, before the walk's first full batch: the
+    // blocks in view alone. The others went in full batches, as without it.
+    const first = batches[0]!;
+    expect(first.map((b) => [b.text, b.visible])).toEqual([
+      ['Paragraph number 0 of a long page.', true],
+      ['Paragraph number 1 of a long page.', true],
+      ['Paragraph number 2 of a long page.', true],
+    ]);
+    expect(sent().filter((b) => b.visible)).toHaveLength(3);
+    expect(batches[1]!.length).toBe(BATCH);
+    // Every block once.
+    expect(new Set(sent().map((b) => b.ref)).size).toBe(count);
   });
 });

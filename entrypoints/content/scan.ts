@@ -356,6 +356,12 @@ export class PageSession {
   }
 
   private walkFromTop(): void {
+    // Once the walk has gone past the viewport, the blocks it found in view are sent: on a long page they then
+    // need not wait for the walk to reach the end. The rest follows when the walk is done, in one batch, so the
+    // page text is packed as before.
+    this.viewport.whenPassed(() => {
+      if (!this.stopped && this.runner.busy) this.flush((element) => this.viewport.reportedInView(element));
+    });
     const top = document.body ?? document.documentElement;
     this.dirtyBlocks.add(top);
     this.runner.add(this.walk(top));
@@ -541,9 +547,14 @@ export class PageSession {
     if (this.outbox.size > 0 || this.unchecked !== this.uncheckedSent) this.flush();
   }
 
-  private flush(): void {
-    const entries = [...this.outbox];
-    this.outbox.clear();
+  /** Sends the queued blocks (`only`: those it accepts; the others stay queued). */
+  private flush(only?: (element: Element) => boolean): void {
+    let entries = [...this.outbox];
+    if (only) {
+      entries = entries.filter(([element]) => only(element));
+      if (entries.length === 0) return;
+      for (const [element] of entries) this.outbox.delete(element);
+    } else this.outbox.clear();
     let unchecked: number | undefined;
     if (this.unchecked !== this.uncheckedSent) {
       unchecked = this.unchecked;
