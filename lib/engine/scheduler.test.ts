@@ -689,6 +689,58 @@ describe('ScanEngine: parallel search, viewport first', () => {
     ).toEqual(['r1', 'r7']);
   });
 
+  it("sends blocks in view found late with the frame's page text, not in a request of their own", async () => {
+    const page = (from: number, n: number) =>
+      blocks(n).map((b, i) => ({ ...b, ref: `p${from + i}`, text: `Page ${para(from + i)}` }));
+    const h = harness({ concurrency: 4 });
+    h.ep.hold();
+    // What was in view when the walk went past it, with the page text found so far: three parts, one slot free.
+    await h.engine.submitBlocks(1, 0, URL_A, [...viewport(6), ...page(0, 5)]);
+    await vi.waitFor(() => expect(h.ep.calls).toHaveLength(3));
+    await drain();
+    expect(h.ep.calls.map(blocksIn)).toEqual([2, 2, 2]);
+    // The rest of the walk: one more block in view (placed out of document order), and more page text.
+    const late = { ref: 'late', text: 'Late menu item in view', priority: 'viewport' as const };
+    expect(estimateTokens(late.text)).toBeLessThan(MIN_VIEWPORT_CHUNK_TOKENS);
+    await h.engine.submitBlocks(1, 0, URL_A, [late, ...page(5, 5)]);
+    await vi.waitFor(() => expect(h.ep.calls).toHaveLength(4));
+    await drain();
+    // It goes at once, in the free slot, and takes all of the frame's page text along.
+    expect(h.ep.calls).toHaveLength(4);
+    expect(blocksIn(h.ep.calls[3]!)).toBe(1 + 10);
+    expect(h.ep.calls[3]!.startsWith(late.text)).toBe(true);
+    h.ep.release();
+    await vi.waitFor(() => expect(h.verdicts).toHaveLength(6 + 5 + 1 + 5));
+    expect(h.ep.calls).toHaveLength(4);
+
+    // Viewport text found late that is worth its header still goes on its own.
+    const other = harness({ concurrency: 4 });
+    other.ep.hold();
+    await other.engine.submitBlocks(1, 0, URL_A, [...viewport(6), ...page(0, 5)]);
+    await vi.waitFor(() => expect(other.ep.calls).toHaveLength(3));
+    await other.engine.submitBlocks(1, 0, URL_A, [...viewport(8).slice(6), ...page(5, 5)]);
+    await vi.waitFor(() => expect(other.ep.calls).toHaveLength(4));
+    await drain();
+    expect(other.ep.calls).toHaveLength(4);
+    expect(blocksIn(other.ep.calls[3]!)).toBe(2);
+    other.ep.release();
+    await vi.waitFor(() => expect(other.verdicts).toHaveLength(18));
+
+    // When the frame's viewport was already answered, a late block in view still goes with the page text left.
+    const answered = harness({ concurrency: 4 });
+    answered.ep.hold();
+    await answered.engine.submitBlocks(1, 0, URL_A, [...viewport(6), ...page(0, 5)]);
+    await vi.waitFor(() => expect(answered.ep.calls).toHaveLength(3));
+    answered.ep.release();
+    await vi.waitFor(() => expect(answered.verdicts).toHaveLength(11));
+    expect(answered.ep.calls).toHaveLength(4);
+    await answered.engine.submitBlocks(1, 0, URL_A, [late, ...page(5, 5)]);
+    await vi.waitFor(() => expect(answered.verdicts).toHaveLength(17));
+    await drain();
+    expect(answered.ep.calls).toHaveLength(5);
+    expect(blocksIn(answered.ep.calls[4]!)).toBe(1 + 5);
+  });
+
   it('counts tokens and cost once per response of every part, and a reload costs nothing', async () => {
     const h = harness({ concurrency: 4 });
     await h.engine.submitBlocks(1, 0, URL_A, blocks(8, { 2: 'S1' }, 'viewport'));

@@ -648,7 +648,13 @@ export class ScanEngine {
     // (hashing and looking up a few hundred blocks takes tens of milliseconds in a busy background).
     const urgent = parts.filter((p) => RANK[p.priority] <= RANK.viewport);
     const rest = urgent.length ? parts.filter((p) => RANK[p.priority] > RANK.viewport) : parts;
-    const groups = urgent.length && rest.length ? [urgent, rest] : [parts];
+    // Viewport blocks of a frame whose viewport already went (found late: a long page sends what is in view before
+    // its walk is done) are keyed with the rest: they then go with the frame's page text (`gather`), not alone.
+    const late =
+      urgent.length > 0 &&
+      rest.length > 0 &&
+      urgent.every((p) => this.tabs.get(p.tabId)?.viewportSent?.has(p.frameId));
+    const groups = urgent.length && rest.length && !late ? [urgent, rest] : [parts];
     for (const group of groups) {
       // The rest is keyed in a later task, once the viewport's requests are on their way: keying it in between
       // held the first request back by tens of milliseconds.
@@ -665,6 +671,12 @@ export class ScanEngine {
       }
       this.markDirty();
       this.pump();
+    }
+    for (const part of urgent) {
+      const rec = this.tabs.get(part.tabId);
+      if (!rec || rec.epoch !== epochs.get(part.tabId)) continue;
+      rec.viewportSent ??= new Set();
+      rec.viewportSent.add(part.frameId);
     }
     return result;
   }
@@ -1136,21 +1148,40 @@ export class ScanEngine {
     return best;
   }
 
-  /** The lead item and, for page text, its queued neighbours of the same tab, frame and priority. */
+  /**
+   * The lead item and, for page text, its queued neighbours of the same tab, frame and priority. A few viewport
+   * blocks that would go alone (under `MIN_VIEWPORT_CHUNK_TOKENS`: blocks in view found late) take the frame's
+   * queued page text along, as far as the chunk budget goes: a request of their own would repeat the policy
+   * header for a few words, and the page text needs one request fewer.
+   */
   private gather(lead: Job): Job[] {
     if (lead.content.kind !== 'text' || lead.solo) return [lead];
+    const candidates = this.neighbours(lead, lead.priority);
+    const chunk = packBlocks([lead, ...candidates], this.chunkBudgetFor(lead, candidates))[0]!;
+    if (
+      this.searchesInParallel(lead.priority) &&
+      chunk.length === candidates.length + 1 &&
+      tokensOf(chunk) < MIN_VIEWPORT_CHUNK_TOKENS
+    ) {
+      const page = this.neighbours(lead, 'page');
+      if (page.length > 0) return packBlocks([...chunk, ...page], this.blockBudget)[0]!;
+    }
+    return chunk;
+  }
+
+  /** Queued text of `priority` from the lead's tab and frame that may go with it, oldest first. */
+  private neighbours(lead: Job, priority: Priority): Job[] {
     const home = lead.waiters[0]!;
-    const candidates: Job[] = [];
+    const found: Job[] = [];
     for (const job of this.jobs.values()) {
       if (job === lead || job.inflight || job.solo || job.content.kind !== 'text') continue;
       if ((job.notBefore ?? 0) > this.clock.now()) continue;
-      if (job.priority !== lead.priority) continue;
+      if (job.priority !== priority) continue;
       const w = job.waiters[0];
       if (!w || w.tabId !== home.tabId || w.frameId !== home.frameId) continue;
-      candidates.push(job);
+      found.push(job);
     }
-    candidates.sort((a, b) => a.seq - b.seq);
-    return packBlocks([lead, ...candidates], this.chunkBudgetFor(lead, candidates))[0]!;
+    return found.sort((a, b) => a.seq - b.seq);
   }
 
   /**
@@ -1656,6 +1687,13 @@ export class ScanEngine {
     if (this.writeTimer !== null) this.clock.clearTimeout(this.writeTimer);
     this.writeTimer = null;
   }
+}
+
+/** Tokens of a chunk's text, separators included. */
+function tokensOf(jobs: readonly Job[]): number {
+  let total = 0;
+  for (const job of jobs) total += job.tokens;
+  return total + SEPARATOR_TOKENS * Math.max(0, jobs.length - 1);
 }
 
 /**

@@ -25,6 +25,11 @@ export interface TabRecord {
   state: TabState;
   /** `ref + '\n' + key prefix` of every item already counted. */
   seen: Set<string>;
+  /**
+   * Frames whose viewport text was submitted in this page state. Not saved: after a restart, later viewport text
+   * goes on its own, as the first did.
+   */
+  viewportSent?: Set<number>;
 }
 
 export function newTabRecord(url: string, epoch: number): TabRecord {
