@@ -15,6 +15,7 @@ import {
   startStaticServer,
   waitFor,
 } from '../harness';
+import { settledUsage } from '../trust/faults-support';
 import { pageHtml, paragraphs, runTag } from './pages';
 
 const API_KEY = 'gl-e2e-engine-key-5b1d07c3';
@@ -60,18 +61,6 @@ async function engineSnapshot(gl: GuardlensBrowser): Promise<EngineSnapshotLike 
   return gl.extensionEval(() =>
     browser.storage.session.get('engine').then((items: Record<string, unknown>) => items.engine ?? null),
   ) as Promise<EngineSnapshotLike | undefined>;
-}
-
-/** The saved usage once the saved state has caught up (it is written at most every 500 ms). */
-async function settledToday(gl: GuardlensBrowser): Promise<EngineSnapshotLike['today']> {
-  let last = JSON.stringify((await engineSnapshot(gl))?.today);
-  for (let i = 0; i < 20; i++) {
-    await new Promise((resolve) => setTimeout(resolve, 600));
-    const now = JSON.stringify((await engineSnapshot(gl))?.today);
-    if (now === last) break;
-    last = now;
-  }
-  return JSON.parse(last);
 }
 
 function badgeText(gl: GuardlensBrowser, tabId: number): Promise<string> {
@@ -286,7 +275,7 @@ describe.each(BROWSER_NAMES)('engine: %s', (name) => {
         message: 'the badge to show 1',
       });
 
-      const before = await settledToday(gl);
+      const before = await settledUsage(gl);
       guard.reset();
       guard.setLatency(3_000);
       const n = 30;
@@ -353,7 +342,7 @@ describe.each(BROWSER_NAMES)('engine: %s', (name) => {
           ).toEqual([]);
         }
         // Usage: every answered request counted once, none twice, across the restart.
-        const after = await settledToday(gl);
+        const after = await settledUsage(gl);
         expect(after.requests - before.requests).toBe(requests.filter(answered).length);
         expect(state.tokens).toBe(
           after.promptTokens + after.completionTokens - before.promptTokens - before.completionTokens,

@@ -56,11 +56,9 @@ const PAGES = existsSync(CORPUS)
 const COVERAGE_FLOOR = 0.92;
 /** Share of the words a person sees (`innerText`, after scrolling to the end) every page must have sent. */
 const VISIBLE_FLOOR = 0.9;
-/**
- * The extension's total main-thread time per page is in the table this test prints, and is measured against its
- * target by `npm run bench` (thread time above the floor extension): as a wall-clock bound here it failed
- * whenever the machine was busy (cnn: 120 ms against 112 in a clean CI run).
- */
+// The extension's total main-thread time per page is in the table this test prints, and is measured against its
+// target by `npm run bench` (thread time above the floor extension): as a wall-clock bound here it failed
+// whenever the machine was busy (cnn: 120 ms against 112 in a clean CI run).
 /** No task of the content script may take longer. */
 const MAX_TASK_MS = 50;
 /** Visits of a page over its time budget, to tell a long task from a busy machine. */
