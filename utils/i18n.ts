@@ -18,6 +18,7 @@ import type { ProviderPreset } from '@/lib/providers/presets';
 import { fill, type GetMessage, type MessageText, messageText, translateText } from '@/lib/text';
 import { formatLocale, messagesLocale, pluralPick } from './locale';
 import { PRESET_LABEL_KEYS, withPresetLabels } from './preset-labels';
+import { PAGE_MESSAGES, type PageStrings } from './protocol/page';
 
 /**
  * Sentences lib words in English for one and for more than one, by key: the pair and which value is the count.
@@ -127,4 +128,32 @@ export function templateMessage<K extends string>(
   ...subs: (string | number)[]
 ): string {
   return translateText(browserMessage, messageText(key, subs), fill(templates[key], subs));
+}
+
+/**
+ * The page script's strings as `getMessage` gives them, with `$1` left where a value goes (`PageConfig.strings`).
+ * A key it has no message for is left out: the page script then reads that one itself.
+ */
+export function renderPageStrings(getMessage: GetMessage): PageStrings {
+  const strings: PageStrings = {};
+  for (const key of PAGE_MESSAGES) {
+    let text = '';
+    try {
+      text = getMessage(key, ['$1']) ?? '';
+    } catch {
+      // The extension is going away: the page script asks for it itself.
+    }
+    if (text) strings[key] = text;
+  }
+  return strings;
+}
+
+let pageStringsRead: PageStrings | undefined;
+
+/** `renderPageStrings` from the browser's messages, read once (the language does not change while it runs). */
+export function pageStrings(): PageStrings {
+  pageStringsRead ??= renderPageStrings((key, subs) =>
+    (browser.i18n as unknown as { getMessage: GetMessage }).getMessage(key, subs),
+  );
+  return pageStringsRead;
 }

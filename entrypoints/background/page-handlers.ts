@@ -5,7 +5,7 @@
  */
 import { isNotCheckedReason } from '@/lib/engine/types';
 import { siteState } from '@/lib/settings/schema';
-import { templateMessage } from '@/utils/i18n';
+import { pageStrings, templateMessage } from '@/utils/i18n';
 import { type InactiveReason, isOwnSender, onMessage, type PageConfig, sendMessage } from '@/utils/messages';
 import type { BackgroundContext } from './context';
 import type { EngineHost } from './host';
@@ -74,6 +74,7 @@ export function registerPageHandlers({ host, ownId }: BackgroundContext): void {
       hideImagesUntilChecked: settings.hideImagesUntilChecked,
       onDemand: settings.scanOnDemand,
       failMode: settings.failMode,
+      strings: pageStrings(),
     };
   });
 

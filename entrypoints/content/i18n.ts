@@ -1,24 +1,30 @@
 import { messagesLocale } from '@/utils/locale';
 import { extensionMessage, extensionUiLanguage } from '@/utils/page-api';
+import { PAGE_MESSAGES, type PageMessage, type PageStrings } from '@/utils/protocol/page';
+
+export type { PageMessage };
+
+/** The strings the background sent with the page's configuration (`PageConfig.strings`), once it answered. */
+let given: PageStrings = {};
+
+/**
+ * Shows the strings the background sent from now on (anything but a string per known key is left out). A key
+ * without one is read through `i18n.getMessage`, which loads the extension's messages into the frame first.
+ */
+export function usePageStrings(strings: unknown): void {
+  given = {};
+  if (!strings || typeof strings !== 'object') return;
+  for (const key of PAGE_MESSAGES) {
+    const value = (strings as Record<string, unknown>)[key];
+    if (typeof value === 'string' && value) given[key] = value;
+  }
+}
 
 /** Strings people see on the page, from the extension's messages (`page_*` keys). */
-export type PageMessage =
-  | 'page_labelFlagged'
-  | 'page_labelUnchecked'
-  | 'page_show'
-  | 'page_hide'
-  | 'page_showAria'
-  | 'page_hideAria'
-  | 'page_close'
-  | 'page_checkSafe'
-  | 'page_checkFlagged'
-  | 'page_checkFailed'
-  | 'page_imageReadStatus'
-  | 'page_imageTooLarge'
-  | 'page_imageUnreadable'
-  | 'page_imageScheme';
-
 export function t(key: PageMessage, ...substitutions: string[]): string {
+  const template = given[key];
+  if (template !== undefined)
+    return template.replace(/\$([1-9])/g, (_, n: string) => substitutions[Number(n) - 1] ?? '');
   // '' once the extension was reloaded under the page: the key then stands in.
   return extensionMessage(key, substitutions) || [key, ...substitutions].join(' ');
 }

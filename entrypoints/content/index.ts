@@ -10,7 +10,7 @@
 import { extensionLifetime, type Lifetime } from '@/utils/lifetime';
 import { type ManualCheck, onMessage, type PageConfig, sendMessage } from '@/utils/messages';
 import { ensureStyle, removeStyles, setHideImages } from './enforce';
-import { t } from './i18n';
+import { t, usePageStrings } from './i18n';
 import { LabelLayer } from './labels';
 import { imageErrors, readAsDataUrl } from './media';
 import { answerReveal } from './reveal';
@@ -158,6 +158,7 @@ export default defineContentScript({
     ];
 
     config = await hello();
+    usePageStrings(config?.strings);
     // On an excluded or paused site this is all: the listeners answer the popup, and nothing else runs (no timer).
     if (!config?.active || life.ended) return;
     life.onEnd(() => {

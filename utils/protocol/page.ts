@@ -16,6 +16,29 @@ export type Action = CategoryAction;
 /** Why a page is not scanned. */
 export type InactiveReason = 'excluded' | 'paused' | 'incognito' | 'not-configured' | 'disabled';
 
+/** The strings the page script shows (keys of the extension's messages file). */
+export const PAGE_MESSAGES = [
+  'page_labelFlagged',
+  'page_labelUnchecked',
+  'page_show',
+  'page_hide',
+  'page_showAria',
+  'page_hideAria',
+  'page_close',
+  'page_checkSafe',
+  'page_checkFlagged',
+  'page_checkFailed',
+  'page_imageReadStatus',
+  'page_imageTooLarge',
+  'page_imageUnreadable',
+  'page_imageScheme',
+] as const;
+
+export type PageMessage = (typeof PAGE_MESSAGES)[number];
+
+/** The page script's strings in the extension's language, by key, with `$1` where a value goes. */
+export type PageStrings = Partial<Record<PageMessage, string>>;
+
 /** What a page content script needs to know at start-up. Deliberately small: no key, no endpoint. */
 export interface PageConfig {
   /** Do nothing at all on this page (excluded site, paused site, incognito not allowed, not configured). */
@@ -30,6 +53,11 @@ export interface PageConfig {
   onDemand: boolean;
   /** What an image hidden until checked does when it cannot be checked: show (`open`) or stay covered. */
   failMode: FailMode;
+  /**
+   * The strings the page script shows, from the background: the first `i18n.getMessage` in a frame loads the
+   * extension's messages into it, which held the first label on a page back by 12–17 ms.
+   */
+  strings?: PageStrings;
 }
 
 /** A block of visible text the content script found, tied to its element by `ref`. */
