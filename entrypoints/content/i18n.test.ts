@@ -67,7 +67,7 @@ describe('page strings: sent with the page configuration, so the page script nev
       (key: string, subs?: string[]) => `${key} from the browser: ${subs?.join('|') ?? ''}`,
     );
     vi.stubGlobal('chrome', { i18n: { getMessage } });
-    usePageStrings({ page_show: 'Zeigen', page_hide: 42, page_close: '', page_unknown: 'x' });
+    usePageStrings({ page_show: 'Zeigen', page_hide: 42, page_close: '', prompt_edit: 'x' });
     expect(t('page_show')).toBe('Zeigen');
     expect(t('page_hide')).toBe('page_hide from the browser: ');
     expect(t('page_close')).toBe('page_close from the browser: ');

@@ -1,6 +1,6 @@
 import { messagesLocale } from '@/utils/locale';
 import { extensionMessage, extensionUiLanguage } from '@/utils/page-api';
-import { PAGE_MESSAGES, type PageMessage, type PageStrings } from '@/utils/protocol/page';
+import type { PageMessage, PageStrings } from '@/utils/protocol/page';
 
 export type { PageMessage };
 
@@ -8,15 +8,15 @@ export type { PageMessage };
 let given: PageStrings = {};
 
 /**
- * Shows the strings the background sent from now on (anything but a string per known key is left out). A key
+ * Shows the strings the background sent from now on (anything but a string per `page_` key is left out). A key
  * without one is read through `i18n.getMessage`, which loads the extension's messages into the frame first.
  */
 export function usePageStrings(strings: unknown): void {
   given = {};
   if (!strings || typeof strings !== 'object') return;
-  for (const key of PAGE_MESSAGES) {
-    const value = (strings as Record<string, unknown>)[key];
-    if (typeof value === 'string' && value) given[key] = value;
+  // By the keys' prefix, not the list of them (`PAGE_MESSAGES`), which would be carried into every frame.
+  for (const [key, value] of Object.entries(strings)) {
+    if (key.startsWith('page_') && typeof value === 'string' && value) given[key as PageMessage] = value;
   }
 }
 

@@ -12,8 +12,12 @@ import { describe, expect, it } from 'vitest';
 import { BROWSER_NAMES } from '../harness';
 import { buildDir } from './helpers';
 
-/** Bytes each built content script may take (the page script is at about 42 KB, the chatbot script at 49 KB). */
-const BUDGET: Record<string, number> = { 'content.js': 46_000, 'chatbot.js': 52_000 };
+/**
+ * Bytes each built content script may take (the page script is at about 45.3 KB, the chatbot script at 49 KB). The
+ * page script's went from 46 000 to 47 000 with the early send of what is in view and the strings that come with
+ * the page configuration (together about 0.8 KB).
+ */
+const BUDGET: Record<string, number> = { 'content.js': 47_000, 'chatbot.js': 52_000 };
 
 /** Texts that belong to the extension's pages and background, never to a content script. */
 const FOREIGN = [
