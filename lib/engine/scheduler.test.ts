@@ -437,6 +437,9 @@ describe('ScanEngine: scheduling', () => {
     // Keys are hashed off the thread: under load a fixed number of turns of the event loop may not be enough.
     await vi.waitFor(() => expect(h.engine.status()).toMatchObject({ pending: 4, inFlight: 2 }));
     const first = h.engine.checkPrompt({ tabId: 2, url: URL_A, text: 'first prompt' });
+    // The second is asked once the first is under way: two prompts asked in the same turn are keyed in parallel,
+    // and under load the second's key can be ready first.
+    await vi.waitFor(() => expect(h.ep.calls).toHaveLength(3));
     const second = h.engine.checkPrompt({ tabId: 3, url: URL_A, text: 'second prompt' });
     await vi.waitFor(() => expect(h.engine.status()).toMatchObject({ pending: 5, inFlight: 3 }));
     // The first prompt went at once, beside the two page chunks; the second waits, ahead of the page blocks.
