@@ -310,7 +310,10 @@ describe('options page (chromium)', () => {
     await waitFor(async () => (await stored(gl)).settings?.model === 'm-2', {
       message: 'the imported settings',
     });
-    expect(await raw().locator('#model').inputValue()).toBe('m-2');
+    // The form follows the saved settings (storage.onChanged), which can come a moment after the write.
+    await waitFor(async () => (await raw().locator('#model').inputValue()) === 'm-2', {
+      message: 'the form to show the imported model',
+    });
     expect(await raw().locator('#scanImages').isChecked()).toBe(false);
 
     await raw()
