@@ -149,7 +149,15 @@ describe.each(BROWSER_NAMES)('engine: %s', (name) => {
       const sent = posts(guard).length;
       expect(sent).toBeGreaterThan(0);
       for (const r of posts(guard)) expect(r.headers.authorization).toBe(`Bearer ${API_KEY}`);
-      const epochBefore = (await engineSnapshot(gl))!.tabs[tabId]!.epoch;
+      // The saved state is written from a timer (at most every 500 ms): it may not hold the tab yet.
+      let epochBefore = 0;
+      await waitFor(
+        async () => {
+          epochBefore = (await engineSnapshot(gl))?.tabs[tabId]?.epoch ?? 0;
+          return epochBefore > 0;
+        },
+        { message: 'the saved state to hold the tab' },
+      );
 
       await reload(page);
       await page.waitForFunction(() => document.getElementById('p04')?.dataset.guardlens === 'flagged', {
