@@ -1191,8 +1191,7 @@ export class ScanEngine {
    */
   private chunkBudgetFor(lead: Job, candidates: readonly Job[]): number {
     if (!this.searchesInParallel(lead.priority)) return this.blockBudget;
-    let total = lead.tokens;
-    for (const job of candidates) total += job.tokens + SEPARATOR_TOKENS;
+    const total = tokensOf([lead, ...candidates]);
     const free = Math.max(1, this.opts.concurrency - this.requests);
     const parts = Math.max(1, Math.min(free, Math.floor(total / MIN_VIEWPORT_CHUNK_TOKENS)));
     return Math.min(this.blockBudget, Math.max(MIN_VIEWPORT_CHUNK_TOKENS, Math.ceil(total / parts)));
