@@ -3,34 +3,10 @@ import path from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { renderPageStrings } from '@/utils/i18n';
 import { PAGE_MESSAGES } from '@/utils/protocol/page';
+import { localeGetMessage } from '../../test/unit/messages-file';
 import { t, usePageStrings } from './i18n';
 
 const LOCALES_DIR = path.resolve(__dirname, '../../public/_locales');
-
-interface Entry {
-  message: string;
-  placeholders?: Record<string, { content: string }>;
-}
-
-/** `getMessage` as the browser answers it from one locale's messages file: placeholders, then `$1` … once. */
-function browserGetMessage(locale: string) {
-  const file = JSON.parse(fs.readFileSync(path.join(LOCALES_DIR, locale, 'messages.json'), 'utf8')) as Record<
-    string,
-    Entry
-  >;
-  return vi.fn((key: string, substitutions?: string | string[]) => {
-    const entry = file[key];
-    if (!entry) return '';
-    const subs = typeof substitutions === 'string' ? [substitutions] : (substitutions ?? []);
-    const message = entry.message.replace(
-      /\$([A-Za-z0-9_@]+)\$/g,
-      (whole, name: string) => entry.placeholders?.[name.toLowerCase()]?.content ?? whole,
-    );
-    return message.replace(/\$(\$|[1-9])/g, (_, c: string) =>
-      c === '$' ? '$' : (subs[Number(c) - 1] ?? ''),
-    );
-  });
-}
 
 const LOCALES = fs
   .readdirSync(LOCALES_DIR)
@@ -45,7 +21,7 @@ describe('page strings: sent with the page configuration, so the page script nev
   it('shows every page string as the browser would, in every language, without asking the browser', () => {
     expect(LOCALES.length).toBeGreaterThan(1);
     for (const locale of LOCALES) {
-      const getMessage = browserGetMessage(locale);
+      const getMessage = vi.fn(localeGetMessage(locale));
       // The background renders them once…
       const strings = renderPageStrings(getMessage);
       expect(Object.keys(strings).sort(), locale).toEqual([...PAGE_MESSAGES].sort());
